@@ -1,0 +1,248 @@
+//! Every command-line definition, in one place. Doc comments are the help text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Keeps your own AWS access keys young: shows their age, warns before the 90-day limit, and
+/// rotates them in the CIS order without ever leaving you without a working key.
+#[derive(Debug, Parser)]
+#[command(name = "keyage", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show every profile's key: age, level, last use (the main job).
+    Status(StatusArgs),
+    /// Check what this machine's setup can do, each line with its fix.
+    Doctor(DoctorArgs),
+    /// Rotate your own key in the CIS order (create, back up, switch, verify, retire).
+    RotateSelf(RotateArgs),
+    /// Delete old keys whose grace period passed and which stayed unused.
+    Finalize(FinalizeArgs),
+    /// Undo a rotation: the old key back in your files and active, the new one inactive.
+    Backout(BackoutArgs),
+    /// Print the prompt segment (nothing when all is well). No network.
+    Prompt(PromptArgs),
+    /// Print shell code for your rc file: eval "$(keyage init bash)".
+    Init(InitArgs),
+    /// Git hooks (run by the installed hook scripts).
+    Hook(HookArgs),
+    /// Look for AWS keys in files and folders.
+    Scan(ScanArgs),
+    /// Install the git hook, the shell line or the background agent.
+    Install(InstallArgs),
+    /// Remove what `keyage install` added.
+    Uninstall(InstallArgs),
+    /// Background reminders on the desktop.
+    Agent(AgentArgs),
+    /// The account-wide view from the IAM credential report.
+    Audit(AuditArgs),
+    /// Print shell completions.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff).
+    Man,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Warn,
+    Expired,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Only these profiles (repeatable).
+    #[arg(long = "profile", short = 'p', value_name = "P")]
+    pub profiles: Vec<String>,
+    /// Print JSON (schema in the README).
+    #[arg(long)]
+    pub json: bool,
+    /// Never touch the network: cached facts only.
+    #[arg(long, conflicts_with = "refresh")]
+    pub offline: bool,
+    /// Ask IAM even when the cache is fresh.
+    #[arg(long)]
+    pub refresh: bool,
+    /// Exit 3 at this level or worse.
+    #[arg(long, value_enum, default_value = "expired")]
+    pub fail_on: FailOn,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OldKey {
+    /// Make the old key inactive (CIS default), delete it at finalize.
+    Inactive,
+    /// Delete the old key as soon as the new one works.
+    Delete,
+    /// Leave the old key active; remind until finalize.
+    KeepActive,
+}
+
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    /// Profile whose key to rotate (default: AWS_PROFILE, else default).
+    #[arg(long, short = 'p')]
+    pub profile: Option<String>,
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Print the plan and run the preflight checks only.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// What happens to the old key.
+    #[arg(long, value_enum, default_value = "inactive")]
+    pub old_key: OldKey,
+    /// Days the old key stays recoverable before finalize deletes it.
+    #[arg(long, default_value_t = 7)]
+    pub grace_days: u32,
+    /// MFA device ARN (else the profile's mfa_serial).
+    #[arg(long)]
+    pub mfa_serial: Option<String>,
+    /// The MFA code (else prompted).
+    #[arg(long)]
+    pub token_code: Option<String>,
+    /// Delete an inactive spare key to make room for the new one.
+    #[arg(long)]
+    pub delete_inactive_spare: bool,
+    /// Continue an interrupted rotation from its journal.
+    #[arg(long)]
+    pub resume: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FinalizeArgs {
+    #[arg(long, short = 'p')]
+    pub profile: Option<String>,
+    /// Skip the grace wait (not the last-used check).
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BackoutArgs {
+    #[arg(long, short = 'p')]
+    pub profile: Option<String>,
+    /// Delete the new key instead of making it inactive.
+    #[arg(long)]
+    pub delete_new: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Scope {
+    /// The AWS_PROFILE (or default) key only.
+    Current,
+    /// Every local key.
+    All,
+}
+
+#[derive(Debug, Args)]
+pub struct PromptArgs {
+    /// Which keys count.
+    #[arg(long, value_enum, default_value = "current")]
+    pub scope: Scope,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    pub shell: Shell,
+    /// Only define the function/variable; do not touch the prompt.
+    #[arg(long)]
+    pub no_prompt: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HookArgs {
+    #[command(subcommand)]
+    pub hook: HookKind,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HookKind {
+    /// Scan the staged changes; exit 1 to block the commit.
+    PreCommit,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files or folders (default: the current folder).
+    pub paths: Vec<PathBuf>,
+    /// Scan the usual places a copied key hides in your home folder.
+    #[arg(long)]
+    pub home: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    #[command(subcommand)]
+    pub what: InstallWhat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InstallWhat {
+    /// The git pre-commit hook.
+    GitHook {
+        /// This repository (default: the current one).
+        #[arg(long, conflicts_with = "global")]
+        repo: Option<PathBuf>,
+        /// Every repository, through core.hooksPath.
+        #[arg(long)]
+        global: bool,
+    },
+    /// One line in your shell's rc file.
+    Shell { shell: Option<Shell> },
+    /// The background agent (systemd user unit, LaunchAgent or scheduled task).
+    Agent {
+        /// Show what would be written instead of writing it.
+        #[arg(long)]
+        print: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    /// One cycle, then exit (for timers and Task Scheduler).
+    #[arg(long)]
+    pub once: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[arg(long, short = 'p')]
+    pub profile: Option<String>,
+    #[arg(long, default_value_t = 90)]
+    pub max_age_days: u32,
+    #[arg(long, default_value_t = 45)]
+    pub unused_days: u32,
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+    #[arg(long)]
+    pub csv: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    pub shell: clap_complete::Shell,
+}

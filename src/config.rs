@@ -1,0 +1,1 @@
+//! TODO: the policy file `config.toml` (issue 4).

@@ -1,0 +1,1 @@
+//! TODO: the key facts model (issue 4).

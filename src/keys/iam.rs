@@ -1,0 +1,374 @@
+//! The IAM/STS edge. `KeyService` is the narrow trait the core uses (fakes implement it in unit
+//! tests); `SdkKeyService` is the real thing, built from one key.
+
+use std::fmt;
+
+use aws_sdk_iam::error::ProvideErrorMetadata;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use chrono::{DateTime, Utc};
+
+use crate::aws::{self, Target};
+use crate::env::Env;
+use crate::error::{Error, Kind};
+use crate::secret::{secret, SecretKey};
+
+/// STS GetCallerIdentity.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Identity {
+    pub account: String,
+    pub arn: String,
+    /// The IAM user name, when the ARN is a user's (`arn:aws:iam::1:user/path/name` → `name`).
+    pub user_name: Option<String>,
+}
+
+impl Identity {
+    pub fn from_arn(account: String, arn: String) -> Self {
+        let user_name = arn
+            .split_once(":user/")
+            .map(|(_, rest)| rest.rsplit('/').next().unwrap_or(rest).to_string());
+        Identity {
+            account,
+            arn,
+            user_name,
+        }
+    }
+}
+
+/// One row of ListAccessKeys.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct KeyMeta {
+    pub key_id: String,
+    pub created: Option<DateTime<Utc>>,
+    pub active: bool,
+}
+
+/// GetAccessKeyLastUsed. `date` is None when the key was never used.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, Default)]
+pub struct LastUsed {
+    pub date: Option<DateTime<Utc>>,
+    pub service: Option<String>,
+    pub region: Option<String>,
+}
+
+/// A freshly created key. The secret is wrapped; `Debug` does not show it.
+#[derive(Debug)]
+pub struct NewKey {
+    pub key_id: String,
+    pub secret: SecretKey,
+    pub created: Option<DateTime<Utc>>,
+}
+
+/// What kind of failure an API call had; decides retry and message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiFailure {
+    /// AccessDenied / not authorized for the action.
+    AccessDenied,
+    /// The key is unknown, deleted, inactive or its secret is wrong.
+    InvalidKey,
+    /// NoSuchEntity.
+    NotFound,
+    /// LimitExceeded (e.g. a third access key).
+    LimitExceeded,
+    /// Throttling; safe to retry.
+    Throttled,
+    /// No connection, timeout, DNS: the network or endpoint is unreachable.
+    Unreachable,
+    /// 5xx or an unreadable response.
+    Service,
+    /// Anything else.
+    Other,
+}
+
+/// An API error: operation, AWS error code and message. Never holds a secret.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub op: &'static str,
+    pub failure: ApiFailure,
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.code {
+            Some(c) => write!(f, "{} failed: {} ({})", self.op, c, self.message),
+            None => write!(f, "{} failed: {}", self.op, self.message),
+        }
+    }
+}
+
+/// The IAM action each operation needs, for AccessDenied messages.
+pub fn iam_action(op: &str) -> &'static str {
+    match op {
+        "GetCallerIdentity" => "sts:GetCallerIdentity",
+        "ListAccessKeys" => "iam:ListAccessKeys",
+        "GetAccessKeyLastUsed" => "iam:GetAccessKeyLastUsed",
+        "CreateAccessKey" => "iam:CreateAccessKey",
+        "UpdateAccessKey" => "iam:UpdateAccessKey",
+        "DeleteAccessKey" => "iam:DeleteAccessKey",
+        "GenerateCredentialReport" => "iam:GenerateCredentialReport",
+        "GetCredentialReport" => "iam:GetCredentialReport",
+        "GetSessionToken" => "sts:GetSessionToken",
+        _ => "the action",
+    }
+}
+
+/// The policy statement that lets a user manage their own keys (shown with AccessDenied).
+pub const SELF_SERVICE_STATEMENT: &str = r#"{
+  "Effect": "Allow",
+  "Action": ["iam:ListAccessKeys", "iam:GetAccessKeyLastUsed", "iam:CreateAccessKey",
+             "iam:UpdateAccessKey", "iam:DeleteAccessKey"],
+  "Resource": "arn:aws:iam::*:user/${aws:username}"
+}"#;
+
+impl From<ApiError> for Error {
+    fn from(e: ApiError) -> Error {
+        let hint = match e.failure {
+            ApiFailure::AccessDenied => Some(format!(
+                "your IAM identity lacks {}; ask an admin to attach a policy with this statement:\n{}",
+                iam_action(e.op),
+                SELF_SERVICE_STATEMENT
+            )),
+            ApiFailure::InvalidKey => Some(
+                "the key was rejected (deleted, inactive or wrong secret); if a rotation ran, try `keyage backout`".to_string(),
+            ),
+            ApiFailure::Unreachable => Some(
+                "check the network, or AWS_ENDPOINT_URL if you set one; `keyage status --offline` works without it".to_string(),
+            ),
+            ApiFailure::LimitExceeded => Some(
+                "IAM allows two access keys per user: delete an unused inactive one first".to_string(),
+            ),
+            ApiFailure::Throttled | ApiFailure::Service => Some("try again in a minute".to_string()),
+            _ => None,
+        };
+        let err = Error::new(Kind::Aws, e.to_string());
+        match hint {
+            Some(h) => err.hint(h),
+            None => err,
+        }
+    }
+}
+
+/// Classifies an SDK error. The message comes from AWS's error code/message or the
+/// connector's error chain, neither of which can contain our secret.
+pub fn api_error<E, R>(
+    op: &'static str,
+    err: aws_smithy_runtime_api::client::result::SdkError<E, R>,
+) -> ApiError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: fmt::Debug + Send + Sync + 'static,
+{
+    use aws_smithy_runtime_api::client::result::SdkError;
+    let code = err.code().map(str::to_string);
+    let message = err
+        .message()
+        .map(str::to_string)
+        .unwrap_or_else(|| DisplayErrorContext(&err).to_string());
+    let failure = match &err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => ApiFailure::Unreachable,
+        _ => match code.as_deref() {
+            Some("AccessDenied")
+            | Some("AccessDeniedException")
+            | Some("UnauthorizedOperation") => ApiFailure::AccessDenied,
+            Some("InvalidClientTokenId")
+            | Some("SignatureDoesNotMatch")
+            | Some("UnrecognizedClientException")
+            | Some("InvalidAccessKeyId")
+            | Some("ExpiredToken") => ApiFailure::InvalidKey,
+            Some("NoSuchEntity") => ApiFailure::NotFound,
+            Some("LimitExceeded") => ApiFailure::LimitExceeded,
+            Some("Throttling") | Some("ThrottlingException") | Some("RequestLimitExceeded") => {
+                ApiFailure::Throttled
+            }
+            Some(c) if c.contains("ServiceFailure") || c.contains("InternalFailure") => {
+                ApiFailure::Service
+            }
+            None => ApiFailure::Service,
+            _ => ApiFailure::Other,
+        },
+    };
+    ApiError {
+        op,
+        failure,
+        code,
+        message,
+    }
+}
+
+/// The narrow IAM/STS interface the core uses. All calls act as the key the service was built
+/// with; `user` is None to mean "the caller".
+#[allow(async_fn_in_trait)]
+pub trait KeyService {
+    async fn whoami(&self) -> Result<Identity, ApiError>;
+    async fn list_keys(&self, user: Option<&str>) -> Result<Vec<KeyMeta>, ApiError>;
+    async fn last_used(&self, key_id: &str) -> Result<LastUsed, ApiError>;
+    async fn create_key(&self, user: Option<&str>) -> Result<NewKey, ApiError>;
+    async fn set_active(
+        &self,
+        user: Option<&str>,
+        key_id: &str,
+        active: bool,
+    ) -> Result<(), ApiError>;
+    async fn delete_key(&self, user: Option<&str>, key_id: &str) -> Result<(), ApiError>;
+}
+
+/// The real IAM/STS, through the AWS SDK.
+#[derive(Clone)]
+pub struct SdkKeyService {
+    pub iam: aws_sdk_iam::Client,
+    pub sts: aws_sdk_sts::Client,
+}
+
+impl fmt::Debug for SdkKeyService {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SdkKeyService")
+    }
+}
+
+impl SdkKeyService {
+    /// Clients that act as `key_id` (with `session_token` for MFA sessions).
+    pub async fn for_key(
+        env: &Env,
+        target: &Target,
+        key_id: &str,
+        secret: &SecretKey,
+        session_token: Option<&SecretKey>,
+    ) -> Self {
+        let cfg = aws::config_for_key(env, target, key_id, secret, session_token).await;
+        SdkKeyService {
+            iam: aws_sdk_iam::Client::new(&cfg),
+            sts: aws_sdk_sts::Client::new(&cfg),
+        }
+    }
+}
+
+fn to_utc(d: &aws_smithy_types::DateTime) -> Option<DateTime<Utc>> {
+    DateTime::<Utc>::from_timestamp(d.secs(), d.subsec_nanos())
+}
+
+impl KeyService for SdkKeyService {
+    async fn whoami(&self) -> Result<Identity, ApiError> {
+        let out = self
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| api_error("GetCallerIdentity", e))?;
+        Ok(Identity::from_arn(
+            out.account().unwrap_or_default().to_string(),
+            out.arn().unwrap_or_default().to_string(),
+        ))
+    }
+
+    async fn list_keys(&self, user: Option<&str>) -> Result<Vec<KeyMeta>, ApiError> {
+        let out = self
+            .iam
+            .list_access_keys()
+            .set_user_name(user.map(str::to_string))
+            .send()
+            .await
+            .map_err(|e| api_error("ListAccessKeys", e))?;
+        Ok(out
+            .access_key_metadata()
+            .iter()
+            .filter_map(|m| {
+                Some(KeyMeta {
+                    key_id: m.access_key_id()?.to_string(),
+                    created: m.create_date().and_then(to_utc),
+                    active: m.status().map(|s| s.as_str() == "Active").unwrap_or(false),
+                })
+            })
+            .collect())
+    }
+
+    async fn last_used(&self, key_id: &str) -> Result<LastUsed, ApiError> {
+        let out = self
+            .iam
+            .get_access_key_last_used()
+            .access_key_id(key_id)
+            .send()
+            .await
+            .map_err(|e| api_error("GetAccessKeyLastUsed", e))?;
+        let lu = out.access_key_last_used();
+        let clean = |s: Option<&str>| {
+            s.filter(|v| *v != "N/A" && !v.is_empty())
+                .map(str::to_string)
+        };
+        Ok(LastUsed {
+            date: lu.and_then(|l| l.last_used_date()).and_then(to_utc),
+            service: clean(lu.map(|l| l.service_name())),
+            region: clean(lu.map(|l| l.region())),
+        })
+    }
+
+    async fn create_key(&self, user: Option<&str>) -> Result<NewKey, ApiError> {
+        let out = self
+            .iam
+            .create_access_key()
+            .set_user_name(user.map(str::to_string))
+            .send()
+            .await
+            .map_err(|e| api_error("CreateAccessKey", e))?;
+        let k = out.access_key().ok_or_else(|| ApiError {
+            op: "CreateAccessKey",
+            failure: ApiFailure::Service,
+            code: None,
+            message: "the response held no key".to_string(),
+        })?;
+        Ok(NewKey {
+            key_id: k.access_key_id().to_string(),
+            secret: secret(k.secret_access_key().to_string()),
+            created: k.create_date().and_then(to_utc),
+        })
+    }
+
+    async fn set_active(
+        &self,
+        user: Option<&str>,
+        key_id: &str,
+        active: bool,
+    ) -> Result<(), ApiError> {
+        let status = if active {
+            aws_sdk_iam::types::StatusType::Active
+        } else {
+            aws_sdk_iam::types::StatusType::Inactive
+        };
+        self.iam
+            .update_access_key()
+            .set_user_name(user.map(str::to_string))
+            .access_key_id(key_id)
+            .status(status)
+            .send()
+            .await
+            .map_err(|e| api_error("UpdateAccessKey", e))?;
+        Ok(())
+    }
+
+    async fn delete_key(&self, user: Option<&str>, key_id: &str) -> Result<(), ApiError> {
+        self.iam
+            .delete_access_key()
+            .set_user_name(user.map(str::to_string))
+            .access_key_id(key_id)
+            .send()
+            .await
+            .map_err(|e| api_error("DeleteAccessKey", e))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn user_name_from_arn() {
+        let i = Identity::from_arn(
+            "1".into(),
+            "arn:aws:iam::123456789012:user/dev/alice".into(),
+        );
+        assert_eq!(i.user_name.as_deref(), Some("alice"));
+        let i = Identity::from_arn("1".into(), "arn:aws:sts::1:assumed-role/r/s".into());
+        assert_eq!(i.user_name, None);
+    }
+}

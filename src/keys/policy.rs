@@ -1,0 +1,1 @@
+//! TODO: pure policy (issue 4).

@@ -1,0 +1,71 @@
+//! keyage: keeps a developer's own AWS access keys young.
+//!
+//! Data flows one way: the credentials/config files (`profiles`) give the distinct keys;
+//! `keys` learns their facts (IAM through `KeyService`, cached in `state`); `keys::policy`
+//! (pure) turns facts into levels; the surfaces (`cmd::status`, `surfaces`, `agent`) show them.
+//! `rotation` is the one path that writes back, step by step under a journal.
+
+pub mod aws;
+pub mod cli;
+pub mod cmd;
+pub mod config;
+pub mod env;
+pub mod error;
+pub mod keys;
+pub mod notifier;
+pub mod profiles;
+pub mod secret;
+pub mod state;
+pub mod surfaces;
+pub mod vault;
+
+use clap::Parser;
+
+/// Parses the command line, runs the command, maps errors to exit codes (once, here).
+pub fn run() -> u8 {
+    let cli = match cli::Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
+                _ => 2,
+            };
+        }
+    };
+    let env = env::Env::from_process();
+    if !matches!(
+        cli.command,
+        cli::Command::Prompt(_) | cli::Command::Hook(_) | cli::Command::Init(_)
+    ) {
+        init_logging(&env);
+    }
+    match cmd::dispatch(&env, cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("keyage: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+/// Logs go to stderr, filtered by `KEYAGE_LOG` (else `RUST_LOG`, else `warn`). The SDK's own
+/// wire-level targets are capped at `info` whatever the filter says: at trace they would print
+/// request and response bodies, and a CreateAccessKey response holds a new secret.
+pub fn init_logging(env: &env::Env) {
+    use tracing_subscriber::EnvFilter;
+    let base = env
+        .get("KEYAGE_LOG")
+        .or_else(|| env.get("RUST_LOG"))
+        .unwrap_or("warn");
+    let capped = format!("{base},{SDK_LOG_CAPS}");
+    let filter = EnvFilter::try_new(&capped).unwrap_or_else(|_| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(true)
+        .try_init();
+}
+
+/// Targets whose trace/debug output may include HTTP bodies or signing material.
+pub const SDK_LOG_CAPS: &str = "aws_smithy_runtime=info,aws_smithy_runtime_api=info,aws_smithy_http=info,aws_smithy_http_client=info,aws_sigv4=info,aws_runtime=info,aws_config=info,aws_sdk_iam=info,aws_sdk_sts=info,hyper=info,hyper_util=info,h2=info,rustls=info,zbus=info,notify_rust=info";

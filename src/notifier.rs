@@ -1,0 +1,1 @@
+//! TODO: desktop notifications with a bounded wait (issue 2).

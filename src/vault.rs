@@ -1,0 +1,1 @@
+//! TODO: the keyring backup (`SecretStore`) (issue 2).
