@@ -14,6 +14,7 @@ pub mod error;
 pub mod keys;
 pub mod notifier;
 pub mod profiles;
+pub mod rotation;
 pub mod secret;
 pub mod state;
 pub mod surfaces;
