@@ -14,6 +14,8 @@ pub mod edges;
 pub mod failpoint;
 pub mod finalize;
 mod interim_keyring;
+#[cfg(test)]
+mod tests;
 pub mod journal;
 pub mod lock;
 pub mod plan;
