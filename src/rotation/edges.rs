@@ -74,7 +74,7 @@ impl Files for InventoryFiles {
     }
     fn replace(&self, old_id: &str, new_id: &str, secret: &SecretKey) -> Result<Vec<PathBuf>> {
         let inv = Inventory::load(&self.env)?;
-        replace_key(&inv, old_id, new_id, secret)
+        crate::profiles::edit::replace_key(&inv, old_id, new_id, secret)
     }
 }
 
@@ -134,7 +134,3 @@ pub async fn store_put_checked(store: &Store, key_id: &str, secret: &SecretKey) 
     }
 }
 
-// INTERIM until the profiles branch lands `profiles::edit::replace_key`.
-fn replace_key(_inv: &Inventory, _old: &str, _new: &str, _s: &SecretKey) -> Result<Vec<PathBuf>> {
-    Err(Error::internal("profiles::edit::replace_key is not merged yet"))
-}
