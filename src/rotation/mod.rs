@@ -14,12 +14,12 @@ pub mod edges;
 pub mod failpoint;
 pub mod finalize;
 mod interim_keyring;
-#[cfg(test)]
-mod tests;
 pub mod journal;
 pub mod lock;
 pub mod plan;
 pub mod run;
+#[cfg(test)]
+mod tests;
 pub mod ui;
 
 pub use journal::{Journal, PendingFinalize, State};

@@ -105,7 +105,11 @@ pub fn at_step(state: State, e: impl Into<Error>) -> Error {
     };
     Error {
         kind: e.kind,
-        message: format!("the rotation stopped at {}: {}", state.describe(), e.message),
+        message: format!(
+            "the rotation stopped at {}: {}",
+            state.describe(),
+            e.message
+        ),
         hint: Some(hint),
     }
 }
@@ -198,9 +202,17 @@ impl<C: Connect, F: Files> Ctx<'_, C, F> {
                 State::BackedUp | State::Writing => self.write(j).await,
                 State::Written | State::Verifying => self.verify(j).await,
                 State::Verified | State::Retiring => self.retire(j).await,
-                State::Retired | State::Recording => return self.record(j).await.map_err(|e| at_step(state, e)),
+                State::Retired | State::Recording => {
+                    return self.record(j).await.map_err(|e| at_step(state, e))
+                }
             };
-            r.map_err(|e| if e.message.starts_with("the rotation") { e } else { at_step(j.state, e) })?;
+            r.map_err(|e| {
+                if e.message.starts_with("the rotation") {
+                    e
+                } else {
+                    at_step(j.state, e)
+                }
+            })?;
         }
     }
 
@@ -311,13 +323,15 @@ impl<C: Connect, F: Files> Ctx<'_, C, F> {
     async fn write(&self, j: &mut Journal) -> Result<()> {
         j.enter(&self.dir, State::Writing, self.now())?;
         let new_id = Self::new_id(j)?;
-        let secret = edges::store_get(&self.store, &new_id).await?.ok_or_else(|| {
-            Error::new(
-                Kind::Keyring,
-                format!("the keyring lost the secret of the new key {new_id}"),
-            )
-            .hint("run `keyage backout`: the old key is still active and in your files")
-        })?;
+        let secret = edges::store_get(&self.store, &new_id)
+            .await?
+            .ok_or_else(|| {
+                Error::new(
+                    Kind::Keyring,
+                    format!("the keyring lost the secret of the new key {new_id}"),
+                )
+                .hint("run `keyage backout`: the old key is still active and in your files")
+            })?;
         if !self.files.holders(&j.old_key_id)?.is_empty() {
             let changed = self.files.replace(&j.old_key_id, &new_id, &secret)?;
             for f in &changed {
@@ -424,7 +438,10 @@ impl<C: Connect, F: Files> Ctx<'_, C, F> {
         if j.old_key == OldKey::Delete {
             edges::store_delete(&self.store, &j.old_key_id).await?;
         } else {
-            journal::add_pending(&self.dir, self.pending_entry(j, &new_id, rotated_at, deadline))?;
+            journal::add_pending(
+                &self.dir,
+                self.pending_entry(j, &new_id, rotated_at, deadline),
+            )?;
         }
         failpoint::hit("after-record");
         Journal::remove(&self.dir)?;
