@@ -49,11 +49,26 @@ fn ages_levels_shared_rows_and_exit_codes() {
     // Two profiles with one key: one row.
     let rows: Vec<&str> = table.lines().filter(|l| l.contains(&old.id)).collect();
     assert!(rows[0].starts_with("default, work"), "{table}");
-    assert!(rows[0].contains("100 d") && rows[0].contains("expired"), "{table}");
-    let bob_row = table.lines().find(|l| l.starts_with("bob ")).expect("bob row");
-    assert!(bob_row.contains("80 d") && bob_row.contains("warn"), "{table}");
-    let carol_row = table.lines().find(|l| l.starts_with("carol ")).expect("carol row");
-    assert!(carol_row.contains("0 d") && carol_row.contains(" ok "), "{table}");
+    assert!(
+        rows[0].contains("100 d") && rows[0].contains("expired"),
+        "{table}"
+    );
+    let bob_row = table
+        .lines()
+        .find(|l| l.starts_with("bob "))
+        .expect("bob row");
+    assert!(
+        bob_row.contains("80 d") && bob_row.contains("warn"),
+        "{table}"
+    );
+    let carol_row = table
+        .lines()
+        .find(|l| l.starts_with("carol "))
+        .expect("carol row");
+    assert!(
+        carol_row.contains("0 d") && carol_row.contains(" ok "),
+        "{table}"
+    );
     assert!(!table.contains("\x1b["), "no colour when not a terminal");
     assert!(!table.contains(&old.secret) && !out.stderr.contains(&old.secret));
 
@@ -75,7 +90,11 @@ fn ages_levels_shared_rows_and_exit_codes() {
     status(&sb, &moto, &["--profile", "bob", "--fail-on", "warn"]).expect_code(3);
     let out = status(&sb, &moto, &["--profile", "nobody"]);
     out.expect_code(2);
-    assert!(out.stderr.contains("no profile named `nobody`"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("no profile named `nobody`"),
+        "{}",
+        out.stderr
+    );
 
     // The prompt segment files.
     let seg = |n: &str| sb.read(&format!(".local/state/keyage/prompt/{n}"));
@@ -86,7 +105,10 @@ fn ages_levels_shared_rows_and_exit_codes() {
     assert!(sb.path(".local/state/keyage/prompt/carol").exists());
     assert_eq!(seg("_all"), "key 100d!\n");
     let meta = seg("_meta");
-    assert!(meta.contains("credentials_mtime=") && !meta.contains("credentials_mtime=missing"), "{meta}");
+    assert!(
+        meta.contains("credentials_mtime=") && !meta.contains("credentials_mtime=missing"),
+        "{meta}"
+    );
 }
 
 #[test]
@@ -109,15 +131,25 @@ fn second_keys_inactive_noted_active_old_is_a_finding() {
     assert_eq!(o["found_via"], k.id.as_str());
     assert!(o["note"].as_str().unwrap().contains("inactive"), "{o:#}");
     let table = status(&sb, &moto, &[]).expect_code(0).stdout.clone();
-    assert!(table.contains(&spare.id) && table.contains("inactive second key of dave"), "{table}");
+    assert!(
+        table.contains(&spare.id) && table.contains("inactive second key of dave"),
+        "{table}"
+    );
 
     moto.set_active(&spare.id, true);
     let out = status(&sb, &moto, &["--refresh"]);
     out.expect_code(3);
-    assert!(out.stdout.contains("second active key of dave"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("second active key of dave"),
+        "{}",
+        out.stdout
+    );
     let j = status(&sb, &moto, &["--json"]).expect_code(3).json();
     let o = key(&j, &spare.id);
-    assert_eq!((o["level"].as_str(), o["finding"].as_bool()), (Some("expired"), Some(true)));
+    assert_eq!(
+        (o["level"].as_str(), o["finding"].as_bool()),
+        (Some("expired"), Some(true))
+    );
     assert_eq!(key(&j, &k.id)["level"], "ok");
 }
 
@@ -136,11 +168,21 @@ fn access_denied_on_list_falls_back_to_first_seen() {
     let out = status(&sb, &moto, &[]);
     out.expect_code(0);
     let row = out.stdout.lines().find(|l| l.contains(&k.id)).expect("row");
-    assert!(row.contains("≥ 0 d") && row.contains("unknown"), "{}", out.stdout);
+    assert!(
+        row.contains("≥ 0 d") && row.contains("unknown"),
+        "{}",
+        out.stdout
+    );
     assert!(row.contains("missing iam:ListAccessKeys"), "{}", out.stdout);
-    assert!(out.stdout.contains("\"Action\": [\"iam:ListAccessKeys\""), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("\"Action\": [\"iam:ListAccessKeys\""),
+        "{}",
+        out.stdout
+    );
 
-    let j = status(&sb, &moto, &["--json", "--refresh"]).expect_code(0).json();
+    let j = status(&sb, &moto, &["--json", "--refresh"])
+        .expect_code(0)
+        .json();
     let e = key(&j, &k.id);
     assert_eq!(e["problem"], "access_denied");
     assert_eq!(e["missing_action"], "iam:ListAccessKeys");
@@ -161,17 +203,35 @@ fn offline_after_refresh_uses_cache_with_iam_stopped() {
     let online = status(&sb, &moto, &["--json"]).expect_code(3).json();
     drop(moto);
 
-    let out = sb.keyage().args(["status", "--offline", "--json"]).endpoint(&dead_endpoint()).run();
+    let out = sb
+        .keyage()
+        .args(["status", "--offline", "--json"])
+        .endpoint(&dead_endpoint())
+        .run();
     let j = out.expect_code(3).json();
     let e = key(&j, &k.id);
     let o = key(&online, &k.id);
-    for f in ["level", "age_days", "created", "checked_at", "last_used", "user", "arn"] {
+    for f in [
+        "level",
+        "age_days",
+        "created",
+        "checked_at",
+        "last_used",
+        "user",
+        "arn",
+    ] {
         assert_eq!(e[f], o[f], "field {f}");
     }
     assert_eq!(e["age_days"], 100);
     assert_eq!(j["offline"], true);
     // Online again with IAM down: the cache is fresh, so no network and the same answer.
-    let j2 = sb.keyage().args(["status", "--json"]).endpoint(&dead_endpoint()).run().expect_code(3).json();
+    let j2 = sb
+        .keyage()
+        .args(["status", "--json"])
+        .endpoint(&dead_endpoint())
+        .run()
+        .expect_code(3)
+        .json();
     assert_eq!(key(&j2, &k.id)["age_days"], 100);
     // Forced refresh with IAM down: cached facts stay, marked unreachable.
     let j3 = sb
@@ -188,7 +248,9 @@ fn offline_after_refresh_uses_cache_with_iam_stopped() {
     use std::os::unix::fs::PermissionsExt;
     let m = std::fs::metadata(sb.path(".local/state/keyage/cache.json")).unwrap();
     assert_eq!(m.permissions().mode() & 0o777, 0o600);
-    assert!(!sb.read(".local/state/keyage/cache.json").contains(&k.secret));
+    assert!(!sb
+        .read(".local/state/keyage/cache.json")
+        .contains(&k.secret));
 }
 
 #[test]
@@ -242,14 +304,26 @@ fn json_schema_field_by_field() {
     assert_eq!(
         obj(&j),
         sorted(&[
-            "schema", "generated_at", "offline", "credentials_file", "credentials_file_exists",
-            "config_file", "config_file_exists", "keys", "profiles", "warnings", "exit_code",
+            "schema",
+            "generated_at",
+            "offline",
+            "credentials_file",
+            "credentials_file_exists",
+            "config_file",
+            "config_file_exists",
+            "keys",
+            "profiles",
+            "warnings",
+            "exit_code",
         ])
     );
     assert_eq!(j["schema"], 1);
     assert!(j["generated_at"].as_str().unwrap().ends_with('Z'));
     assert_eq!(j["offline"], false);
-    assert_eq!(j["credentials_file"], sb.credentials_path().display().to_string());
+    assert_eq!(
+        j["credentials_file"],
+        sb.credentials_path().display().to_string()
+    );
     assert_eq!(j["credentials_file_exists"], true);
     assert_eq!(j["config_file_exists"], true);
     assert_eq!(j["exit_code"], 0);
@@ -261,10 +335,31 @@ fn json_schema_field_by_field() {
     assert_eq!(
         obj(e),
         sorted(&[
-            "key_id", "source", "profiles", "found_via", "level", "finding", "age_days",
-            "age_is_lower_bound", "days_left", "warn_threshold", "max_age_days", "created",
-            "first_seen", "checked_at", "active", "invalid", "last_used", "last_used_service",
-            "last_used_region", "account", "arn", "user", "problem", "missing_action", "note",
+            "key_id",
+            "source",
+            "profiles",
+            "found_via",
+            "level",
+            "finding",
+            "age_days",
+            "age_is_lower_bound",
+            "days_left",
+            "warn_threshold",
+            "max_age_days",
+            "created",
+            "first_seen",
+            "checked_at",
+            "active",
+            "invalid",
+            "last_used",
+            "last_used_service",
+            "last_used_region",
+            "account",
+            "arn",
+            "user",
+            "problem",
+            "missing_action",
+            "note",
         ])
     );
     assert_eq!(e["key_id"], k.id.as_str());
@@ -308,7 +403,14 @@ fn json_schema_field_by_field() {
         assert_eq!(
             obj(p),
             sorted(&[
-                "name", "kind", "key_id", "detail", "file", "file_kind", "line", "current",
+                "name",
+                "kind",
+                "key_id",
+                "detail",
+                "file",
+                "file_kind",
+                "line",
+                "current",
                 "shares_key_with",
             ])
         );
@@ -332,7 +434,10 @@ fn offline_lists_profiles_without_network_or_credentials() {
     let out = sb.keyage().args(["status", "--offline"]).run();
     out.expect_code(0);
     assert!(
-        out.stdout.contains(&format!("no credentials file at {}", sb.credentials_path().display())),
+        out.stdout.contains(&format!(
+            "no credentials file at {}",
+            sb.credentials_path().display()
+        )),
         "{}",
         out.stdout
     );
@@ -342,23 +447,51 @@ fn offline_lists_profiles_without_network_or_credentials() {
     sb.write_credentials(&format!(
         "[default]\naws_access_key_id = {a}\naws_secret_access_key = s1\n\n[work]\naws_access_key_id = {a}\naws_secret_access_key = s1\n\n[other]\naws_access_key_id = {b}\naws_secret_access_key = s2\n"
     ));
-    sb.write_config("[profile sso]\nsso_session = corp\n[sso-session corp]\nsso_start_url = https://x\n");
-    let out = sb.keyage().args(["status", "--offline"]).endpoint(&dead_endpoint()).run();
+    sb.write_config(
+        "[profile sso]\nsso_session = corp\n[sso-session corp]\nsso_start_url = https://x\n",
+    );
+    let out = sb
+        .keyage()
+        .args(["status", "--offline"])
+        .endpoint(&dead_endpoint())
+        .run();
     out.expect_code(0);
     let t = &out.stdout;
     let cred = sb.credentials_path().display().to_string();
-    assert!(t.lines().any(|l| l.starts_with("default, work") && l.contains(a) && l.contains("unknown")), "{t}");
-    assert!(t.contains(&format!("default  {cred}:2  static key {a}  shares its key with work")), "{t}");
-    assert!(t.contains(&format!("work     {cred}:6  static key {a}")), "{t}");
-    assert!(t.contains(&format!("other    {cred}:10  static key {b}")), "{t}");
-    assert!(t.contains(&format!("sso      {}:2  no static key (sso_session)", sb.config_path().display())), "{t}");
+    assert!(
+        t.lines()
+            .any(|l| l.starts_with("default, work") && l.contains(a) && l.contains("unknown")),
+        "{t}"
+    );
+    assert!(
+        t.contains(&format!(
+            "default  {cred}:2  static key {a}  shares its key with work"
+        )),
+        "{t}"
+    );
+    assert!(
+        t.contains(&format!("work     {cred}:6  static key {a}")),
+        "{t}"
+    );
+    assert!(
+        t.contains(&format!("other    {cred}:10  static key {b}")),
+        "{t}"
+    );
+    assert!(
+        t.contains(&format!(
+            "sso      {}:2  no static key (sso_session)",
+            sb.config_path().display()
+        )),
+        "{t}"
+    );
     assert!(t.contains("not checked with IAM yet"), "{t}");
 }
 
 #[test]
 fn bad_files_exit_1_naming_the_line_and_write_nothing() {
     let sb = Sandbox::new();
-    let bad = "[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n[broken\naws_secret_access_key = x\n";
+    let bad =
+        "[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n[broken\naws_secret_access_key = x\n";
     sb.write_credentials(bad);
     let out = sb.keyage().args(["status", "--offline"]).run();
     out.expect_code(1);
@@ -367,14 +500,28 @@ fn bad_files_exit_1_naming_the_line_and_write_nothing() {
     assert_eq!(sb.read(".aws/credentials"), bad, "bytes unchanged");
     assert!(!sb.path(".local/state/keyage/cache.json").exists());
 
-    sb.write_credentials("[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = x\n");
+    sb.write_credentials(
+        "[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = x\n",
+    );
     std::fs::create_dir_all(sb.path(".config/keyage")).unwrap();
-    std::fs::write(sb.path(".config/keyage/config.toml"), "max_age_days = 90\n\n[prompt]\nformatt = \"x\"\n").unwrap();
+    std::fs::write(
+        sb.path(".config/keyage/config.toml"),
+        "max_age_days = 90\n\n[prompt]\nformatt = \"x\"\n",
+    )
+    .unwrap();
     let out = sb.keyage().args(["status", "--offline"]).run();
     out.expect_code(1);
     let cfg = sb.path(".config/keyage/config.toml").display().to_string();
-    assert!(out.stderr.contains(&format!("{cfg}:4")) && out.stderr.contains("formatt"), "{}", out.stderr);
-    std::fs::write(sb.path(".config/keyage/config.toml"), "warn_at_days = [75, 95]\n").unwrap();
+    assert!(
+        out.stderr.contains(&format!("{cfg}:4")) && out.stderr.contains("formatt"),
+        "{}",
+        out.stderr
+    );
+    std::fs::write(
+        sb.path(".config/keyage/config.toml"),
+        "warn_at_days = [75, 95]\n",
+    )
+    .unwrap();
     let out = sb.keyage().args(["status", "--offline"]).run();
     out.expect_code(1);
     assert!(out.stderr.contains(&format!("{cfg}:1")), "{}", out.stderr);

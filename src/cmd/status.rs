@@ -15,23 +15,15 @@ use crate::cli::{FailOn, StatusArgs};
 use crate::config::Config;
 use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::keys::policy::{self, Finding, Level, Source};
+use crate::keys::policy::{Finding, Level, Source};
+use crate::keys::Refresh;
 use crate::profiles::{Class, FileKind, Inventory, KeyGroup};
-use crate::state::cache::Cache;
 
 /// JSON schema version of `status --json`; bumped only on incompatible changes.
 pub const SCHEMA: u32 = 1;
 
 pub fn run(env: &Env, args: StatusArgs) -> Result<u8> {
     run_at(env, args, Utc::now())
-}
-
-/// Everything `status` computes, before output.
-pub struct Report {
-    pub inventory: Inventory,
-    pub findings: Vec<Finding>,
-    /// Key ids in the selection (all when no `--profile`).
-    pub selected: Vec<KeyGroup>,
 }
 
 pub fn run_at(env: &Env, args: StatusArgs, now: DateTime<Utc>) -> Result<u8> {
@@ -43,37 +35,22 @@ pub fn run_at(env: &Env, args: StatusArgs, now: DateTime<Utc>) -> Result<u8> {
     let groups = inventory.keys();
     let selected = select(&inventory, &groups, &args.profiles)?;
 
-    let mut cache = Cache::load(env);
-    for g in &groups {
-        cache.observe(&g.key_id, now);
-    }
-    if !args.offline {
-        let stale: Vec<String> = selected
-            .iter()
-            .filter(|g| {
-                args.refresh || !cache.is_fresh(&g.key_id, now, config.cache_ttl())
-            })
-            .filter(|g| !config.policy_for(g.profiles.iter().map(String::as_str)).ignore)
-            .map(|g| g.key_id.clone())
-            .collect();
-        if !stale.is_empty() {
-            crate::keys::gather::refresh(env, &inventory, &stale, &mut cache, now)?;
-        }
-    }
-    if let Err(e) = cache.save(env) {
-        eprintln!("keyage: warning: {e}");
-    }
-
-    let findings = policy::evaluate(&groups, &cache, &config, now);
-    if let Err(e) = crate::surfaces::segment::write_all(
+    let mode = if args.offline {
+        Refresh::Offline
+    } else if args.refresh {
+        Refresh::Force
+    } else {
+        Refresh::Stale
+    };
+    let (_cache, findings) = crate::keys::assess(
         env,
         &inventory,
-        &findings,
-        &config.prompt,
+        &config,
+        &selected,
+        mode,
         &BTreeSet::new(),
-    ) {
-        eprintln!("keyage: warning: prompt segment not written: {e}");
-    }
+        now,
+    )?;
 
     let shown: Vec<&Finding> = findings
         .iter()
@@ -125,7 +102,10 @@ pub fn run_at(env: &Env, args: StatusArgs, now: DateTime<Utc>) -> Result<u8> {
         Ok(()) => Ok(code),
         // A closed pipe (`keyage status | head`) is not an error worth a message.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(code),
-        Err(e) => Err(Error::new(crate::error::Kind::Io, format!("cannot write the output: {e}"))),
+        Err(e) => Err(Error::new(
+            crate::error::Kind::Io,
+            format!("cannot write the output: {e}"),
+        )),
     }
 }
 
@@ -157,7 +137,9 @@ fn select(inv: &Inventory, groups: &[KeyGroup], names: &[String]) -> Result<Vec<
 
 fn use_colour(env: &Env) -> bool {
     use is_terminal::IsTerminal;
-    env.get("NO_COLOR").is_none() && env.get("TERM") != Some("dumb") && std::io::stdout().is_terminal()
+    env.get("NO_COLOR").is_none()
+        && env.get("TERM") != Some("dumb")
+        && std::io::stdout().is_terminal()
 }
 
 /// `status --json` (see docs/keys.md for every field).
@@ -206,7 +188,13 @@ impl ProfileRow {
             Class::Static { key_id } => groups
                 .iter()
                 .find(|g| &g.key_id == key_id)
-                .map(|g| g.profiles.iter().filter(|n| **n != p.name).cloned().collect())
+                .map(|g| {
+                    g.profiles
+                        .iter()
+                        .filter(|n| **n != p.name)
+                        .cloned()
+                        .collect()
+                })
                 .unwrap_or_default(),
             _ => Vec::new(),
         };
@@ -281,7 +269,14 @@ pub fn render_table(
                     Some(_) => format!("{} d", f.age_text().replace('≥', "≥ ")),
                     None => "?".to_string(),
                 };
-                [who, f.key_id.clone(), age, f.level.to_string(), last_used_text(f), f.note.clone()]
+                [
+                    who,
+                    f.key_id.clone(),
+                    age,
+                    f.level.to_string(),
+                    last_used_text(f),
+                    f.note.clone(),
+                ]
             })
             .collect();
         let head = ["PROFILES", "KEY", "AGE", "LEVEL", "LAST USED", "NOTE"];
@@ -335,7 +330,11 @@ pub fn render_table(
     }
     if !profiles.is_empty() {
         s.push_str("\nprofiles:\n");
-        let nw = profiles.iter().map(|p| p.name.chars().count()).max().unwrap_or(0);
+        let nw = profiles
+            .iter()
+            .map(|p| p.name.chars().count())
+            .max()
+            .unwrap_or(0);
         for p in profiles {
             let what = match (p.kind, &p.key_id, &p.detail) {
                 ("static", Some(k), _) => format!("static key {k}"),
