@@ -6,9 +6,11 @@
 //! `rotation` is the one path that writes back, step by step under a journal.
 
 pub mod aws;
+pub mod bus;
 pub mod cli;
 pub mod cmd;
 pub mod config;
+pub mod doctor;
 pub mod env;
 pub mod error;
 pub mod keys;
