@@ -13,7 +13,6 @@ pub mod backout;
 pub mod edges;
 pub mod failpoint;
 pub mod finalize;
-mod interim_keyring;
 pub mod journal;
 pub mod lock;
 pub mod plan;
@@ -28,7 +27,7 @@ use crate::env::Env;
 
 /// The OS keyring (service `keyage`, user = key id).
 pub fn open_store(_env: &Env) -> edges::Store {
-    std::sync::Arc::new(interim_keyring::InterimKeyring)
+    std::sync::Arc::new(crate::vault::Keyring::new())
 }
 
 /// A one-paragraph notice when a rotation was interrupted (every command prints it first), or
