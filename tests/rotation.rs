@@ -194,6 +194,17 @@ fn rotate_switches_every_profile_and_keeps_the_old_key_recoverable() {
         t.desk.secret_tool_lookup(&new_id).as_deref(),
         Some(new_secret.as_str())
     );
+    // `status` shows the new key ok.
+    let st = run(&t, &mut u, &["status", "--json", "--refresh"]);
+    let j = st.json();
+    let k = j["keys"]
+        .as_array()
+        .expect("keys[]")
+        .iter()
+        .find(|k| k["key_id"] == new_id.as_str())
+        .unwrap_or_else(|| panic!("no new key in status: {j:#}"));
+    assert_eq!(k["level"], "ok", "{k:#}");
+    secrets_of_keys_known(&t, &u);
     // The journal is gone, the pending finalize recorded, without secrets.
     assert_eq!(state_file(&u, "rotation-journal.json"), "");
     let pending = state_file(&u, "pending-finalize.json");
@@ -229,6 +240,7 @@ fn backout_restores_the_old_key_and_retires_the_new_one() {
         Some(new_secret.as_str()),
         "the new key's secret stays in the keyring"
     );
+    secrets_of_keys_known(&t, &u);
     // Nothing left to back out.
     run(&t, &mut u, &["backout"]).expect_code(1);
 }
