@@ -468,3 +468,74 @@ fn killed_after_retire_e() {
 fn killed_after_record_f() {
     killed_at("after-record");
 }
+
+/// MFA: a session token (GetSessionToken with --token-code) makes the IAM calls. moto's
+/// authentication mode does not accept the session credentials it issues, so: with auth on,
+/// the rejection at ListAccessKeys proves the session (not the valid long-term key) was used,
+/// and nothing changed; with auth off, the whole rotation runs on the session.
+#[test]
+fn mfa_session_is_used_for_iam_calls() {
+    let t = T::start();
+    let mut actions: Vec<&str> = support::SELF_SERVICE_ACTIONS.to_vec();
+    actions.push("sts:GetSessionToken");
+    let key = t.moto.create_user_with("mfa", Some(&actions));
+    let other = t.moto.create_user("mfa-other");
+    t.moto.enable_auth();
+    let sb = Sandbox::new();
+    let before = credentials(&key, &other);
+    sb.write_credentials(&before);
+    sb.write_config(
+        "[default]\nregion = us-east-1\nmfa_serial = arn:aws:iam::123456789012:mfa/mfa\n",
+    );
+    let mut u = U {
+        secrets: vec![key.secret.clone(), other.secret.clone()],
+        sb,
+        key,
+        before,
+    };
+    // No terminal and no --token-code: refused before any IAM change.
+    let out = run(&t, &mut u, &["rotate-self", "--yes"]);
+    out.expect_code(1);
+    assert!(out.stderr.contains("--token-code"), "{}", out.stderr);
+    assert_eq!(t.moto.admin_keys("mfa").len(), 1);
+    let out = run(
+        &t,
+        &mut u,
+        &["rotate-self", "--yes", "--token-code", "123456"],
+    );
+    out.expect_code(1);
+    assert!(
+        out.stderr
+            .contains("ListAccessKeys failed: InvalidClientTokenId"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(t.moto.admin_keys("mfa").len(), 1);
+    assert_eq!(u.sb.read(".aws/credentials"), u.before);
+
+    // Without authentication the session creds are accepted: the rotation completes.
+    let t2 = T::start();
+    let key = t2.moto.create_user("mfa");
+    let other = t2.moto.create_user("mfa-other");
+    let before = credentials(&key, &other);
+    u.sb.write_credentials(&before);
+    u.secrets = vec![key.secret.clone(), other.secret.clone()];
+    u.key = key;
+    u.before = before;
+    let out = run(
+        &t2,
+        &mut u,
+        &["rotate-self", "--yes", "--token-code", "123456"],
+    );
+    out.expect_code(0);
+    let (new_id, _) = key_of(&u, "default");
+    assert_ne!(new_id, u.key.id);
+    assert!(
+        !t2.moto
+            .admin_keys("mfa")
+            .iter()
+            .find(|k| k.key_id == u.key.id)
+            .unwrap()
+            .active
+    );
+}
