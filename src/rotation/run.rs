@@ -250,7 +250,41 @@ impl<C: Connect, F: Files> Ctx<'_, C, F> {
             ));
             ignore_not_found(retry_safe(|| admin.delete_key(user, &k.key_id)).await)?;
         }
-        let nk = admin.create_key(user).await?;
+        let nk = match admin.create_key(user).await {
+            Ok(k) => k,
+            Err(e) => {
+                // A lost response (the SDK retries) may still have made a key whose secret we
+                // never saw: delete any such key now, then nothing has changed.
+                let swept: Result<(), ApiError> = async {
+                    let now_keys = retry_safe(|| admin.list_keys(user)).await?;
+                    for k in now_keys
+                        .iter()
+                        .filter(|k| k.key_id != j.old_key_id && !j.keys_before.contains(&k.key_id))
+                    {
+                        ignore_not_found(retry_safe(|| admin.delete_key(user, &k.key_id)).await)?;
+                    }
+                    Ok(())
+                }
+                .await;
+                if swept.is_err() {
+                    return Err(e.into());
+                }
+                Journal::remove(&self.dir)?;
+                let e = Error::from(e);
+                return Err(Error {
+                    message: format!(
+                        "the rotation stopped at step a and nothing was changed{}: {}",
+                        if j.delete_spare.is_some() {
+                            " (except the deletion of the inactive spare)"
+                        } else {
+                            ""
+                        },
+                        e.message
+                    ),
+                    ..e
+                });
+            }
+        };
         failpoint::hit("after-create");
         if let Err(e) = edges::store_put_checked(&self.store, &nk.key_id, &nk.secret).await {
             // Never an orphan key whose secret is known nowhere.

@@ -400,7 +400,6 @@ fn unproven_key_is_undone() {
 
 /// Injection points and the journal state they leave (a failed keyring write undoes step a).
 const CRASHES: &[(&str, State)] = &[
-    ("create", State::Creating),
     ("put", State::Planned),
     ("replace", State::Writing),
     ("update", State::Retiring),
@@ -508,4 +507,16 @@ impl Rig {
             || w.files.iter().any(|f| f.1 == OLD && f.2 == OLD_S);
         assert!(old_known, "{op}: old secret lost");
     }
+}
+
+#[test]
+fn failed_create_sweeps_a_key_made_behind_a_lost_response() {
+    let r = Rig::new();
+    r.w.lock().unwrap().inject = Some("create");
+    let mut j = r.journal(OldKey::Inactive);
+    let e = Rig::rt().block_on(r.ctx().drive(&mut j)).unwrap_err();
+    assert!(e.message.contains("nothing was changed"), "{}", e.message);
+    assert_eq!(r.w.lock().unwrap().order, vec![OLD.to_string()]);
+    assert!(Journal::load(r.dir.path()).unwrap().is_none());
+    assert_eq!(r.files_work(), OLD);
 }
