@@ -375,6 +375,9 @@ fn killed_at(point: &str) {
             .args(["rotate-self", "--yes"])
             .run();
         assert_eq!(out.code, None, "{point}: not killed: {}", out.stderr);
+        for s in &u.secrets {
+            assert!(!out.stdout.contains(s.as_str()) && !out.stderr.contains(s.as_str()));
+        }
         // Every command now reports the interrupted rotation (unless f already removed it).
         let journal = state_file(&u, "rotation-journal.json");
         assert!(
@@ -835,4 +838,28 @@ fn access_denied_names_the_permission_and_changes_nothing() {
     assert_eq!(t.moto.admin_keys("denied").len(), 1);
     assert_eq!(u.sb.read(".aws/credentials"), u.before);
     assert_eq!(state_file(&u, "rotation-journal.json"), "");
+}
+
+#[test]
+fn a_second_rotation_waits_then_refuses() {
+    use fs4::fs_std::FileExt;
+    let t = T::start();
+    t.moto.enable_auth();
+    let mut u = user(&t, "busy");
+    let dir = u.sb.path(".local/state/keyage");
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = std::fs::File::create(dir.join("rotation.lock")).unwrap();
+    assert!(FileExt::try_lock_exclusive(&f).unwrap());
+    let started = std::time::Instant::now();
+    let out = run(&t, &mut u, &["rotate-self", "--yes"]);
+    out.expect_code(1);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(900));
+    assert!(
+        out.stderr.contains("another keyage rotation"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(t.moto.admin_keys("busy").len(), 1);
+    drop(f);
+    run(&t, &mut u, &["rotate-self", "--yes"]).expect_code(0);
 }
