@@ -570,11 +570,14 @@ mod proxy {
         pub times: usize,
     }
 
+    /// (action, fault injected or None when forwarded), in order.
+    pub type Log = Arc<Mutex<Vec<(String, Option<Fault>)>>>;
+
     pub struct FaultProxy {
         pub port: u16,
         pub rules: Arc<Mutex<Vec<Rule>>>,
         /// (action, fault injected or None when forwarded)
-        pub log: Arc<Mutex<Vec<(String, Option<Fault>)>>>,
+        pub log: Log,
     }
 
     impl FaultProxy {
@@ -582,7 +585,7 @@ mod proxy {
             let l = TcpListener::bind("127.0.0.1:0").expect("proxy bind");
             let port = l.local_addr().unwrap().port();
             let rules: Arc<Mutex<Vec<Rule>>> = Arc::default();
-            let log: Arc<Mutex<Vec<(String, Option<Fault>)>>> = Arc::default();
+            let log: Log = Arc::default();
             let (r, lg) = (rules.clone(), log.clone());
             std::thread::spawn(move || {
                 for c in l.incoming().flatten() {
