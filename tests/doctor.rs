@@ -68,12 +68,13 @@ fn install_everything(sb: &Sandbox) {
 
 #[test]
 fn all_green_with_every_part_present() {
-    let moto = Moto::start();
+    let t0 = Instant::now();
+    let (moto, desk) = start_rig(DesktopOpts::full());
     let alice = moto.create_user("alice");
     moto.enable_auth();
-    let desk = Desktop::start(DesktopOpts::full());
     let sb = sandbox_for(&alice);
     install_everything(&sb);
+    eprintln!("rig start (moto + full desktop) took {:?}", t0.elapsed());
 
     let t = Instant::now();
     let out = sb
@@ -83,6 +84,7 @@ fn all_green_with_every_part_present() {
         .desktop(&desk)
         .run();
     let took = t.elapsed();
+    eprintln!("doctor (all parts present) took {took:?}");
     out.expect_code(0);
     no_secret(&out, &alice);
     let v = out.json();
@@ -142,9 +144,8 @@ fn all_green_with_every_part_present() {
 
 #[test]
 fn missing_installs_are_warnings_not_failures() {
-    let moto = Moto::start();
+    let (moto, desk) = start_rig(DesktopOpts::full());
     let bob = moto.create_user("bob");
-    let desk = Desktop::start(DesktopOpts::full());
     let sb = sandbox_for(&bob);
     let out = sb
         .keyage()
@@ -226,9 +227,8 @@ fn no_bus_fails_the_keyring_and_warns_about_notifications() {
 
 #[test]
 fn bus_without_keyring_or_notification_daemon() {
-    let moto = Moto::start();
+    let (moto, desk) = start_rig(DesktopOpts::bare());
     let k = moto.create_user("dave");
-    let desk = Desktop::start(DesktopOpts::bare());
     let sb = sandbox_for(&k);
     let out = sb
         .keyage()
@@ -273,9 +273,8 @@ fn bus_without_keyring_or_notification_daemon() {
 
 #[test]
 fn iam_down_fails_fast_with_a_fix() {
-    let moto = Moto::start();
+    let (moto, desk) = start_rig(DesktopOpts::keyring());
     let k = moto.create_user("erin");
-    let desk = Desktop::start(DesktopOpts::keyring());
     let sb = sandbox_for(&k);
     let t = Instant::now();
     let out = sb
