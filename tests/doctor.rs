@@ -386,12 +386,24 @@ fn credentials_file_found_parseable_and_private() {
     let v = out.json();
     assert_eq!(status(&v, "credentials_file"), "ok");
     assert_eq!(status(&v, "files_parse"), "ok");
+    assert!(checks(&v, "env_keys").is_empty());
     let m = one(&v, "credentials_mode");
     assert_eq!(m["status"], "fail", "{m:#}");
     assert_eq!(
         m["fix"].as_str().expect("fix"),
         format!("chmod 600 {}", sb.credentials_path().display())
     );
+
+    // A key in the environment is pointed out (and its secret not printed).
+    let out = sb
+        .keyage()
+        .args(["doctor", "--json"])
+        .endpoint(&dead_endpoint())
+        .env("AWS_ACCESS_KEY_ID", "AKIAENVKEY0000000001")
+        .env("AWS_SECRET_ACCESS_KEY", "envSecretValueThatMustNotShow")
+        .run();
+    assert!(!out.stdout.contains("envSecretValueThatMustNotShow"));
+    assert_eq!(status(&out.json(), "env_keys"), "warn");
 
     // Malformed: the file and line are named.
     sb.write_credentials("[default\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n");
