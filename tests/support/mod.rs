@@ -43,10 +43,16 @@ impl Proc {
     /// dies (so a crashed test leaves nothing behind).
     pub fn spawn(name: &str, cmd: &mut Command) -> Proc {
         cmd.process_group(0);
-        // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
+        let parent = std::process::id() as libc::pid_t;
+        // SAFETY: prctl and getppid are async-signal-safe; nothing else runs between fork and
+        // exec.
         unsafe {
-            cmd.pre_exec(|| {
+            cmd.pre_exec(move || {
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                // The parent died before prctl took effect: do not outlive it.
+                if libc::getppid() != parent {
+                    libc::_exit(1);
+                }
                 Ok(())
             });
         }
