@@ -420,3 +420,30 @@ fn credentials_file_found_parseable_and_private() {
     assert!(p["detail"].as_str().expect("d").contains(&want), "{p:#}");
     assert!(checks(&v, "identity").is_empty());
 }
+
+#[test]
+fn locked_keyring_fails_with_the_unlock_fix() {
+    let moto = Moto::spawn();
+    let desk = Desktop::start_locked_keyring();
+    let moto = moto.ready();
+    let k = moto.create_user("ivy");
+    let sb = sandbox_for(&k);
+    let out = sb
+        .keyage()
+        .args(["doctor", "--json"])
+        .moto(&moto)
+        .desktop(&desk)
+        .run();
+    out.expect_code(1);
+    let v = out.json();
+    let ring = one(&v, "keyring");
+    assert_eq!(ring["status"], "fail", "{ring:#}");
+    assert!(
+        ring["detail"].as_str().expect("d").contains("locked"),
+        "{ring:#}"
+    );
+    assert!(
+        ring["fix"].as_str().expect("fix").contains("unlock"),
+        "{ring:#}"
+    );
+}

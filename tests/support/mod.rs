@@ -486,6 +486,14 @@ pub const KEYRING_PASSWORD: &str = "keyage-test-password";
 
 impl Desktop {
     pub fn start(opts: DesktopOpts) -> Desktop {
+        Self::start_inner(opts, true)
+    }
+    /// A bus with a gnome-keyring that has no unlocked collection (fresh, started without
+    /// `--unlock`): every write fails as "locked / no access".
+    pub fn start_locked_keyring() -> Desktop {
+        Self::start_inner(DesktopOpts::keyring(), false)
+    }
+    fn start_inner(opts: DesktopOpts, unlock: bool) -> Desktop {
         let started = Instant::now();
         let dir = tempdir("keyage-desktop-");
         let root = dir.path().to_path_buf();
@@ -610,8 +618,16 @@ impl Desktop {
 
         if opts.keyring {
             let mut gk = d.command("gnome-keyring-daemon");
-            gk.args(["--foreground", "--unlock", "--components=secrets"])
-                .stdin(Stdio::piped())
+            gk.arg("--foreground");
+            if unlock {
+                gk.arg("--unlock");
+            }
+            gk.arg("--components=secrets")
+                .stdin(if unlock {
+                    Stdio::piped()
+                } else {
+                    Stdio::null()
+                })
                 .stdout(Stdio::null())
                 .stderr(fs::File::create(root.join("keyring.log")).expect("rig: keyring.log"));
             let mut p = Proc::spawn("gnome-keyring-daemon", &mut gk);
