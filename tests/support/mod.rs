@@ -976,7 +976,7 @@ impl Sandbox {
     fn apply_env(&self, c: &mut Command) {
         let home = self.home();
         c.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("PATH", sandbox_path())
             .env("HOME", &home)
             .env("USER", "keyage-test")
             .env("LANG", "C.UTF-8")
@@ -994,6 +994,19 @@ impl Sandbox {
             .current_dir(&home)
             .stdin(Stdio::null());
     }
+}
+
+/// PATH for sandboxed programs: the folder of the keyage binary under test first (so hooks and
+/// shell lines that run `keyage` get this build, never an installed one), then the test's PATH.
+pub fn sandbox_path() -> std::ffi::OsString {
+    let mut dirs = vec![Path::new(KEYAGE)
+        .parent()
+        .expect("rig: keyage has a folder")
+        .to_path_buf()];
+    if let Some(p) = std::env::var_os("PATH") {
+        dirs.extend(std::env::split_paths(&p));
+    }
+    std::env::join_paths(dirs).expect("rig: PATH")
 }
 
 fn write_private(p: &Path, text: &str) {
