@@ -5,6 +5,7 @@
 //! (pure) turns facts into levels; the surfaces (`cmd::status`, `surfaces`, `agent`) show them.
 //! `rotation` is the one path that writes back, step by step under a journal.
 
+pub mod audit;
 pub mod aws;
 pub mod cli;
 pub mod cmd;
