@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod aws;
+pub mod bus;
 pub mod cli;
 pub mod cmd;
 pub mod config;
