@@ -221,6 +221,10 @@ pub fn audit_error(e: ApiError) -> Error {
              iam:GetCredentialReport: ask an admin to attach a policy with this statement:\n{AUDIT_STATEMENT}"
         ));
     }
+    if e.failure == ApiFailure::Unreachable {
+        return Error::new(Kind::Aws, e.to_string())
+            .hint("check the network, or AWS_ENDPOINT_URL if you set one");
+    }
     Error::from(e)
 }
 
