@@ -387,3 +387,30 @@ fn json_and_csv_are_exclusive() {
     let out = sb.keyage().args(["audit", "--json", "--csv"]).run();
     out.expect_code(2);
 }
+
+#[test]
+fn a_spinner_only_on_a_terminal() {
+    // `script` gives keyage a pseudo-terminal; the table still goes to stdout.
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: no `script` (util-linux) for a pseudo-terminal");
+        return;
+    }
+    let acct = populate();
+    let out = acct
+        .sandbox
+        .command("script")
+        .args(["-qefc", &format!("{KEYAGE} audit --profile auditor"), "/dev/null"])
+        .moto(&acct.moto)
+        .run();
+    out.expect_code(3);
+    assert!(
+        out.stdout.contains("credential report"),
+        "spinner message expected on the terminal: {:?}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("key_not_rotated"), "{}", out.stdout);
+}

@@ -236,8 +236,8 @@ impl Spinner {
         if !std::io::stderr().is_terminal() {
             return Spinner(None);
         }
-        let pb =
-            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+        let pb = indicatif::ProgressBar::new_spinner();
+        pb.set_draw_target(indicatif::ProgressDrawTarget::stderr());
         pb.enable_steady_tick(Duration::from_millis(100));
         Spinner(Some(pb))
     }
