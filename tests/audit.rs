@@ -403,7 +403,11 @@ fn a_spinner_only_on_a_terminal() {
     let out = acct
         .sandbox
         .command("script")
-        .args(["-qefc", &format!("{KEYAGE} audit --profile auditor"), "/dev/null"])
+        .args([
+            "-qefc",
+            &format!("{KEYAGE} audit --profile auditor"),
+            "/dev/null",
+        ])
         .moto(&acct.moto)
         .run();
     out.expect_code(3);
