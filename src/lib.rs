@@ -11,6 +11,7 @@ pub mod bus;
 pub mod cli;
 pub mod cmd;
 pub mod config;
+pub mod doctor;
 pub mod env;
 pub mod error;
 pub mod keys;
