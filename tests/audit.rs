@@ -418,3 +418,30 @@ fn a_spinner_only_on_a_terminal() {
     );
     assert!(out.stdout.contains("key_not_rotated"), "{}", out.stdout);
 }
+
+#[test]
+fn access_denied_on_get_names_get_credential_report() {
+    let moto = Moto::start();
+    let half = moto.create_user_with("half", Some(&["iam:GenerateCredentialReport"]));
+    moto.enable_auth();
+    let sb = Sandbox::new();
+    sb.write_credentials(&half.credentials_section("half"));
+    let out = sb
+        .keyage()
+        .args(["audit", "--profile", "half", "--json"])
+        .moto(&moto)
+        .run();
+    out.expect_code(1);
+    assert_eq!(out.stdout, "");
+    assert!(
+        out.stderr
+            .contains("GetCredentialReport failed: AccessDenied"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("lacks iam:GetCredentialReport"),
+        "{}",
+        out.stderr
+    );
+}
