@@ -77,6 +77,9 @@ pub fn init_logging(env: &env::Env) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(
+            std::io::IsTerminal::is_terminal(&std::io::stderr()) && env.get("NO_COLOR").is_none(),
+        )
         .with_target(true)
         .finish()
         .with(caps)
