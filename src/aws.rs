@@ -2,7 +2,8 @@
 //! here so that timeouts, retries, region and endpoint rules are the same everywhere.
 //!
 //! - Credentials are always the exact key we mean (never the SDK's provider chain), so a
-//!   profile with both a key and a `role_arn` cannot surprise us.
+//!   profile with both a key and a `role_arn` cannot surprise us. The one exception is
+//!   `config_for_profile`, for commands that act as whoever the profile is (`keyage audit`).
 //! - Region: `AWS_REGION`/`AWS_DEFAULT_REGION`, else the profile's `region`, else `us-east-1`
 //!   (IAM is global; we never ask IMDS).
 //! - Endpoints: `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_IAM`/`_STS` and a profile's
@@ -86,6 +87,74 @@ pub async fn config_for_key_with(
         loader = loader.http_client(h);
     }
     loader.load().await
+}
+
+/// SDK configuration for a whole profile, with credentials from the SDK's standard provider
+/// chain (environment, SSO, `role_arn` + `source_profile`, `credential_process`, static keys,
+/// container/instance roles) for `profile` (None: `AWS_PROFILE`, else `default`). For commands
+/// that act as whoever the user is (`keyage audit`), not as one key of theirs.
+///
+/// Same rules as `config_for_key`: the timeouts above, standard retries, region from
+/// `AWS_REGION`/`AWS_DEFAULT_REGION`, else the profile's `region` (read from the config file
+/// only), else `us-east-1`; the region is always set explicitly, so the SDK's region chain
+/// (which could ask IMDS) never runs. Credentials are resolved once, here, so that a missing
+/// or broken profile is a clear error before any API call.
+pub async fn config_for_profile(
+    env: &Env,
+    profile: Option<&str>,
+) -> crate::error::Result<SdkConfig> {
+    use aws_config::meta::region::ProvideRegion;
+    use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+    use aws_smithy_types::error::display::DisplayErrorContext;
+
+    let region = match env
+        .get("AWS_REGION")
+        .or_else(|| env.get("AWS_DEFAULT_REGION"))
+    {
+        Some(r) => r.to_string(),
+        None => {
+            let mut b = aws_config::profile::ProfileFileRegionProvider::builder();
+            if let Some(p) = profile {
+                b = b.profile_name(p);
+            }
+            b.build()
+                .region()
+                .await
+                .map(|r| r.as_ref().to_string())
+                .unwrap_or_else(|| "us-east-1".to_string())
+        }
+    };
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(region))
+        .timeout_config(timeouts())
+        .retry_config(RetryConfig::standard().with_max_attempts(3));
+    if let Some(p) = profile {
+        loader = loader.profile_name(p);
+    }
+    let cfg = loader.load().await;
+    let name = profile
+        .map(str::to_string)
+        .unwrap_or_else(|| env.current_profile());
+    let no_creds = |why: String| {
+        crate::error::Error::new(
+            crate::error::Kind::Aws,
+            format!("no AWS credentials for profile {name}: {why}"),
+        )
+        .hint(format!(
+            "check `aws sts get-caller-identity --profile {name}`; for SSO run `aws sso login --profile {name}`"
+        ))
+    };
+    let provider = cfg
+        .credentials_provider()
+        .ok_or_else(|| no_creds("the SDK found no credentials provider".to_string()))?;
+    let creds = provider
+        .provide_credentials()
+        .await
+        .map_err(|e| no_creds(DisplayErrorContext(&e).to_string()))?;
+    Ok(cfg
+        .into_builder()
+        .credentials_provider(SharedCredentialsProvider::new(creds))
+        .build())
 }
 
 /// A current-thread tokio runtime for one command. Fast paths (prompt, hook) never call this.

@@ -230,14 +230,20 @@ pub struct AgentArgs {
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
+    /// Profile to audit as (credentials from the SDK's chain: SSO, roles, keys); default:
+    /// AWS_PROFILE, else default. Needs iam:GenerateCredentialReport and iam:GetCredentialReport.
     #[arg(long, short = 'p')]
     pub profile: Option<String>,
-    #[arg(long, default_value_t = 90)]
+    /// An active key rotated longer ago than this is a finding.
+    #[arg(long, default_value_t = 90, value_name = "DAYS")]
     pub max_age_days: u32,
-    #[arg(long, default_value_t = 45)]
+    /// An active key unused (or never used) for longer than this is a finding.
+    #[arg(long, default_value_t = 45, value_name = "DAYS")]
     pub unused_days: u32,
+    /// Print JSON (schema in the README).
     #[arg(long, conflicts_with = "csv")]
     pub json: bool,
+    /// Print the findings as CSV.
     #[arg(long)]
     pub csv: bool,
 }

@@ -5,6 +5,7 @@
 //! (pure) turns facts into levels; the surfaces (`cmd::status`, `surfaces`, `agent`) show them.
 //! `rotation` is the one path that writes back, step by step under a journal.
 
+pub mod audit;
 pub mod aws;
 pub mod bus;
 pub mod cli;
@@ -54,19 +55,35 @@ pub fn run() -> u8 {
 
 /// Logs go to stderr, filtered by `KEYAGE_LOG` (else `RUST_LOG`, else `warn`). The SDK's own
 /// wire-level targets are capped at `info` whatever the filter says: at trace they would print
-/// request and response bodies, and a CreateAccessKey response holds a new secret.
+/// request and response bodies, and a CreateAccessKey response holds a new secret. The cap is a
+/// second, global filter (it can only lower a level: with the default `warn` the SDK's info
+/// lines stay hidden).
 pub fn init_logging(env: &env::Env) {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     use tracing_subscriber::EnvFilter;
     let base = env
         .get("KEYAGE_LOG")
         .or_else(|| env.get("RUST_LOG"))
         .unwrap_or("warn");
-    let capped = format!("{base},{SDK_LOG_CAPS}");
-    let filter = EnvFilter::try_new(&capped).unwrap_or_else(|_| EnvFilter::new("warn"));
+    let filter = EnvFilter::try_new(base).unwrap_or_else(|_| EnvFilter::new("warn"));
+    let caps = SDK_LOG_CAPS
+        .split(',')
+        .filter_map(|d| d.split_once('='))
+        .fold(
+            Targets::new().with_default(LevelFilter::TRACE),
+            |t, (target, _)| t.with_target(target, LevelFilter::INFO),
+        );
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(
+            std::io::IsTerminal::is_terminal(&std::io::stderr()) && env.get("NO_COLOR").is_none(),
+        )
         .with_target(true)
+        .finish()
+        .with(caps)
         .try_init();
 }
 
