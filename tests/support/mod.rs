@@ -1025,8 +1025,23 @@ pub trait KeyageCommand {
     fn endpoint(&mut self, url: &str) -> &mut Self;
     /// Puts the process on this desktop's bus (and display).
     fn desktop(&mut self, desktop: &Desktop) -> &mut Self;
+    /// Shifts the process's wall clock with libfaketime, e.g. `"+8d"` (8 days ahead) or
+    /// `"-100d"`; the monotonic clock is left alone (timeouts keep working).
+    fn faketime(&mut self, offset: &str) -> &mut Self;
     /// Runs to completion (killed after [`COMMAND_TIMEOUT`]), capturing both streams.
     fn run(&mut self) -> Out;
+}
+
+/// libfaketime's multi-threaded preload library (Debian package `faketime`).
+pub fn libfaketime() -> PathBuf {
+    let lib = fs::read_dir("/usr/lib")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path().join("faketime/libfaketimeMT.so.1"))
+        .chain([PathBuf::from("/usr/lib/faketime/libfaketimeMT.so.1")])
+        .find(|p| p.exists());
+    lib.expect("rig: libfaketimeMT.so.1 not found (apt-get install faketime)")
 }
 
 impl KeyageCommand for Command {
@@ -1041,6 +1056,12 @@ impl KeyageCommand for Command {
             self.env(k, v);
         }
         self
+    }
+    fn faketime(&mut self, offset: &str) -> &mut Self {
+        self.env("LD_PRELOAD", libfaketime())
+            .env("FAKETIME", offset)
+            .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+            .env("FAKETIME_NO_CACHE", "1")
     }
     fn run(&mut self) -> Out {
         let mut so = tempfile::tempfile().expect("rig: tempfile");
