@@ -208,7 +208,9 @@ pub fn build(credentials: LoadedFile, config: LoadedFile, current: &str) -> Inve
 
     let mut profiles = Vec::with_capacity(merged.len());
     let mut secrets: Vec<(String, SecretKey)> = Vec::new();
-    let mut ids_secret: HashMap<String, (String, String)> = HashMap::new();
+    // Values borrowed from the documents (not copied): key id -> (first profile, secret).
+    let mut ids_secret: HashMap<String, (String, Cow<'_, str>)> = HashMap::new();
+    let mut seen: std::collections::HashSet<Cow<'_, str>> = std::collections::HashSet::new();
     for m in &merged {
         let get = |key: &str| -> Option<(Origin, Cow<'_, str>)> {
             let o = *m.settings.get(key)?;
@@ -232,14 +234,15 @@ pub fn build(credentials: LoadedFile, config: LoadedFile, current: &str) -> Inve
         if let Class::Static { key_id } | Class::Temporary { key_id } = &class {
             if let Some((_, s)) = get(SECRET_ACCESS_KEY) {
                 match ids_secret.get(key_id) {
-                    Some((other, prev)) if prev.as_str() != s.as_ref() => warnings.push(format!(
+                    Some((other, prev)) if prev.as_ref() != s.as_ref() => warnings.push(format!(
                         "profiles {other} and {} hold key {key_id} with different secrets; at least one of them is wrong",
                         m.name
                     )),
                     Some(_) => {}
                     None => {
-                        ids_secret.insert(key_id.clone(), (m.name.clone(), s.to_string()));
-                        secrets.push((key_id.clone(), secret(s.into_owned())));
+                        secrets.push((key_id.clone(), secret(s.to_string())));
+                        seen.insert(s.clone());
+                        ids_secret.insert(key_id.clone(), (m.name.clone(), s));
                     }
                 }
             }
@@ -282,7 +285,6 @@ pub fn build(credentials: LoadedFile, config: LoadedFile, current: &str) -> Inve
             sources,
         });
     }
-    drop(ids_secret);
 
     // Every other secret written anywhere (shadowed duplicates, ignored sections), for the scanner.
     for f in [&credentials, &config] {
@@ -297,9 +299,9 @@ pub fn build(credentials: LoadedFile, config: LoadedFile, current: &str) -> Inve
                 }
                 if e.key == SECRET_ACCESS_KEY {
                     let v = doc.value(e);
-                    use crate::secret::ExposeSecret;
-                    if !v.is_empty() && !secrets.iter().any(|(_, s)| s.expose_secret() == v) {
-                        secrets.push((String::new(), secret(v.into_owned())));
+                    if !v.is_empty() && !seen.contains(&v) {
+                        secrets.push((String::new(), secret(v.to_string())));
+                        seen.insert(v);
                     }
                 }
             }

@@ -121,14 +121,18 @@ pub fn apply(
     if after.lines().len() != doc.lines().len() || after.sections().len() != doc.sections().len() {
         return Err("the edit would change the file's structure".into());
     }
+    let by_entry: std::collections::HashMap<(usize, usize), Target> = targets
+        .iter()
+        .map(|t| ((t.section, t.entry), t.target))
+        .collect();
     for (si, (a, b)) in doc.sections().iter().zip(after.sections()).enumerate() {
         if a.entries.len() != b.entries.len() || a.name != b.name || a.prefix != b.prefix {
             return Err("the edit would change a section".into());
         }
         for (ei, (x, y)) in a.entries.iter().zip(&b.entries).enumerate() {
-            let want = match targets.iter().find(|t| t.section == si && t.entry == ei) {
-                Some(t) if t.target == Target::KeyId => new_id.into(),
-                Some(_) => new_secret.into(),
+            let want = match by_entry.get(&(si, ei)) {
+                Some(Target::KeyId) => new_id.into(),
+                Some(Target::Secret) => new_secret.into(),
                 None => doc.value(x),
             };
             if x.key != y.key || after.value(y) != want {

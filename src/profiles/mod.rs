@@ -177,14 +177,18 @@ impl Inventory {
     /// Static keys grouped by id, in order of first appearance.
     pub fn keys(&self) -> Vec<KeyGroup> {
         let mut out: Vec<KeyGroup> = Vec::new();
+        let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
         for p in &self.profiles {
             if let Class::Static { key_id } = &p.class {
-                match out.iter_mut().find(|g| &g.key_id == key_id) {
-                    Some(g) => g.profiles.push(p.name.clone()),
-                    None => out.push(KeyGroup {
-                        key_id: key_id.clone(),
-                        profiles: vec![p.name.clone()],
-                    }),
+                match index.get(key_id.as_str()) {
+                    Some(&i) => out[i].profiles.push(p.name.clone()),
+                    None => {
+                        index.insert(key_id, out.len());
+                        out.push(KeyGroup {
+                            key_id: key_id.clone(),
+                            profiles: vec![p.name.clone()],
+                        });
+                    }
                 }
             }
         }
