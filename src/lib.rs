@@ -10,6 +10,7 @@ pub mod bus;
 pub mod cli;
 pub mod cmd;
 pub mod config;
+pub mod doctor;
 pub mod env;
 pub mod error;
 pub mod keys;

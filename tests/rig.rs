@@ -168,6 +168,9 @@ fn binary_runs_in_a_sandbox() {
         "{}",
         out.stderr
     );
+    // `keyage` on the sandbox's PATH is the build under test.
+    let out = sb.command("sh").args(["-c", "command -v keyage"]).run();
+    assert_eq!(out.stdout.trim(), KEYAGE);
     let out = sb.keyage().arg("--no-such-flag").run();
     out.expect_code(2);
 }
