@@ -1,2 +1,5 @@
-//! Where warnings reach the developer: prompt segment, shell templates, git hook, scanner.
-//! TODO (issue 6).
+//! Where warnings reach the developer: the matcher (`scan`), the staged-changes reader behind
+//! the git pre-commit hook (`hook`), the shell templates (`shell`), and the installers
+//! (`install`). Nothing here builds an async runtime or touches the network.
+
+pub mod scan;
