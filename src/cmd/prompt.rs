@@ -1,9 +1,22 @@
-//! `keyage prompt`.
+//! `keyage prompt`: prints the segment (nothing when all is well, or when unsure). Never
+//! fails, never blocks: state files only, no network, no async runtime, no logging setup.
 
-use crate::cli::PromptArgs;
+use std::io::Write;
+
+use crate::cli::{PromptArgs, Scope};
 use crate::env::Env;
 use crate::error::Result;
+use crate::surfaces::prompt::{read_segment, ALL};
 
-pub fn run(_env: &Env, _args: PromptArgs) -> Result<u8> {
-    Err(super::not_yet("prompt"))
+pub fn run(env: &Env, args: PromptArgs) -> Result<u8> {
+    let name = match args.scope {
+        Scope::All => ALL.to_string(),
+        Scope::Current => env.current_profile(),
+    };
+    if let Some(seg) = read_segment(env, &name, std::time::SystemTime::now()) {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(seg.as_bytes());
+        let _ = out.flush();
+    }
+    Ok(0)
 }

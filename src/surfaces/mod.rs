@@ -3,3 +3,6 @@
 //! (`install`). Nothing here builds an async runtime or touches the network.
 
 pub mod scan;
+pub mod hook;
+pub mod shell;
+pub mod prompt;

@@ -111,6 +111,21 @@ impl OwnValues {
         }
         own
     }
+
+    /// The values from the user's AWS files. A file that cannot be read is not fatal here
+    /// (the pattern check still runs): the note says why exact matching is off.
+    pub fn load(env: &crate::env::Env) -> (Self, Option<String>) {
+        match crate::profiles::Inventory::load(env) {
+            Ok(inv) => (OwnValues::from_inventory(&inv), None),
+            Err(e) => (
+                OwnValues::default(),
+                Some(format!(
+                    "your own keys are not checked (the AWS files could not be read: {})",
+                    e.message
+                )),
+            ),
+        }
+    }
 }
 
 /// Values and paths that are not reported.
@@ -195,9 +210,17 @@ impl Allowlist {
     /// True when `path` (relative to the root, or absolute under it) is excluded.
     pub fn allows_path(&self, path: &Path, is_dir: bool) -> bool {
         match &self.paths {
-            Some(g) => g
-                .matched_path_or_any_parents(path, is_dir)
-                .is_ignore(),
+            Some(g) => {
+                let rel = if path.is_absolute() {
+                    match path.strip_prefix(g.path()) {
+                        Ok(r) => r,
+                        Err(_) => return false,
+                    }
+                } else {
+                    path
+                };
+                !rel.has_root() && g.matched_path_or_any_parents(rel, is_dir).is_ignore()
+            }
             None => false,
         }
     }
