@@ -2,6 +2,8 @@
 //! Submodules own one file each: the fact cache (issue 4), the rotation journal (issue 5),
 //! the notification memory (issue 7), the prompt segment (issue 6).
 
+pub mod cache;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
