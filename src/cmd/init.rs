@@ -16,7 +16,10 @@ pub fn run(env: &Env, args: InitArgs) -> Result<u8> {
         ))
         .hint("set KEYAGE_STATE_DIR (or XDG_STATE_HOME) to a plain path"));
     }
-    let scope_all = env.get("KEYAGE_PROMPT_SCOPE") == Some("all");
+    let scope_all = match env.get("KEYAGE_PROMPT_SCOPE") {
+        Some(s) => s == "all",
+        None => super::prompt::configured_scope(env) == crate::cli::Scope::All,
+    };
     let code = shell::render(args.shell, &dir, scope_all, !args.no_prompt);
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(code.as_bytes());

@@ -9,7 +9,8 @@ use crate::error::Result;
 use crate::surfaces::prompt::{read_segment, ALL};
 
 pub fn run(env: &Env, args: PromptArgs) -> Result<u8> {
-    let name = match args.scope {
+    let scope = args.scope.unwrap_or_else(|| configured_scope(env));
+    let name = match scope {
         Scope::All => ALL.to_string(),
         Scope::Current => env.current_profile(),
     };
@@ -19,4 +20,12 @@ pub fn run(env: &Env, args: PromptArgs) -> Result<u8> {
         let _ = out.flush();
     }
     Ok(0)
+}
+
+/// `[prompt] scope` from config.toml; a broken config means the default (never fail here).
+pub fn configured_scope(env: &Env) -> Scope {
+    match crate::config::Config::load(env).map(|c| c.prompt.scope) {
+        Ok(crate::config::PromptScope::All) => Scope::All,
+        _ => Scope::Current,
+    }
 }

@@ -6,3 +6,4 @@ pub mod scan;
 pub mod hook;
 pub mod shell;
 pub mod prompt;
+pub mod install;

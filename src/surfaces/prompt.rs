@@ -75,12 +75,16 @@ pub struct AgeWarning {
 /// A warning when any local key is near or past its max age (from the `_all` segment).
 pub fn hook_age_warning(env: &Env) -> Option<AgeWarning> {
     let seg = read_segment(env, ALL, SystemTime::now())?;
+    // The config is read only when there is something to say (a broken one means: warn only).
+    let cfg = crate::config::Config::load(env).unwrap_or_default();
+    let mark = cfg.prompt.expired_mark.as_str();
+    let expired = !mark.is_empty() && seg.contains(mark);
     Some(AgeWarning {
         message: format!(
             "warning: a local AWS key is getting old ({seg}); see `keyage status`, rotate with \
              `keyage rotate-self`"
         ),
-        block: false,
+        block: expired && cfg.hook.block_on_age,
     })
 }
 
