@@ -46,7 +46,10 @@ fn pre_commit(env: &Env) -> Result<u8> {
         }
         return Ok(0);
     }
-    let _ = writeln!(err, "keyage: commit blocked: AWS keys in the staged changes:");
+    let _ = writeln!(
+        err,
+        "keyage: commit blocked: AWS keys in the staged changes:"
+    );
     for f in &findings {
         let _ = writeln!(err, "  {}", f.render());
     }

@@ -70,7 +70,10 @@ fn shell_line(env: &Env, shell: Option<Shell>, install: bool) -> Result<Vec<Stri
         match inst::remove_rc_line(cur) {
             Some(new) => {
                 inst::rewrite_user_file(&rc, &new)?;
-                Ok(vec![format!("removed the keyage line from {}", rc.display())])
+                Ok(vec![format!(
+                    "removed the keyage line from {}",
+                    rc.display()
+                )])
             }
             None => Ok(vec![format!("no keyage line in {}", rc.display())]),
         }
@@ -84,9 +87,9 @@ fn detect_shell(env: &Env) -> Result<Shell> {
         "bash" => Ok(Shell::Bash),
         "zsh" => Ok(Shell::Zsh),
         "fish" => Ok(Shell::Fish),
-        _ => Err(Error::usage(format!(
-            "cannot tell your shell from SHELL={sh:?}"
-        ))
-        .hint("name it: keyage install shell bash|zsh|fish")),
+        _ => Err(
+            Error::usage(format!("cannot tell your shell from SHELL={sh:?}"))
+                .hint("name it: keyage install shell bash|zsh|fish"),
+        ),
     }
 }

@@ -223,7 +223,9 @@ fn scan_home(s: &mut Scanner, matcher: &Matcher, home: &Path, env: &Env) {
     };
     // Tool configs: everything under ~/.config (but keyage's own folder), bounded.
     let own_dir = env.config_dir();
-    walk_bounded(&xdg_config, HOME_DEPTH, Some(own_dir), &mut |p| s.file(matcher, p));
+    walk_bounded(&xdg_config, HOME_DEPTH, Some(own_dir), &mut |p| {
+        s.file(matcher, p)
+    });
     // `.env` files anywhere under home, bounded, not in the usual heavy folders.
     walk_bounded(home, HOME_DEPTH, None, &mut |p| {
         if is_env_file(p) {

@@ -272,10 +272,7 @@ pub fn scan_staged(dir: &Path, matcher: &Matcher, staged: &StagedChanges) -> Res
     let mut findings = Vec::new();
     let mut binaries: Vec<&str> = Vec::new();
     for (s, added) in &staged.files {
-        if matcher
-            .allowlist()
-            .allows_path(&dir.join(&s.path), false)
-        {
+        if matcher.allowlist().allows_path(&dir.join(&s.path), false) {
             continue;
         }
         if added.binary {

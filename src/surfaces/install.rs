@@ -96,11 +96,10 @@ fn git(dir: Option<&Path>, env: &Env, args: &[&str]) -> Result<(bool, String)> {
     }
     // Tests isolate HOME / GIT_CONFIG_GLOBAL through the environment snapshot's process env.
     let _ = env;
-    let out = c
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| Error::new(Kind::Io, format!("cannot run git: {e}")).hint("install git"))?;
+    let out =
+        c.args(args).stdin(Stdio::null()).output().map_err(|e| {
+            Error::new(Kind::Io, format!("cannot run git: {e}")).hint("install git")
+        })?;
     let text = String::from_utf8_lossy(if out.status.success() {
         &out.stdout
     } else {
@@ -228,11 +227,18 @@ const NO_FILE: &[u8] = b"\0keyage:no-file\0";
 
 pub fn install_global_hook(env: &Env, exe: &Path) -> Result<Outcome> {
     let dir = global_hooks_dir(env);
-    let (_, current) = git(None, env, &["config", "--global", "--get", "core.hooksPath"])?;
+    let (_, current) = git(
+        None,
+        env,
+        &["config", "--global", "--get", "core.hooksPath"],
+    )?;
     let mut said = Vec::new();
     if !current.is_empty() {
         if env.expand_tilde(&current) == dir {
-            said.push(format!("already installed: core.hooksPath = {}", dir.display()));
+            said.push(format!(
+                "already installed: core.hooksPath = {}",
+                dir.display()
+            ));
         } else {
             return Err(Error::new(
                 Kind::Refused,
@@ -262,7 +268,12 @@ pub fn install_global_hook(env: &Env, exe: &Path) -> Result<Outcome> {
         let (ok, out) = git(
             None,
             env,
-            &["config", "--global", "core.hooksPath", &dir.to_string_lossy()],
+            &[
+                "config",
+                "--global",
+                "core.hooksPath",
+                &dir.to_string_lossy(),
+            ],
         )?;
         if !ok {
             return Err(Error::new(Kind::Io, format!("git config failed: {out}")));
@@ -286,7 +297,11 @@ fn saved_after(env: &Env) -> PathBuf {
 
 pub fn uninstall_global_hook(env: &Env) -> Result<Outcome> {
     let dir = global_hooks_dir(env);
-    let (_, current) = git(None, env, &["config", "--global", "--get", "core.hooksPath"])?;
+    let (_, current) = git(
+        None,
+        env,
+        &["config", "--global", "--get", "core.hooksPath"],
+    )?;
     let mut said = Vec::new();
     if !current.is_empty() && env.expand_tilde(&current) == dir {
         let cfg = global_git_config(env);
@@ -305,8 +320,11 @@ pub fn uninstall_global_hook(env: &Env) -> Result<Outcome> {
                 said.push(format!("restored {}", cfg.display()));
             }
             _ => {
-                let (ok, out) =
-                    git(None, env, &["config", "--global", "--unset", "core.hooksPath"])?;
+                let (ok, out) = git(
+                    None,
+                    env,
+                    &["config", "--global", "--unset", "core.hooksPath"],
+                )?;
                 if !ok {
                     return Err(Error::new(Kind::Io, format!("git config failed: {out}")));
                 }
@@ -358,7 +376,10 @@ pub fn rc_line(env: &Env, shell: crate::cli::Shell) -> Result<(PathBuf, String)>
             format!("command -v keyage >/dev/null && eval \"$(keyage init bash)\"  {RC_MARKER}"),
         ),
         Shell::Zsh => (
-            env.get("ZDOTDIR").map(PathBuf::from).unwrap_or(home).join(".zshrc"),
+            env.get("ZDOTDIR")
+                .map(PathBuf::from)
+                .unwrap_or(home)
+                .join(".zshrc"),
             format!("command -v keyage >/dev/null && eval \"$(keyage init zsh)\"  {RC_MARKER}"),
         ),
         Shell::Fish => (
@@ -370,11 +391,11 @@ pub fn rc_line(env: &Env, shell: crate::cli::Shell) -> Result<(PathBuf, String)>
             format!("command -q keyage; and keyage init fish | source  {RC_MARKER}"),
         ),
         Shell::Powershell => {
-            return Err(Error::new(
-                Kind::Refused,
-                "keyage does not edit PowerShell profiles",
+            return Err(
+                Error::new(Kind::Refused, "keyage does not edit PowerShell profiles").hint(
+                    "add `Invoke-Expression (& keyage init powershell | Out-String)` to $PROFILE",
+                ),
             )
-            .hint("add `Invoke-Expression (& keyage init powershell | Out-String)` to $PROFILE"))
         }
     })
 }
@@ -443,7 +464,8 @@ pub fn rewrite_user_file(path: &Path, bytes: &[u8]) -> Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(mode)).at("chmod", &real)?;
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(mode))
+            .at("chmod", &real)?;
     }
     Ok(())
 }

@@ -2,8 +2,8 @@
 //! the git pre-commit hook (`hook`), the shell templates (`shell`), and the installers
 //! (`install`). Nothing here builds an async runtime or touches the network.
 
-pub mod scan;
 pub mod hook;
-pub mod shell;
-pub mod prompt;
 pub mod install;
+pub mod prompt;
+pub mod scan;
+pub mod shell;

@@ -531,9 +531,8 @@ mod tests {
             },
             Allowlist::default(),
         );
-        let hay = format!(
-            "{EXAMPLE_KEY_ID} {EXAMPLE_SECRET} AKIAI44QHXDHBEXAMPLE ASIAIOSFODNN7EXAMPLE"
-        );
+        let hay =
+            format!("{EXAMPLE_KEY_ID} {EXAMPLE_SECRET} AKIAI44QHXDHBEXAMPLE ASIAIOSFODNN7EXAMPLE");
         assert!(m.scan(hay.as_bytes()).is_empty());
     }
 
@@ -554,8 +553,8 @@ mod tests {
         for no in [
             "XAKIAQWERTY234567ABCD",
             "AKIAQWERTY234567ABCD0",
-            "AKIAQWERTY234567ABC1",  // 1 is not base32
-            "AKIAQWERTY234567ABC",   // too short
+            "AKIAQWERTY234567ABC1", // 1 is not base32
+            "AKIAQWERTY234567ABC",  // too short
             "akiaqwerty234567abcd",
             "AKIAQWERTY234567ABCD_x",
         ] {
