@@ -1,5 +1,5 @@
 # keyage init fish: shows an aging AWS key in the prompt with builtins only.
-# The segment file is kept up to date by `keyage status` and the agent; it is ignored when the
+# The segment file is kept up to date by keyage status and the agent; it is ignored when the
 # credentials file changed after it was written.
 set -g __keyage_dir @STATE_DIR@
 set -q KEYAGE_PROMPT_SCOPE; or set -g KEYAGE_PROMPT_SCOPE @SCOPE@

@@ -1,5 +1,5 @@
 # keyage init zsh: shows an aging AWS key in the prompt with builtins only (no fork per prompt).
-# The segment file is kept up to date by `keyage status` and the agent; it is ignored when the
+# The segment file is kept up to date by keyage status and the agent; it is ignored when the
 # credentials file changed after it was written.
 # shellcheck disable=SC2034
 typeset -g __keyage_dir=@STATE_DIR@
