@@ -5,5 +5,6 @@
 pub mod hook;
 pub mod install;
 pub mod prompt;
+pub mod own;
 pub mod scan;
 pub mod shell;
