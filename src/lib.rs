@@ -6,6 +6,7 @@
 //! `rotation` is the one path that writes back, step by step under a journal.
 
 pub mod aws;
+pub mod bus;
 pub mod cli;
 pub mod cmd;
 pub mod config;

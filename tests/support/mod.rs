@@ -88,6 +88,7 @@ impl Proc {
     /// SIGTERM to the group, then SIGKILL after 2 s; reaps the child.
     pub fn stop(&mut self) {
         if self.alive() {
+            self.signal(libc::SIGCONT);
             self.signal(libc::SIGTERM);
             if self.wait_timeout(Duration::from_secs(2)).is_none() {
                 self.signal(libc::SIGKILL);
@@ -696,6 +697,13 @@ impl Desktop {
             .write_all(secret.as_bytes())
             .expect("rig: secret-tool stdin");
         assert!(child.wait().expect("rig: secret-tool").success());
+    }
+    /// Sends `sig` to one of the daemons' process group, e.g. `libc::SIGSTOP` to "dunst" for a
+    /// server that owns its name but never replies (`libc::SIGCONT` resumes it).
+    pub fn signal(&self, name: &str, sig: i32) {
+        for p in self.procs.iter().filter(|p| p.name() == name) {
+            p.signal(sig);
+        }
     }
     /// Stops one of the daemons (e.g. "gnome-keyring-daemon", "dunst") mid-test.
     pub fn stop(&mut self, name: &str) {
