@@ -25,16 +25,37 @@ fn base64_lines() -> Vec<u8> {
     let mut v = Vec::with_capacity(SIZE);
     while v.len() < SIZE {
         let x = r.next();
-        v.push(if x % 61 == 0 { b'\n' } else { A[(x >> 8) as usize % 64] });
+        v.push(if x % 61 == 0 {
+            b'\n'
+        } else {
+            A[(x >> 8) as usize % 64]
+        });
     }
     v
 }
 
 fn source_like() -> Vec<u8> {
     let words: &[&[u8]] = &[
-        b"let ", b"fn ", b"AKIA", b"ASIA_ROLE ", b"A3T", b"CONFIG_VALUE ", b"aws_access_key_id",
-        b" = ", b"\"", b"AKIAIOSFODNN7EXAMPLE", b"\n", b"    ", b"self.", b"QWERTYUIOPASDFGH",
-        b"return ", b"// comment ", b"0123456789", b"{", b"}", b"();\n",
+        b"let ",
+        b"fn ",
+        b"AKIA",
+        b"ASIA_ROLE ",
+        b"A3T",
+        b"CONFIG_VALUE ",
+        b"aws_access_key_id",
+        b" = ",
+        b"\"",
+        b"AKIAIOSFODNN7EXAMPLE",
+        b"\n",
+        b"    ",
+        b"self.",
+        b"QWERTYUIOPASDFGH",
+        b"return ",
+        b"// comment ",
+        b"0123456789",
+        b"{",
+        b"}",
+        b"();\n",
     ];
     let mut r = Rng(42);
     let mut v = Vec::with_capacity(SIZE);
@@ -74,7 +95,9 @@ fn bench(c: &mut Criterion) {
         ("source_like_64MiB", source_like()),
         ("binary_64MiB", binary()),
     ] {
-        g.bench_function(name, |b| b.iter(|| m.scan(std::hint::black_box(&data)).len()));
+        g.bench_function(name, |b| {
+            b.iter(|| m.scan(std::hint::black_box(&data)).len())
+        });
     }
     g.finish();
 }

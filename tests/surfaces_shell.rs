@@ -31,13 +31,39 @@ impl Sb {
     fn seg_dir(&self) -> PathBuf {
         self.home().join(".local/state/keyage/prompt")
     }
-    /// Writes segment files as `keyage status` would: `default` expired, `fresh` empty.
+    /// Writes segment files in the format of `segment::write_all` (the real writer is used
+    /// in `real_writer_status_then_shells`): `default` expired, `fresh` empty, plus `_meta`.
     fn segments(&self) {
         // make sure the segment is newer than the credentials file
         std::thread::sleep(Duration::from_millis(20));
         std::fs::write(self.seg_dir().join("default"), "key 92d!\n").unwrap();
         std::fs::write(self.seg_dir().join("fresh"), "").unwrap();
+        std::fs::write(self.seg_dir().join("odd%20name"), "key 80d\n").unwrap();
         std::fs::write(self.seg_dir().join("_all"), "key 92d!\n").unwrap();
+        let mtime = |p: &Path| match std::fs::metadata(p).and_then(|m| m.modified()) {
+            Ok(t) => {
+                let d = t.duration_since(std::time::UNIX_EPOCH).unwrap();
+                format!("{}.{:09}", d.as_secs(), d.subsec_nanos())
+            }
+            Err(_) => "missing".to_string(),
+        };
+        let creds = self.home().join(".aws/credentials");
+        let config = self.home().join(".aws/config");
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        std::fs::write(
+            self.seg_dir().join("_meta"),
+            format!(
+                "version=1\nwritten_at={now}\ncredentials_file={}\ncredentials_mtime={}\nconfig_file={}\nconfig_mtime={}\n",
+                creds.display(),
+                mtime(&creds),
+                config.display(),
+                mtime(&config)
+            ),
+        )
+        .unwrap();
     }
     fn cmd(&self, prog: &str) -> Command {
         let bin = Path::new(env!("CARGO_BIN_EXE_keyage")).parent().unwrap();
@@ -135,6 +161,9 @@ fn bash_and_zsh_show_expired_and_nothing_for_fresh() {
         let out = sb.interactive(mk(&sb), &script, Some("fresh"));
         assert!(!out.contains("key 9"), "{name}: {out}");
         assert!(out.contains("seg=[]"), "{name}: {out}");
+        // a profile whose file name is escaped (segment::file_name)
+        let out = sb.interactive(mk(&sb), &script, Some("odd name"));
+        assert!(out.contains("seg=[key 80d]"), "{name}: {out}");
         // a profile with no segment file at all
         let out = sb.interactive(mk(&sb), &script, Some("nosuch"));
         assert!(

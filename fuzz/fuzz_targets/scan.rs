@@ -15,11 +15,16 @@ mod secret;
 mod error;
 
 #[allow(dead_code)]
+#[path = "../../src/surfaces/scan.rs"]
+mod scan;
+
+#[allow(dead_code)]
+#[path = "../../src/surfaces/hook.rs"]
+mod hook;
+
+/// The paths the included files use (`crate::surfaces::scan`).
 mod surfaces {
-    #[path = "../../../src/surfaces/scan.rs"]
-    pub mod scan;
-    #[path = "../../../src/surfaces/hook.rs"]
-    pub mod hook;
+    pub(crate) use super::{hook, scan};
 }
 
 use surfaces::scan::{findings_for, Allowlist, HitKind, Matcher, OwnValues};
@@ -67,13 +72,19 @@ fuzz_target!(|data: &[u8]| {
     let mut planted = data.to_vec();
     let at = data.first().map_or(0, |&b| b as usize % (data.len() + 1));
     planted.splice(at..at, OWN_SECRET.bytes());
-    assert!(m.scan(&planted).iter().any(|h| h.kind == HitKind::OwnSecret));
+    assert!(m
+        .scan(&planted)
+        .iter()
+        .any(|h| h.kind == HitKind::OwnSecret));
     // The git-output parsers.
     for s in surfaces::hook::parse_name_status(data) {
         assert!(!s.path.is_empty() || s.path.is_empty());
     }
     for added in surfaces::hook::parse_patch(data) {
-        assert_eq!(added.lines.len(), added.text.iter().filter(|&&b| b == b'\n').count());
+        assert_eq!(
+            added.lines.len(),
+            added.text.iter().filter(|&&b| b == b'\n').count()
+        );
         let _ = surfaces::hook::findings_in_added(m, "f", &added);
     }
     let blobs = surfaces::hook::parse_batch(data, 3);

@@ -6,15 +6,16 @@ use std::io::Write;
 use crate::cli::{PromptArgs, Scope};
 use crate::env::Env;
 use crate::error::Result;
-use crate::surfaces::prompt::{read_segment, ALL};
+use crate::surfaces::prompt::{all_segment, profile_segment};
 
 pub fn run(env: &Env, args: PromptArgs) -> Result<u8> {
     let scope = args.scope.unwrap_or_else(|| configured_scope(env));
-    let name = match scope {
-        Scope::All => ALL.to_string(),
-        Scope::Current => env.current_profile(),
+    let now = std::time::SystemTime::now();
+    let seg = match scope {
+        Scope::All => all_segment(env, now),
+        Scope::Current => profile_segment(env, &env.current_profile(), now),
     };
-    if let Some(seg) = read_segment(env, &name, std::time::SystemTime::now()) {
+    if let Some(seg) = seg {
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(seg.as_bytes());
         let _ = out.flush();

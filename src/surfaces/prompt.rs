@@ -1,68 +1,91 @@
-//! Reading the precomputed prompt segments (`<state_dir>/prompt/<profile>`, `_all`), for
-//! `keyage prompt` and the hook's age warning. Reads two small files and stats one: no
-//! network, no async runtime, no SDK. The shells do the same with builtins (see `shell`).
+//! Reading the precomputed prompt segments (written by `segment::write_all` after every
+//! `keyage status` / agent run), for `keyage prompt` and the hook's age warning. Reads two
+//! small files and stats two: no network, no async runtime, no SDK. The shells do the same
+//! with builtins (see `shell`).
 //!
-//! A segment is ignored (nothing shown) when it is missing, when the credentials file was
-//! modified after it was written (the key may have changed), or when it is older than
-//! [`MAX_SEGMENT_AGE`] (nobody refreshed it: better silent than wrong).
+//! A segment is shown only when `_meta` says it still describes the AWS files: the same
+//! credentials/config paths with the same modification times, written less than
+//! [`MAX_SEGMENT_AGE`] ago. Otherwise (missing, changed, stale) nothing is printed: better
+//! silent than wrong, and never a wait.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::env::Env;
+use crate::profiles::{locate, FileKind};
+use crate::surfaces::segment::{self, parse_meta, ALL_FILE, META_FILE};
 
 /// Segments not refreshed for this long are not shown.
 pub const MAX_SEGMENT_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
-/// The segment covering every local key.
-pub const ALL: &str = "_all";
 
 /// `<state_dir>/prompt`.
 pub fn segment_dir(env: &Env) -> PathBuf {
-    env.state_dir().join("prompt")
+    segment::dir(env)
 }
 
 /// The credentials file the SDKs read.
 pub fn credentials_file(env: &Env) -> PathBuf {
-    match env.get("AWS_SHARED_CREDENTIALS_FILE") {
-        Some(p) => env.expand_tilde(p),
-        None => env.expand_tilde("~/.aws/credentials"),
+    locate::path(env, FileKind::Credentials)
+}
+
+/// `<secs>.<nanos>` or `missing`, as `_meta` records it.
+pub fn mtime_text(path: &Path) -> String {
+    match std::fs::metadata(path).and_then(|m| m.modified()) {
+        Ok(t) => match t.duration_since(UNIX_EPOCH) {
+            Ok(d) => format!("{}.{:09}", d.as_secs(), d.subsec_nanos()),
+            Err(_) => "0.000000000".to_string(),
+        },
+        Err(_) => "missing".to_string(),
     }
 }
 
-/// A name that is safe as a file name in the segment folder.
-fn safe_name(name: &str) -> bool {
-    !name.is_empty()
-        && !name.starts_with('.')
-        && !name.contains(['/', '\\', '\0'])
-        && name.len() <= 255
+/// The segment shown for a profile (`current` scope).
+pub fn profile_segment(env: &Env, profile: &str, now: SystemTime) -> Option<String> {
+    read_segment(env, &segment::file_name(profile), now)
 }
 
-/// The text of segment `name` (a profile, or [`ALL`]) when it may be shown; None otherwise.
-pub fn read_segment(env: &Env, name: &str, now: SystemTime) -> Option<String> {
-    if !safe_name(name) {
+/// The segment over all keys (`all` scope).
+pub fn all_segment(env: &Env, now: SystemTime) -> Option<String> {
+    read_segment(env, ALL_FILE, now)
+}
+
+/// The first line of segment file `file` when `_meta` vouches for it; None otherwise.
+pub fn read_segment(env: &Env, file: &str, now: SystemTime) -> Option<String> {
+    let dir = segment_dir(env);
+    let meta = std::fs::read_to_string(dir.join(META_FILE)).ok()?;
+    let files = [
+        ("credentials", credentials_file(env)),
+        ("config", locate::path(env, FileKind::Config)),
+    ];
+    if !meta_vouches(&meta, &files, now) {
         return None;
     }
-    let path = segment_dir(env).join(name);
-    read_fresh(&path, &credentials_file(env), now)
-}
-
-/// Pure-ish core: the first line of `seg` unless `creds` is newer or `seg` is too old.
-pub fn read_fresh(seg: &Path, creds: &Path, now: SystemTime) -> Option<String> {
-    let written = std::fs::metadata(seg).ok()?.modified().ok()?;
-    if let Ok(c) = std::fs::metadata(creds).and_then(|m| m.modified()) {
-        if c > written {
-            return None;
-        }
-    }
-    if now.duration_since(written).unwrap_or_default() > MAX_SEGMENT_AGE {
-        return None;
-    }
-    let text = std::fs::read_to_string(seg).ok()?;
+    let text = std::fs::read_to_string(dir.join(file)).ok()?;
     let line = text.lines().next()?.trim_end();
     if line.is_empty() || line.chars().any(char::is_control) {
         return None;
     }
     Some(line.to_string())
+}
+
+/// Pure check of `_meta`: written recently, for these files, which have not changed since.
+pub fn meta_vouches(meta: &str, files: &[(&str, PathBuf)], now: SystemTime) -> bool {
+    let kv = parse_meta(meta);
+    let get = |k: &str| kv.iter().find(|(key, _)| *key == k).map(|(_, v)| *v);
+    if get("version") != Some("1") {
+        return false;
+    }
+    let Some(written) = get("written_at").and_then(|v| v.parse::<u64>().ok()) else {
+        return false;
+    };
+    let written = UNIX_EPOCH + Duration::from_secs(written);
+    if now.duration_since(written).unwrap_or_default() > MAX_SEGMENT_AGE {
+        return false;
+    }
+    files.iter().all(|(name, path)| {
+        get(&format!("{name}_file")) == Some(&*path.to_string_lossy())
+            && get(&format!("{name}_mtime")) == Some(&*mtime_text(path))
+    })
 }
 
 /// What the pre-commit hook says about key ages.
@@ -72,16 +95,23 @@ pub struct AgeWarning {
     pub block: bool,
 }
 
-/// A warning when any local key is near or past its max age (from the `_all` segment).
+/// A warning when any key is near or past its max age (the `_all` segment); it blocks only
+/// with `[hook] block_on_age = true` and an expired key (the segment carries `expired_mark`).
 pub fn hook_age_warning(env: &Env) -> Option<AgeWarning> {
-    let seg = read_segment(env, ALL, SystemTime::now())?;
+    let seg = all_segment(env, SystemTime::now())?;
     // The config is read only when there is something to say (a broken one means: warn only).
     let cfg = crate::config::Config::load(env).unwrap_or_default();
     let mark = cfg.prompt.expired_mark.as_str();
-    let expired = !mark.is_empty() && seg.contains(mark);
+    let format_has_mark = cfg
+        .prompt
+        .format
+        .replace("{mark}", "")
+        .replace("{age}", "")
+        .contains(mark);
+    let expired = !mark.is_empty() && !format_has_mark && seg.contains(mark);
     Some(AgeWarning {
         message: format!(
-            "warning: a local AWS key is getting old ({seg}); see `keyage status`, rotate with \
+            "warning: an AWS key is getting old ({seg}); see `keyage status`, rotate with \
              `keyage rotate-self`"
         ),
         block: expired && cfg.hook.block_on_age,
@@ -92,19 +122,30 @@ pub fn hook_age_warning(env: &Env) -> Option<AgeWarning> {
 mod tests {
     use super::*;
     #[test]
-    fn fresh_stale_and_changed() {
+    fn meta_checks() {
         let d = tempfile::tempdir().unwrap();
-        let seg = d.path().join("default");
         let creds = d.path().join("credentials");
+        let config = d.path().join("config");
         std::fs::write(&creds, "x").unwrap();
-        std::thread::sleep(Duration::from_millis(20));
-        std::fs::write(&seg, "key 92d!\n").unwrap();
         let now = SystemTime::now();
-        assert_eq!(read_fresh(&seg, &creds, now).as_deref(), Some("key 92d!"));
-        assert_eq!(read_fresh(&seg, &creds, now + MAX_SEGMENT_AGE * 2), None);
-        std::thread::sleep(Duration::from_millis(20));
-        std::fs::write(&creds, "y").unwrap();
-        assert_eq!(read_fresh(&seg, &creds, SystemTime::now()), None);
-        assert!(!safe_name("../x") && !safe_name(".hidden") && safe_name("work"));
+        let secs = now.duration_since(UNIX_EPOCH).unwrap().as_secs();
+        let meta = |c: &str| {
+            format!(
+                "version=1\nwritten_at={secs}\ncredentials_file={}\ncredentials_mtime={c}\nconfig_file={}\nconfig_mtime=missing\n",
+                creds.display(),
+                config.display()
+            )
+        };
+        let files = [("credentials", creds.clone()), ("config", config.clone())];
+        assert!(meta_vouches(&meta(&mtime_text(&creds)), &files, now));
+        assert!(!meta_vouches(&meta("1.000000000"), &files, now));
+        assert!(!meta_vouches(
+            &meta(&mtime_text(&creds)),
+            &files,
+            now + MAX_SEGMENT_AGE * 2
+        ));
+        let other = [("credentials", config.clone()), ("config", config.clone())];
+        assert!(!meta_vouches(&meta(&mtime_text(&creds)), &other, now));
+        assert!(!meta_vouches("", &files, now));
     }
 }
