@@ -149,9 +149,9 @@ pub enum Scope {
 
 #[derive(Debug, Args)]
 pub struct PromptArgs {
-    /// Which keys count.
-    #[arg(long, value_enum, default_value = "current")]
-    pub scope: Scope,
+    /// Which keys count (default: `[prompt] scope` in config.toml, else current).
+    #[arg(long, value_enum)]
+    pub scope: Option<Scope>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -1,0 +1,92 @@
+//! Any bytes through the matcher and the hook's git-output parsers: no panic, spans in bounds,
+//! masked renderings never hold the user's secret, and a planted own secret is always found.
+#![no_main]
+
+use std::sync::OnceLock;
+
+use libfuzzer_sys::fuzz_target;
+
+#[allow(dead_code)]
+#[path = "../../src/secret.rs"]
+mod secret;
+
+#[allow(dead_code)]
+#[path = "../../src/error.rs"]
+mod error;
+
+#[allow(dead_code)]
+#[path = "../../src/surfaces/scan.rs"]
+mod scan;
+
+#[allow(dead_code)]
+#[path = "../../src/surfaces/hook.rs"]
+mod hook;
+
+/// The paths the included files use (`crate::surfaces::scan`).
+mod surfaces {
+    pub(crate) use super::{hook, scan};
+}
+
+use surfaces::scan::{findings_for, Allowlist, HitKind, Matcher, OwnValues};
+
+const OWN_ID: &str = "AKIAZ7QW3RTYU2IOPLKJ";
+const OWN_SECRET: &str = "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";
+
+fn matcher() -> &'static Matcher {
+    static M: OnceLock<Matcher> = OnceLock::new();
+    M.get_or_init(|| {
+        let own = OwnValues {
+            key_ids: vec![OWN_ID.into()],
+            secrets: vec![(secret::secret(OWN_SECRET), Some(OWN_ID.into()))],
+        };
+        let allow = Allowlist::new(
+            std::path::Path::new("/r"),
+            &[
+                ("f".into(), "AKIAQWERTY234567ABCD".into()),
+                ("f".into(), "fixtures/**".into()),
+            ],
+        );
+        Matcher::new(&own, allow)
+    })
+}
+
+fn check(m: &Matcher, data: &[u8]) {
+    let hits = m.scan(data);
+    let mut last = 0;
+    for h in &hits {
+        assert!(h.start < h.end && h.end <= data.len());
+        assert!(h.start >= last, "hits in order");
+        last = h.start;
+        assert!(!h.masked.contains(&OWN_SECRET[4..]));
+        assert!(!h.masked.contains(OWN_ID));
+    }
+    for f in findings_for(m, "f", data) {
+        assert!(!f.render().contains(&OWN_SECRET[4..]));
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let m = matcher();
+    check(m, data);
+    // A planted secret is always found, whatever surrounds it.
+    let mut planted = data.to_vec();
+    let at = data.first().map_or(0, |&b| b as usize % (data.len() + 1));
+    planted.splice(at..at, OWN_SECRET.bytes());
+    assert!(m
+        .scan(&planted)
+        .iter()
+        .any(|h| h.kind == HitKind::OwnSecret));
+    // The git-output parsers.
+    for s in surfaces::hook::parse_name_status(data) {
+        assert!(!s.path.is_empty() || s.path.is_empty());
+    }
+    for added in surfaces::hook::parse_patch(data) {
+        assert_eq!(
+            added.lines.len(),
+            added.text.iter().filter(|&&b| b == b'\n').count()
+        );
+        let _ = surfaces::hook::findings_in_added(m, "f", &added);
+    }
+    let blobs = surfaces::hook::parse_batch(data, 3);
+    assert_eq!(blobs.len(), 3);
+});

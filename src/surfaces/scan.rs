@@ -1,0 +1,569 @@
+//! The matcher behind `keyage hook pre-commit` and `keyage scan`.
+//!
+//! Two kinds of evidence, nothing else (the tool must never cry wolf):
+//! - **exact** occurrences of the user's own access key ids and secrets, taken from the
+//!   credentials/config files (one Aho-Corasick automaton: a random 40-character string can
+//!   never match by accident);
+//! - the **shape of an AWS key id** (`(A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}` between
+//!   word boundaries), minus the allowlist: the documented `…EXAMPLE` family, values listed in
+//!   `.keyageignore` / `git config keyage.allow`, and lines carrying `keyage:allow`.
+//!
+//! A [`Hit`] holds an offset, a kind and an already-masked rendering: the matched bytes are
+//! never copied out of the haystack, so no caller can print a secret by mistake.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex::bytes::Regex;
+
+use crate::secret::{mask_id, mask_secret_like, ExposeSecret, SecretKey};
+
+/// The key id AWS documents as an example (never a real key).
+pub const EXAMPLE_KEY_ID: &str = "AKIAIOSFODNN7EXAMPLE";
+/// The secret AWS documents as an example (never a real key).
+pub const EXAMPLE_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+/// The key-id shape (without boundaries).
+pub const KEY_ID_PATTERN: &str = "(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}";
+/// A line containing this text is not reported for pattern matches (own keys still are).
+pub const INLINE_ALLOW: &[u8] = b"keyage:allow";
+/// git reads NUL bytes in the first 8000 bytes as "binary"; so do we.
+const BINARY_PROBE: usize = 8000;
+
+/// What was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HitKind {
+    /// The secret access key of one of the user's own keys.
+    OwnSecret,
+    /// The access key id of one of the user's own keys.
+    OwnKeyId,
+    /// Something shaped like an AWS access key id.
+    KeyIdPattern,
+}
+
+impl HitKind {
+    pub fn describe(self) -> &'static str {
+        match self {
+            HitKind::OwnSecret => "your own secret access key",
+            HitKind::OwnKeyId => "your own access key id",
+            HitKind::KeyIdPattern => "an AWS access key id",
+        }
+    }
+    /// Own values are certain; a pattern match may be somebody else's (or a test fixture).
+    pub fn is_own(self) -> bool {
+        !matches!(self, HitKind::KeyIdPattern)
+    }
+}
+
+/// One match: byte span in the haystack, kind, and a masked rendering (never the value).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Hit {
+    #[serde(skip)]
+    pub start: usize,
+    #[serde(skip)]
+    pub end: usize,
+    pub kind: HitKind,
+    /// e.g. `AKIA…WXYZ`, or `wJal****…` for a secret (with the owning key id when known).
+    pub masked: String,
+}
+
+/// The user's own values, from the credentials/config files.
+#[derive(Default)]
+pub struct OwnValues {
+    pub key_ids: Vec<String>,
+    /// Each secret with the key id it belongs to, when known.
+    pub secrets: Vec<(SecretKey, Option<String>)>,
+}
+
+impl std::fmt::Debug for OwnValues {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OwnValues")
+            .field("key_ids", &self.key_ids.len())
+            .field("secrets", &self.secrets.len())
+            .finish()
+    }
+}
+
+/// Values and paths that are not reported.
+#[derive(Debug, Default)]
+pub struct Allowlist {
+    values: HashSet<String>,
+    paths: Option<ignore::gitignore::Gitignore>,
+    /// Line-level problems in the allowlist sources (shown as warnings).
+    pub warnings: Vec<String>,
+}
+
+/// True for the documented example values: `AKIAIOSFODNN7EXAMPLE`, its secret, and any key id
+/// ending in `EXAMPLE` (the AWS docs use several).
+pub fn is_documented_example(value: &[u8]) -> bool {
+    value == EXAMPLE_KEY_ID.as_bytes()
+        || value == EXAMPLE_SECRET.as_bytes()
+        || (value.len() == 20 && value.ends_with(b"EXAMPLE"))
+        || (value.len() == 40 && value.ends_with(b"EXAMPLEKEY"))
+}
+
+impl Allowlist {
+    /// An allowlist rooted at `root` (paths in entries are relative to it).
+    /// Each entry is a key id (allowed wherever it appears) or a gitignore-style path pattern
+    /// (files not scanned). Empty lines and `#` comments are skipped.
+    pub fn new(root: &Path, entries: &[(String, String)]) -> Self {
+        let id_re = Regex::new(&format!("^{KEY_ID_PATTERN}$")).expect("static regex");
+        let mut values = HashSet::new();
+        let mut builder = ignore::gitignore::GitignoreBuilder::new(root);
+        let mut warnings = Vec::new();
+        let mut any_path = false;
+        for (source, line) in entries {
+            let t = line.trim();
+            if t.is_empty() || t.starts_with('#') {
+                continue;
+            }
+            if id_re.is_match(t.as_bytes()) {
+                values.insert(t.to_string());
+            } else if let Err(e) = builder.add_line(None, t) {
+                warnings.push(format!("{source}: ignoring allowlist entry: {e}"));
+            } else {
+                any_path = true;
+            }
+        }
+        let paths = if any_path {
+            match builder.build() {
+                Ok(g) => Some(g),
+                Err(e) => {
+                    warnings.push(format!("allowlist paths ignored: {e}"));
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        Allowlist {
+            values,
+            paths,
+            warnings,
+        }
+    }
+
+    /// Reads `<root>/.keyageignore` (if any) plus extra entries (e.g. `git config keyage.allow`).
+    pub fn load(root: &Path, extra: &[String]) -> Self {
+        let mut entries = Vec::new();
+        let file = root.join(".keyageignore");
+        if let Ok(text) = std::fs::read_to_string(&file) {
+            for (i, l) in text.lines().enumerate() {
+                entries.push((format!("{}:{}", file.display(), i + 1), l.to_string()));
+            }
+        }
+        for e in extra {
+            entries.push(("git config keyage.allow".to_string(), e.clone()));
+        }
+        Allowlist::new(root, &entries)
+    }
+
+    pub fn allows_value(&self, value: &[u8]) -> bool {
+        is_documented_example(value)
+            || std::str::from_utf8(value).is_ok_and(|s| self.values.contains(s))
+    }
+
+    /// True when `path` (relative to the root, or absolute under it) is excluded.
+    pub fn allows_path(&self, path: &Path, is_dir: bool) -> bool {
+        match &self.paths {
+            Some(g) => {
+                let rel = if path.is_absolute() {
+                    match path.strip_prefix(g.path()) {
+                        Ok(r) => r,
+                        Err(_) => return false,
+                    }
+                } else {
+                    path
+                };
+                !rel.has_root() && g.matched_path_or_any_parents(rel, is_dir).is_ignore()
+            }
+            None => false,
+        }
+    }
+}
+
+/// Own-value pattern: which kind, and the masked label to show.
+struct OwnPattern {
+    kind: HitKind,
+    label: String,
+}
+
+/// The compiled matcher. Build once, scan many buffers.
+pub struct Matcher {
+    own: Option<AhoCorasick>,
+    own_patterns: Vec<OwnPattern>,
+    key_id: Regex,
+    allow: Allowlist,
+}
+
+impl std::fmt::Debug for Matcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Matcher")
+            .field("own_patterns", &self.own_patterns.len())
+            .finish()
+    }
+}
+
+impl Matcher {
+    pub fn new(own: &OwnValues, allow: Allowlist) -> Self {
+        let mut pats: Vec<&[u8]> = Vec::new();
+        let mut own_patterns = Vec::new();
+        let mut seen: HashSet<&[u8]> = HashSet::new();
+        for id in &own.key_ids {
+            let b = id.as_bytes();
+            // Too short to be a key, or a documented example: not the user's secret.
+            if b.len() < 16 || is_documented_example(b) || !seen.insert(b) {
+                continue;
+            }
+            pats.push(b);
+            own_patterns.push(OwnPattern {
+                kind: HitKind::OwnKeyId,
+                label: mask_id(id),
+            });
+        }
+        for (s, owner) in &own.secrets {
+            let b = s.expose_secret().as_bytes();
+            if b.len() < 16 || is_documented_example(b) || !seen.insert(b) {
+                continue;
+            }
+            pats.push(b);
+            let label = match owner {
+                Some(id) => format!(
+                    "{} (secret of {})",
+                    mask_secret_like(s.expose_secret()),
+                    mask_id(id)
+                ),
+                None => mask_secret_like(s.expose_secret()),
+            };
+            own_patterns.push(OwnPattern {
+                kind: HitKind::OwnSecret,
+                label,
+            });
+        }
+        let own_ac = if pats.is_empty() {
+            None
+        } else {
+            AhoCorasickBuilder::new()
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(&pats)
+                .ok()
+        };
+        Matcher {
+            own: own_ac,
+            own_patterns,
+            key_id: Regex::new(&format!(r"(?-u)\b{KEY_ID_PATTERN}\b")).expect("static regex"),
+            allow,
+        }
+    }
+
+    /// A matcher with no own values and the default allowlist (tests, fuzzing, benchmarks).
+    pub fn patterns_only() -> Self {
+        Matcher::new(&OwnValues::default(), Allowlist::default())
+    }
+
+    pub fn allowlist(&self) -> &Allowlist {
+        &self.allow
+    }
+
+    /// Every hit in `hay`, in order. Own values win over the pattern on the same bytes.
+    pub fn scan(&self, hay: &[u8]) -> Vec<Hit> {
+        let mut hits: Vec<Hit> = Vec::new();
+        if let Some(ac) = &self.own {
+            for m in ac.find_iter(hay) {
+                let p = &self.own_patterns[m.pattern().as_usize()];
+                hits.push(Hit {
+                    start: m.start(),
+                    end: m.end(),
+                    kind: p.kind,
+                    masked: p.label.clone(),
+                });
+            }
+        }
+        let own_count = hits.len();
+        for m in self.key_id.find_iter(hay) {
+            let (s, e) = (m.start(), m.end());
+            if hits[..own_count].iter().any(|h| h.start < e && s < h.end) {
+                continue;
+            }
+            let v = m.as_bytes();
+            if self.allow.allows_value(v) || line_has_pragma(hay, s, e) {
+                continue;
+            }
+            // The regex only matches ASCII, so this is valid UTF-8.
+            let text = std::str::from_utf8(v).unwrap_or_default();
+            hits.push(Hit {
+                start: s,
+                end: e,
+                kind: HitKind::KeyIdPattern,
+                masked: mask_id(text),
+            });
+        }
+        if own_count > 0 && hits.len() > own_count {
+            hits.sort_by_key(|h| h.start);
+        }
+        hits
+    }
+}
+
+/// True when the line around `start..end` contains [`INLINE_ALLOW`].
+fn line_has_pragma(hay: &[u8], start: usize, end: usize) -> bool {
+    let ls = hay[..start]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let le = hay[end..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(hay.len(), |i| end + i);
+    let line = &hay[ls..le];
+    line.len() >= INLINE_ALLOW.len() && line.windows(INLINE_ALLOW.len()).any(|w| w == INLINE_ALLOW)
+}
+
+/// git's heuristic: a NUL byte in the first 8000 bytes means binary.
+pub fn is_binary(bytes: &[u8]) -> bool {
+    bytes[..bytes.len().min(BINARY_PROBE)].contains(&0)
+}
+
+/// Maps byte offsets to 1-based line and column numbers, walking forward only.
+pub struct LineIndex<'a> {
+    hay: &'a [u8],
+    pos: usize,
+    line: usize,
+    line_start: usize,
+}
+
+impl<'a> LineIndex<'a> {
+    pub fn new(hay: &'a [u8]) -> Self {
+        LineIndex {
+            hay,
+            pos: 0,
+            line: 1,
+            line_start: 0,
+        }
+    }
+    /// Line and column of `offset`; offsets must not decrease between calls.
+    pub fn locate(&mut self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.hay.len());
+        if offset < self.pos {
+            *self = LineIndex::new(self.hay);
+        }
+        for (i, &b) in self.hay[self.pos..offset].iter().enumerate() {
+            if b == b'\n' {
+                self.line += 1;
+                self.line_start = self.pos + i + 1;
+            }
+        }
+        self.pos = offset;
+        (self.line, offset - self.line_start + 1)
+    }
+}
+
+/// A hit placed in a file: what the hook and `keyage scan` print.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Finding {
+    pub path: String,
+    /// 1-based; None for a binary file (reported once per file).
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub kind: HitKind,
+    pub masked: String,
+    pub binary: bool,
+}
+
+impl Finding {
+    pub fn render(&self) -> String {
+        let place = match (self.line, self.column) {
+            (Some(l), Some(c)) => format!("{}:{}:{}", self.path, l, c),
+            (Some(l), None) => format!("{}:{}", self.path, l),
+            _ => format!("{} (binary file)", self.path),
+        };
+        format!("{place}: {} {}", self.kind.describe(), self.masked)
+    }
+}
+
+/// Scans one file's bytes and returns its findings: a binary file gives at most one finding
+/// per kind (by file, not line); a text file one per hit with line and column.
+pub fn findings_for(matcher: &Matcher, path: &str, bytes: &[u8]) -> Vec<Finding> {
+    let hits = matcher.scan(bytes);
+    if hits.is_empty() {
+        return Vec::new();
+    }
+    if is_binary(bytes) {
+        return binary_findings(path, hits);
+    }
+    let mut idx = LineIndex::new(bytes);
+    hits.into_iter()
+        .map(|h| {
+            let (line, col) = idx.locate(h.start);
+            Finding {
+                path: path.to_string(),
+                line: Some(line),
+                column: Some(col),
+                kind: h.kind,
+                masked: h.masked,
+                binary: false,
+            }
+        })
+        .collect()
+}
+
+/// One finding for a binary file: the most serious kind, the first such match.
+pub fn binary_findings(path: &str, hits: Vec<Hit>) -> Vec<Finding> {
+    let rank = |k: HitKind| match k {
+        HitKind::OwnSecret => 0,
+        HitKind::OwnKeyId => 1,
+        HitKind::KeyIdPattern => 2,
+    };
+    let Some(best) = hits.into_iter().min_by_key(|h| (rank(h.kind), h.start)) else {
+        return Vec::new();
+    };
+    vec![Finding {
+        path: path.to_string(),
+        line: None,
+        column: None,
+        kind: best.kind,
+        masked: best.masked,
+        binary: true,
+    }]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::secret;
+
+    const OWN_ID: &str = "AKIAZ7QW3RTYU2IOPLKJ";
+    const OWN_SECRET: &str = "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";
+
+    fn own() -> OwnValues {
+        OwnValues {
+            key_ids: vec![OWN_ID.into()],
+            secrets: vec![(secret(OWN_SECRET), Some(OWN_ID.into()))],
+        }
+    }
+
+    #[test]
+    fn own_secret_exact_anywhere() {
+        let m = Matcher::new(&own(), Allowlist::default());
+        let hay = format!("x=\"{OWN_SECRET}\"\n");
+        let hits = m.scan(hay.as_bytes());
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].kind, HitKind::OwnSecret);
+        assert!(!hits[0].masked.contains(OWN_SECRET));
+        assert!(!hits[0].masked.contains(&OWN_SECRET[4..]));
+        // glued into a longer token: still the user's secret
+        let hay = format!("abc{OWN_SECRET}def");
+        assert_eq!(m.scan(hay.as_bytes()).len(), 1);
+    }
+
+    #[test]
+    fn own_id_wins_over_pattern() {
+        let m = Matcher::new(&own(), Allowlist::default());
+        let hits = m.scan(format!("id {OWN_ID} and AKIAQWERTY234567ABCD").as_bytes());
+        assert_eq!(hits.len(), 2);
+        assert_eq!(hits[0].kind, HitKind::OwnKeyId);
+        assert_eq!(hits[1].kind, HitKind::KeyIdPattern);
+        assert_eq!(hits[1].masked, "AKIA…ABCD");
+    }
+
+    #[test]
+    fn random_40_chars_pass() {
+        let m = Matcher::new(&own(), Allowlist::default());
+        for s in [
+            "0123456789abcdef0123456789abcdef01234567",
+            "Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2Fy",
+            "q9Xv3mK2pL8sT4wZ7yB1nC6dF0gH5jR2eA3uI9oQ",
+        ] {
+            assert!(m.scan(s.as_bytes()).is_empty(), "{s}");
+        }
+    }
+
+    #[test]
+    fn documented_examples_pass() {
+        let m = Matcher::new(
+            &OwnValues {
+                key_ids: vec![EXAMPLE_KEY_ID.into()],
+                secrets: vec![(secret(EXAMPLE_SECRET), None)],
+            },
+            Allowlist::default(),
+        );
+        let hay =
+            format!("{EXAMPLE_KEY_ID} {EXAMPLE_SECRET} AKIAI44QHXDHBEXAMPLE ASIAIOSFODNN7EXAMPLE");
+        assert!(m.scan(hay.as_bytes()).is_empty());
+    }
+
+    #[test]
+    fn pattern_boundaries_and_prefixes() {
+        let m = Matcher::patterns_only();
+        for ok in [
+            "AKIAQWERTY234567ABCD",
+            "ASIAABCDEFGHIJKLMNOP",
+            "ABIAABCDEFGHIJKLMNOP",
+            "ACCAABCDEFGHIJKLMNOP",
+            "A3T9ABCDEFGHIJKLMNOP",
+            "\"AKIAQWERTY234567ABCD\"",
+            "key=AKIAQWERTY234567ABCD;",
+        ] {
+            assert_eq!(m.scan(ok.as_bytes()).len(), 1, "{ok}");
+        }
+        for no in [
+            "XAKIAQWERTY234567ABCD",
+            "AKIAQWERTY234567ABCD0",
+            "AKIAQWERTY234567ABC1", // 1 is not base32
+            "AKIAQWERTY234567ABC",  // too short
+            "akiaqwerty234567abcd",
+            "AKIAQWERTY234567ABCD_x",
+        ] {
+            assert!(m.scan(no.as_bytes()).is_empty(), "{no}");
+        }
+    }
+
+    #[test]
+    fn allowlist_values_paths_and_pragma() {
+        let a = Allowlist::new(
+            Path::new("/r"),
+            &[
+                ("t".into(), "# comment".into()),
+                ("t".into(), "AKIAQWERTY234567ABCD".into()),
+                ("t".into(), "fixtures/**".into()),
+            ],
+        );
+        assert!(a.allows_path(Path::new("/r/fixtures/a/b.txt"), false));
+        assert!(!a.allows_path(Path::new("/r/src/b.txt"), false));
+        let m = Matcher::new(&own(), a);
+        assert!(m.scan(b"AKIAQWERTY234567ABCD").is_empty());
+        assert_eq!(m.scan(b"AKIAQWERTY234567ABCE").len(), 1);
+        assert!(m
+            .scan(b"x = AKIAQWERTY234567ABCE # keyage:allow\nAKIA")
+            .is_empty());
+        // the pragma does not excuse the user's own key
+        assert_eq!(
+            m.scan(format!("{OWN_ID} # keyage:allow").as_bytes()).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn lines_and_binary() {
+        let m = Matcher::patterns_only();
+        let text = b"a\nbb\n  AKIAQWERTY234567ABCD\n";
+        let f = findings_for(&m, "f.txt", text);
+        assert_eq!((f[0].line, f[0].column), (Some(3), Some(3)));
+        let mut bin = vec![0u8, 1, 2];
+        for _ in 0..3 {
+            bin.extend_from_slice(b"\0AKIAQWERTY234567ABCD\n");
+        }
+        let f = findings_for(&m, "f.bin", &bin);
+        assert_eq!(f.len(), 1);
+        assert!(f[0].binary);
+        assert!(f[0].render().contains("binary"));
+    }
+
+    #[test]
+    fn debug_never_shows_values() {
+        let m = Matcher::new(&own(), Allowlist::default());
+        let d = format!("{m:?} {:?}", own());
+        assert!(!d.contains(OWN_SECRET) && !d.contains(OWN_ID), "{d}");
+    }
+}

@@ -1,0 +1,3 @@
+if [[ $PS1 != *KEYAGE_SEGMENT* ]]; then
+    PS1='${KEYAGE_SEGMENT:+$KEYAGE_SEGMENT }'"$PS1"
+fi

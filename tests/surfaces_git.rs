@@ -1,0 +1,538 @@
+//! End to end through the binary with real git: the pre-commit hook, the installers, `keyage
+//! scan`. Every test has its own HOME, XDG folders, GIT_CONFIG_GLOBAL and AWS files.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const OWN_ID: &str = "AKIAZ7QW3RTYU2IOPLKJ";
+const OWN_SECRET: &str = "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";
+const OTHER_ID: &str = "AKIAQWERTY234567ABCD";
+
+struct Sb {
+    dir: tempfile::TempDir,
+}
+
+impl Sb {
+    fn new() -> Sb {
+        let sb = Sb {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        for d in [
+            "home/.aws",
+            "home/.config",
+            "home/.local/state",
+            "home/.cache",
+        ] {
+            std::fs::create_dir_all(sb.dir.path().join(d)).unwrap();
+        }
+        std::fs::write(
+            sb.home().join(".aws/credentials"),
+            format!(
+                "[default]\naws_access_key_id = {OWN_ID}\naws_secret_access_key = {OWN_SECRET}\n"
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            sb.home().join(".aws/config"),
+            "[default]\nregion = us-east-1\n",
+        )
+        .unwrap();
+        sb
+    }
+    fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+    fn gitconfig(&self) -> PathBuf {
+        self.home().join(".gitconfig")
+    }
+    fn envs(&self, c: &mut Command) {
+        let bin = Path::new(env!("CARGO_BIN_EXE_keyage")).parent().unwrap();
+        c.env_clear()
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .env("HOME", self.home())
+            .env("XDG_CONFIG_HOME", self.home().join(".config"))
+            .env("XDG_STATE_HOME", self.home().join(".local/state"))
+            .env("XDG_CACHE_HOME", self.home().join(".cache"))
+            .env("GIT_CONFIG_GLOBAL", self.gitconfig())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                self.home().join(".aws/credentials"),
+            )
+            .env("AWS_CONFIG_FILE", self.home().join(".aws/config"))
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com");
+    }
+    fn keyage(&self, dir: &Path, args: &[&str]) -> Output {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_keyage"));
+        self.envs(&mut c);
+        c.current_dir(dir).args(args).output().unwrap()
+    }
+    fn git(&self, dir: &Path, args: &[&str]) -> Output {
+        let mut c = Command::new("git");
+        self.envs(&mut c);
+        c.current_dir(dir).args(args).output().unwrap()
+    }
+    fn repo(&self, name: &str) -> PathBuf {
+        let r = self.dir.path().join(name);
+        std::fs::create_dir_all(&r).unwrap();
+        assert!(self.git(&r, &["init", "-q", "-b", "main"]).status.success());
+        r
+    }
+    /// Writes, stages and commits `files`; returns the commit's output.
+    fn commit(&self, repo: &Path, files: &[(&str, &[u8])], extra: &[&str]) -> Output {
+        for (name, bytes) in files {
+            let p = repo.join(name);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, bytes).unwrap();
+            assert!(self.git(repo, &["add", "--", name]).status.success());
+        }
+        let mut args = vec!["commit", "-q", "-m", "test"];
+        args.extend_from_slice(extra);
+        self.git(repo, &args)
+    }
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Nothing the tool prints may contain a secret or a full key id of the user.
+fn assert_masked(o: &Output) {
+    let all = format!("{}{}", text(&o.stdout), text(&o.stderr));
+    assert!(!all.contains(OWN_SECRET), "secret leaked: {all}");
+    assert!(
+        !all.contains(&OWN_SECRET[4..20]),
+        "secret part leaked: {all}"
+    );
+    assert!(!all.contains(OWN_ID), "own key id unmasked: {all}");
+}
+
+#[test]
+fn hook_blocks_own_secret_and_passes_examples_and_random_strings() {
+    let sb = Sb::new();
+    let repo = sb.repo("r");
+    let o = sb.keyage(&repo, &["install", "git-hook"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+
+    let o = sb.commit(
+        &repo,
+        &[(
+            "app/settings.py",
+            format!("A = 1\nKEY = \"{OWN_SECRET}\"\n").as_bytes(),
+        )],
+        &[],
+    );
+    assert!(!o.status.success(), "own secret must block");
+    let err = text(&o.stderr);
+    assert!(err.contains("app/settings.py:2:8"), "{err}");
+    assert!(err.contains("your own secret access key"), "{err}");
+    assert!(
+        err.contains("--no-verify") && err.contains(".keyageignore"),
+        "{err}"
+    );
+    assert_masked(&o);
+
+    // own key id, also blocked, and masked
+    std::fs::write(repo.join("app/settings.py"), "A = 1\n").unwrap();
+    let o = sb.commit(
+        &repo,
+        &[("id.txt", format!("id {OWN_ID}\n").as_bytes())],
+        &[],
+    );
+    assert!(!o.status.success());
+    assert!(text(&o.stderr).contains("AKIA…PLKJ"));
+    assert_masked(&o);
+    std::fs::remove_file(repo.join("id.txt")).unwrap();
+    assert!(sb
+        .git(&repo, &["rm", "-q", "--cached", "id.txt"])
+        .status
+        .success());
+
+    let fine = "# docs\nid = AKIAIOSFODNN7EXAMPLE\nsecret = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n\
+                b64 = Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2Fy\nhex = 0123456789abcdef0123456789abcdef01234567\n\
+                near = q9Xv3mK2pL8sT4wZ7yB1nC6dF0gH5jR2eA3uI9oQ\n";
+    let o = sb.commit(&repo, &[("app/settings.py", fine.as_bytes())], &[]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).is_empty(), "{}", text(&o.stderr));
+}
+
+#[test]
+fn hook_reports_binary_file_once_and_pattern_keys() {
+    let sb = Sb::new();
+    let repo = sb.repo("r");
+    assert!(sb.keyage(&repo, &["install", "git-hook"]).status.success());
+    let mut bin = vec![0u8, 159, 146, 150];
+    for _ in 0..5 {
+        bin.extend_from_slice(format!("\0{OTHER_ID}\0\n").as_bytes());
+    }
+    let o = sb.commit(&repo, &[("blob.bin", &bin)], &[]);
+    assert!(!o.status.success());
+    let err = text(&o.stderr);
+    assert_eq!(err.matches("blob.bin").count(), 1, "{err}");
+    assert!(err.contains("blob.bin (binary file)"), "{err}");
+
+    let o = sb.commit(
+        &repo,
+        &[
+            ("blob.bin", b"clean"),
+            ("t.txt", format!("k={OTHER_ID}\n").as_bytes()),
+        ],
+        &[],
+    );
+    assert!(!o.status.success());
+    assert!(text(&o.stderr).contains("t.txt:1:3: an AWS access key id AKIA…ABCD"));
+}
+
+#[test]
+fn hook_scans_only_the_change_renames_and_amend() {
+    let sb = Sb::new();
+    let repo = sb.repo("r");
+    assert!(sb.keyage(&repo, &["install", "git-hook"]).status.success());
+    // An old fixture, committed with --no-verify before keyage was there.
+    let o = sb.commit(
+        &repo,
+        &[("fixture.txt", format!("{OTHER_ID}\nline\n").as_bytes())],
+        &["--no-verify"],
+    );
+    assert!(o.status.success());
+    // Editing another line of that file does not report the old line.
+    let o = sb.commit(
+        &repo,
+        &[(
+            "fixture.txt",
+            format!("{OTHER_ID}\nline changed\n").as_bytes(),
+        )],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    // A pure rename adds no lines.
+    assert!(sb
+        .git(&repo, &["mv", "fixture.txt", "moved.txt"])
+        .status
+        .success());
+    let o = sb.git(&repo, &["commit", "-q", "-m", "rename"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    // Amend does not rescan the tree.
+    let o = sb.git(&repo, &["commit", "-q", "--amend", "-m", "renamed"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    // But a new line with a key in a renamed file is found, with its new-file line number.
+    assert!(sb
+        .git(&repo, &["mv", "moved.txt", "again.txt"])
+        .status
+        .success());
+    let o = sb.commit(
+        &repo,
+        &[(
+            "again.txt",
+            format!("{OTHER_ID}\nline changed\nnew {}\n", "AKIAQWERTY234567ABCE").as_bytes(),
+        )],
+        &[],
+    );
+    assert!(!o.status.success());
+    assert!(
+        text(&o.stderr).contains("again.txt:3:5"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+#[test]
+fn hook_allowlists() {
+    let sb = Sb::new();
+    let repo = sb.repo("r");
+    assert!(sb.keyage(&repo, &["install", "git-hook"]).status.success());
+    std::fs::write(
+        repo.join(".keyageignore"),
+        format!("# test ids\n{OTHER_ID}\nfixtures/\n"),
+    )
+    .unwrap();
+    let o = sb.commit(
+        &repo,
+        &[
+            ("a.txt", format!("{OTHER_ID}\n").as_bytes()),
+            ("fixtures/f.txt", b"AKIAQWERTY234567ABCF\n"),
+            ("b.txt", b"AKIAQWERTY234567ABCG # keyage:allow\n"),
+            (
+                ".keyageignore",
+                std::fs::read(repo.join(".keyageignore"))
+                    .unwrap()
+                    .as_slice(),
+            ),
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(sb
+        .git(
+            &repo,
+            &["config", "--add", "keyage.allow", "AKIAQWERTY234567ABCH"]
+        )
+        .status
+        .success());
+    let o = sb.commit(&repo, &[("c.txt", b"AKIAQWERTY234567ABCH\n")], &[]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    // The user's own secret is never allowlisted by a pragma.
+    let o = sb.commit(
+        &repo,
+        &[("d.txt", format!("{OWN_SECRET} keyage:allow\n").as_bytes())],
+        &[],
+    );
+    assert!(!o.status.success());
+}
+
+fn mode(p: &Path) -> u32 {
+    std::fs::metadata(p).unwrap().permissions().mode()
+}
+
+fn write_marker_hook(repo: &Path) -> (PathBuf, Vec<u8>) {
+    let hook = repo.join(".git/hooks/pre-commit");
+    let marker = repo.join("own-hook-ran");
+    let body = format!(
+        "#!/bin/sh\n# the user's own hook\necho ran >> '{}'\n",
+        marker.display()
+    );
+    std::fs::write(&hook, &body).unwrap();
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o750)).unwrap();
+    (hook, body.into_bytes())
+}
+
+#[test]
+fn repo_install_keeps_existing_hook_and_uninstall_restores_it() {
+    let sb = Sb::new();
+    let repo = sb.repo("r");
+    let (hook, body) = write_marker_hook(&repo);
+    let before: Vec<_> = std::fs::read_dir(repo.join(".git/hooks"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    let o = sb.keyage(
+        &repo,
+        &["install", "git-hook", "--repo", repo.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("kept your hook"));
+    // idempotent
+    assert!(sb.keyage(&repo, &["install", "git-hook"]).status.success());
+    let o = sb.commit(&repo, &[("a.txt", b"hello\n")], &[]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(
+        std::fs::read_to_string(repo.join("own-hook-ran")).unwrap(),
+        "ran\n"
+    );
+    // Blocked commits do not reach the chained hook.
+    let o = sb.commit(&repo, &[("b.txt", OWN_SECRET.as_bytes())], &[]);
+    assert!(!o.status.success());
+    assert_eq!(
+        std::fs::read_to_string(repo.join("own-hook-ran")).unwrap(),
+        "ran\n"
+    );
+    assert!(sb
+        .git(&repo, &["rm", "-q", "--cached", "b.txt"])
+        .status
+        .success());
+
+    let o = sb.keyage(&repo, &["uninstall", "git-hook"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(std::fs::read(&hook).unwrap(), body);
+    assert_eq!(mode(&hook) & 0o7777, 0o750);
+    let after: Vec<_> = std::fs::read_dir(repo.join(".git/hooks"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(before.len(), after.len());
+
+    // Without a previous hook, uninstall leaves no hook at all.
+    let repo2 = sb.repo("r2");
+    assert!(sb.keyage(&repo2, &["install", "git-hook"]).status.success());
+    assert!(repo2.join(".git/hooks/pre-commit").exists());
+    assert!(sb
+        .keyage(&repo2, &["uninstall", "git-hook"])
+        .status
+        .success());
+    assert!(!repo2.join(".git/hooks/pre-commit").exists());
+}
+
+#[test]
+fn global_install_runs_repo_hook_and_uninstall_restores_gitconfig() {
+    let sb = Sb::new();
+    let original =
+        b"[user]\n\tname = Someone\n# a comment keyage must keep\n[alias]\n\tst = status\n";
+    std::fs::write(sb.gitconfig(), original).unwrap();
+    let repo = sb.repo("r");
+    let (_hook, _) = write_marker_hook(&repo);
+    let o = sb.keyage(&repo, &["install", "git-hook", "--global"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let hp = sb.git(&repo, &["config", "--global", "core.hooksPath"]);
+    assert!(text(&hp.stdout).contains("keyage/git-hooks"));
+    // idempotent
+    assert!(sb
+        .keyage(&repo, &["install", "git-hook", "--global"])
+        .status
+        .success());
+
+    let o = sb.commit(&repo, &[("a.txt", b"hello\n")], &[]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(
+        std::fs::read_to_string(repo.join("own-hook-ran")).unwrap(),
+        "ran\n"
+    );
+    let o = sb.commit(&repo, &[("b.txt", OWN_SECRET.as_bytes())], &[]);
+    assert!(!o.status.success());
+    assert_masked(&o);
+    assert!(sb
+        .git(&repo, &["rm", "-q", "--cached", "b.txt"])
+        .status
+        .success());
+
+    let o = sb.keyage(&repo, &["uninstall", "git-hook", "--global"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(std::fs::read(sb.gitconfig()).unwrap(), original);
+    assert!(!sb.home().join(".config/keyage/git-hooks").exists());
+
+    // No global config before: none after.
+    std::fs::remove_file(sb.gitconfig()).unwrap();
+    assert!(sb
+        .keyage(&repo, &["install", "git-hook", "--global"])
+        .status
+        .success());
+    assert!(sb.gitconfig().exists());
+    assert!(sb
+        .keyage(&repo, &["uninstall", "git-hook", "--global"])
+        .status
+        .success());
+    assert!(!sb.gitconfig().exists());
+}
+
+#[test]
+fn global_install_refuses_a_foreign_hooks_path() {
+    let sb = Sb::new();
+    let original = b"[core]\n\thooksPath = /opt/company-hooks\n";
+    std::fs::write(sb.gitconfig(), original).unwrap();
+    let o = sb.keyage(&sb.home(), &["install", "git-hook", "--global"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("/opt/company-hooks") && err.contains("will not replace"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(sb.gitconfig()).unwrap(), original);
+}
+
+#[test]
+fn shell_line_is_idempotent_and_removed_exactly() {
+    let sb = Sb::new();
+    let rc = sb.home().join(".bashrc");
+    let original = b"# my rc\nalias ll='ls -l'"; // no final newline
+    std::fs::write(&rc, original).unwrap();
+    std::fs::set_permissions(&rc, std::fs::Permissions::from_mode(0o640)).unwrap();
+    for _ in 0..2 {
+        let o = sb.keyage(&sb.home(), &["install", "shell", "bash"]);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+    }
+    let t = std::fs::read_to_string(&rc).unwrap();
+    assert_eq!(t.matches("# keyage init").count(), 1, "{t}");
+    assert!(t.contains("eval \"$(keyage init bash)\""));
+    assert!(sb
+        .keyage(&sb.home(), &["uninstall", "shell", "bash"])
+        .status
+        .success());
+    assert_eq!(std::fs::read(&rc).unwrap(), original);
+    assert_eq!(mode(&rc) & 0o777, 0o640);
+    // fish: the file and folder are created
+    assert!(sb
+        .keyage(&sb.home(), &["install", "shell", "fish"])
+        .status
+        .success());
+    let f = sb.home().join(".config/fish/config.fish");
+    assert!(std::fs::read_to_string(&f)
+        .unwrap()
+        .contains("keyage init fish | source"));
+}
+
+#[test]
+fn scan_paths_respects_gitignore_and_exit_codes() {
+    let sb = Sb::new();
+    let repo = sb.repo("proj");
+    std::fs::write(repo.join(".gitignore"), "ignored.txt\n").unwrap();
+    std::fs::write(repo.join("ignored.txt"), OTHER_ID).unwrap();
+    std::fs::write(
+        repo.join("clean.txt"),
+        "nothing here AKIAIOSFODNN7EXAMPLE\n",
+    )
+    .unwrap();
+    let o = sb.keyage(&repo, &["scan"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    std::fs::create_dir_all(repo.join("src")).unwrap();
+    std::fs::write(
+        repo.join("src/conf.ini"),
+        format!("x\nsecret={OWN_SECRET}\n"),
+    )
+    .unwrap();
+    let o = sb.keyage(&repo, &["scan", "--json", "."]);
+    assert_eq!(o.status.code(), Some(3));
+    assert_masked(&o);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let f = &v["findings"][0];
+    assert_eq!(f["kind"], "own_secret");
+    assert_eq!(f["line"], 2);
+    assert!(f["path"].as_str().unwrap().ends_with("src/conf.ini"));
+    assert_eq!(v["findings"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn scan_home_finds_copied_keys_but_not_the_aws_files() {
+    let sb = Sb::new();
+    let h = sb.home();
+    std::fs::write(
+        h.join(".bashrc"),
+        format!("export AWS_SECRET_ACCESS_KEY={OWN_SECRET}\n"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(h.join("work/app")).unwrap();
+    std::fs::write(h.join("work/app/.gitignore"), ".env\n").unwrap();
+    std::fs::write(
+        h.join("work/app/.env"),
+        format!("AWS_ACCESS_KEY_ID={OWN_ID}\n"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(h.join(".config/sometool")).unwrap();
+    std::fs::write(
+        h.join(".config/sometool/settings.json"),
+        format!("{{\"k\":\"{OTHER_ID}\"}}"),
+    )
+    .unwrap();
+    std::fs::write(h.join(".s3cfg"), "access_key = AKIAIOSFODNN7EXAMPLE\n").unwrap();
+    let o = sb.keyage(&h, &["scan", "--home", "--json"]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
+    assert_masked(&o);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let paths: Vec<String> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(paths.len(), 3, "{paths:?}");
+    assert!(paths.iter().any(|p| p.ends_with(".bashrc")));
+    assert!(paths.iter().any(|p| p.ends_with("work/app/.env")));
+    assert!(paths.iter().any(|p| p.ends_with("sometool/settings.json")));
+    assert!(!paths.iter().any(|p| p.contains(".aws")));
+
+    for p in [".bashrc", "work/app/.env", ".config/sometool/settings.json"] {
+        std::fs::remove_file(h.join(p)).unwrap();
+    }
+    let o = sb.keyage(&h, &["scan", "--home"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+}
