@@ -1,9 +1,541 @@
-//! TODO: classification of profiles (issue 3).
+//! What each profile holds, after the AWS SDK's merge of the two files.
+//!
+//! Merge rules (aws-runtime `env_config::normalize`, which aws-config uses):
+//! - the config file is merged first, then the credentials file: for the same profile, a key in
+//!   the credentials file wins over the same key in the config file;
+//! - within one file, sections with the same header are merged and, for a key set more than
+//!   once, the later line wins;
+//! - config file: `[profile name]` and `[default]` are profiles; `[name]` (other than default)
+//!   is ignored; a `[profile default]` makes every `[default]` of the config file ignored;
+//!   `[sso-session x]`, `[services x]` … are not profiles;
+//! - credentials file: `[name]` is a profile; `[profile name]` (any prefix) is ignored;
+//! - a profile name must match `[A-Za-z0-9_\-/.%@:+]+`, else the section is ignored.
 
-use super::Inventory;
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::path::Path;
+
+use super::document::{is_identifier, Document, Entry, Section};
+use super::{locate, Class, FileKind, Inventory, LoadedFile, Profile, ValueSource};
 use crate::env::Env;
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::secret::{secret, SecretKey};
 
-pub fn load(_env: &Env) -> Result<Inventory> {
-    Err(Error::internal("profile loading is not implemented yet"))
+pub const ACCESS_KEY_ID: &str = "aws_access_key_id";
+pub const SECRET_ACCESS_KEY: &str = "aws_secret_access_key";
+pub const SESSION_TOKEN: &str = "aws_session_token";
+
+/// Keys that make a profile get credentials from elsewhere, in the SDK's order of precedence.
+pub const NO_STATIC_SOURCES: &[&str] = &[
+    "role_arn",
+    "credential_source",
+    "web_identity_token_file",
+    "sso_session",
+    "sso_start_url",
+    "login_session",
+    "credential_process",
+];
+
+/// Reads both files and classifies every profile.
+pub fn load(env: &Env) -> Result<Inventory> {
+    let credentials = locate::read(
+        FileKind::Credentials,
+        &locate::path(env, FileKind::Credentials),
+    )?;
+    let config = locate::read(FileKind::Config, &locate::path(env, FileKind::Config))?;
+    Ok(build(credentials, config, &env.current_profile()))
+}
+
+/// What a section is to the SDK.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    Profile(String),
+    /// Ignored by the SDK; the reason says how to fix it.
+    Ignored(String),
+    /// A valid non-profile section (`[sso-session x]`, `[services x]`).
+    Other,
+}
+
+/// The SDK's reading of one section header in a file of `kind`.
+pub fn role(kind: FileKind, s: &Section, config_has_profile_default: bool) -> Role {
+    match kind {
+        FileKind::Config => match s.prefix.as_deref() {
+            Some("profile") if is_identifier(&s.name) => Role::Profile(s.name.clone()),
+            Some(p) if !is_identifier(&s.name) => Role::Ignored(format!(
+                "in `[{p} {}]`, `{}` is not a valid name (use letters, digits and _-/.%@:+)",
+                s.name, s.name
+            )),
+            Some(_) => Role::Other,
+            None if s.name == "default" => {
+                if config_has_profile_default {
+                    Role::Ignored("`[profile default]` in the same file takes priority".into())
+                } else {
+                    Role::Profile("default".into())
+                }
+            }
+            None => Role::Ignored(format!(
+                "the config file needs `[profile {}]` for a profile",
+                s.name
+            )),
+        },
+        FileKind::Credentials => match &s.prefix {
+            Some(p) if p == "profile" => Role::Ignored(format!(
+                "the credentials file takes `[{}]`, without `profile `",
+                s.name
+            )),
+            Some(_) => Role::Ignored("settings belong in the config file".into()),
+            None if is_identifier(&s.name) => Role::Profile(s.name.clone()),
+            None => Role::Ignored(format!(
+                "`{}` is not a valid name (use letters, digits and _-/.%@:+)",
+                s.name
+            )),
+        },
+    }
+}
+
+/// True when the config file has a valid `[profile default]`.
+pub fn has_profile_default(doc: &Document) -> bool {
+    doc.sections()
+        .iter()
+        .any(|s| s.prefix.as_deref() == Some("profile") && s.name == "default")
+}
+
+/// The profile-name of every section of a document (None for non-profile sections).
+pub fn section_profiles(kind: FileKind, doc: &Document) -> Vec<Option<String>> {
+    let pd = kind == FileKind::Config && has_profile_default(doc);
+    doc.sections()
+        .iter()
+        .map(|s| match role(kind, s, pd) {
+            Role::Profile(n) => Some(n),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Does this look like an access key id (`AKIA`/`ASIA` + upper-case letters and digits)?
+pub fn looks_like_key_id(s: &str) -> bool {
+    (16..=128).contains(&s.len())
+        && (s.starts_with("AKIA") || s.starts_with("ASIA"))
+        && s.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Origin {
+    kind: FileKind,
+    section: usize,
+    entry: usize,
+}
+
+struct Merged {
+    name: String,
+    /// First section in listing order (credentials file first).
+    first: (FileKind, usize),
+    settings: HashMap<String, Origin>,
+}
+
+/// The pure core: two loaded files + the current profile name → an Inventory.
+pub fn build(credentials: LoadedFile, config: LoadedFile, current: &str) -> Inventory {
+    let mut warnings = Vec::new();
+    let roles = |f: &LoadedFile| -> Vec<Option<String>> {
+        f.doc
+            .as_ref()
+            .map(|d| section_profiles(f.kind, d))
+            .unwrap_or_default()
+    };
+    let cred_roles = roles(&credentials);
+    let conf_roles = roles(&config);
+    let file = |k: FileKind| match k {
+        FileKind::Credentials => &credentials,
+        FileKind::Config => &config,
+    };
+
+    // Listing order: credentials file first, then profiles only in the config file.
+    let mut merged: Vec<Merged> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for (kind, rs) in [
+        (FileKind::Credentials, &cred_roles),
+        (FileKind::Config, &conf_roles),
+    ] {
+        for (si, r) in rs.iter().enumerate() {
+            if let Some(n) = r {
+                if !index.contains_key(n) {
+                    index.insert(n.clone(), merged.len());
+                    merged.push(Merged {
+                        name: n.clone(),
+                        first: (kind, si),
+                        settings: HashMap::new(),
+                    });
+                }
+            }
+        }
+    }
+    // Merge order: config file first, then credentials (later wins).
+    for (kind, rs) in [
+        (FileKind::Config, &conf_roles),
+        (FileKind::Credentials, &cred_roles),
+    ] {
+        let Some(doc) = file(kind).doc.as_ref() else {
+            continue;
+        };
+        for (si, r) in rs.iter().enumerate() {
+            let Some(n) = r else { continue };
+            let m = &mut merged[index[n]];
+            for (ei, e) in doc.sections()[si].entries.iter().enumerate() {
+                if let Some(prev) = m.settings.insert(
+                    e.key.clone(),
+                    Origin {
+                        kind,
+                        section: si,
+                        entry: ei,
+                    },
+                ) {
+                    if e.key == ACCESS_KEY_ID || e.key == SECRET_ACCESS_KEY {
+                        let pe = entry(file(prev.kind), prev);
+                        warnings.push(format!(
+                            "profile {n}: {} is set more than once ({}:{} and {}:{}); the AWS SDKs use the later one",
+                            e.key,
+                            file(prev.kind).path.display(),
+                            pe.line,
+                            file(kind).path.display(),
+                            e.line
+                        ));
+                    }
+                }
+            }
+        }
+    }
+
+    let mut profiles = Vec::with_capacity(merged.len());
+    let mut secrets: Vec<(String, SecretKey)> = Vec::new();
+    let mut ids_secret: HashMap<String, (String, String)> = HashMap::new();
+    for m in &merged {
+        let get = |key: &str| -> Option<(Origin, Cow<'_, str>)> {
+            let o = *m.settings.get(key)?;
+            let f = file(o.kind);
+            let doc = f.doc.as_ref()?;
+            Some((o, doc.value(entry(f, o))))
+        };
+        let (class, at) = classify(&get);
+        let (kind, line) = match at.and_then(|k| m.settings.get(k)) {
+            Some(o) => (o.kind, entry(file(o.kind), *o).line),
+            None => {
+                let f = file(m.first.0);
+                let line = f
+                    .doc
+                    .as_ref()
+                    .map(|d| d.sections()[m.first.1].line)
+                    .unwrap_or(0);
+                (m.first.0, line)
+            }
+        };
+        if let Class::Static { key_id } | Class::Temporary { key_id } = &class {
+            if let Some((_, s)) = get(SECRET_ACCESS_KEY) {
+                match ids_secret.get(key_id) {
+                    Some((other, prev)) if prev.as_str() != s.as_ref() => warnings.push(format!(
+                        "profiles {other} and {} hold key {key_id} with different secrets; at least one of them is wrong",
+                        m.name
+                    )),
+                    Some(_) => {}
+                    None => {
+                        ids_secret.insert(key_id.clone(), (m.name.clone(), s.to_string()));
+                        secrets.push((key_id.clone(), secret(s.into_owned())));
+                    }
+                }
+            }
+            if key_id.starts_with("AKIA") && m.settings.contains_key(SESSION_TOKEN) {
+                warnings.push(format!(
+                    "profile {}: a long-term key id (AKIA…) with aws_session_token; treated as temporary",
+                    m.name
+                ));
+            }
+        }
+        let mut sources: Vec<ValueSource> = m
+            .settings
+            .iter()
+            .map(|(k, o)| {
+                let f = file(o.kind);
+                let sec_line = f
+                    .doc
+                    .as_ref()
+                    .map(|d| d.sections()[o.section].line)
+                    .unwrap_or(0);
+                ValueSource {
+                    key: k.clone(),
+                    file_kind: o.kind,
+                    section_line: sec_line,
+                    line: entry(f, *o).line,
+                }
+            })
+            .collect();
+        sources.sort_by_key(|s| (s.file_kind, s.line));
+        let plain = |k: &str| get(k).map(|(_, v)| v.into_owned());
+        profiles.push(Profile {
+            name: m.name.clone(),
+            class,
+            file: file(kind).path.clone(),
+            file_kind: kind,
+            line,
+            region: plain("region"),
+            mfa_serial: plain("mfa_serial"),
+            current: m.name == current,
+            sources,
+        });
+    }
+    drop(ids_secret);
+
+    // Every other secret written anywhere (shadowed duplicates, ignored sections), for the scanner.
+    for f in [&credentials, &config] {
+        let Some(doc) = &f.doc else { continue };
+        let pd = f.kind == FileKind::Config && has_profile_default(doc);
+        for s in doc.sections() {
+            let role = role(f.kind, s, pd);
+            let mut holds_key = false;
+            for e in &s.entries {
+                if e.key == SECRET_ACCESS_KEY || e.key == ACCESS_KEY_ID {
+                    holds_key = true;
+                }
+                if e.key == SECRET_ACCESS_KEY {
+                    let v = doc.value(e);
+                    use crate::secret::ExposeSecret;
+                    if !v.is_empty() && !secrets.iter().any(|(_, s)| s.expose_secret() == v) {
+                        secrets.push((String::new(), secret(v.into_owned())));
+                    }
+                }
+            }
+            if let (Role::Ignored(why), true) = (role, holds_key) {
+                warnings.push(format!(
+                    "{}:{}: this section holds a key but the AWS SDKs ignore it: {why}",
+                    f.path.display(),
+                    s.line
+                ));
+            }
+        }
+        if doc.has_bom() {
+            warnings.push(format!(
+                "{} starts with a UTF-8 byte order mark; keyage keeps it, but AWS tools (the SDKs, the CLI) reject the file: remove it with `sed -i '1s/^\\xEF\\xBB\\xBF//' {}`",
+                f.path.display(),
+                f.path.display()
+            ));
+        }
+        let holds_secret = doc
+            .sections()
+            .iter()
+            .any(|s| s.entries.iter().any(|e| e.key == SECRET_ACCESS_KEY));
+        if let Some(w) = mode_warning(f, holds_secret) {
+            warnings.push(w);
+        }
+    }
+    if current != "default" && !index.contains_key(current) {
+        warnings.push(format!(
+            "AWS_PROFILE is {current}, but neither {} nor {} has that profile",
+            credentials.path.display(),
+            config.path.display()
+        ));
+    }
+
+    Inventory::from_parts(
+        credentials,
+        config,
+        profiles,
+        current.to_string(),
+        warnings,
+        secrets,
+    )
+}
+
+fn entry(f: &LoadedFile, o: Origin) -> &Entry {
+    // Origins are built from this very document, so the indexes exist.
+    let doc = f.doc.as_ref().expect("origin points into a loaded document");
+    &doc.sections()[o.section].entries[o.entry]
+}
+
+/// `chmod 600` advice when a file holding secrets is open to group/others (like ssh).
+pub fn mode_warning(f: &LoadedFile, holds_secret: bool) -> Option<String> {
+    let mode = f.mode?;
+    if mode & 0o077 == 0 || !(f.kind == FileKind::Credentials || holds_secret) {
+        return None;
+    }
+    Some(mode_message(&f.path, mode))
+}
+
+pub fn mode_message(path: &Path, mode: u32) -> String {
+    format!(
+        "{} can be read or changed by other users (mode {:03o}); fix: chmod 600 {}",
+        path.display(),
+        mode & 0o777,
+        path.display()
+    )
+}
+
+/// Classifies from the merged settings; also says which key's line locates the finding.
+fn classify<'a, F>(get: &F) -> (Class, Option<&'static str>)
+where
+    F: Fn(&str) -> Option<(Origin, Cow<'a, str>)>,
+{
+    let id = get(ACCESS_KEY_ID).map(|(_, v)| v);
+    let secret = get(SECRET_ACCESS_KEY).map(|(_, v)| v);
+    let token = get(SESSION_TOKEN).is_some();
+    let inc = |r: &str| Class::Incomplete { reason: r.into() };
+    match (id, secret) {
+        (Some(id), secret) => {
+            let c = if id.is_empty() {
+                inc("aws_access_key_id is empty")
+            } else if id.contains('\n') {
+                inc("aws_access_key_id continues on an indented line")
+            } else if !looks_like_key_id(&id) {
+                inc("aws_access_key_id does not look like an access key id (AKIA…/ASIA…)")
+            } else {
+                match secret {
+                    None => inc("aws_access_key_id without aws_secret_access_key"),
+                    Some(s) if s.is_empty() => inc("aws_secret_access_key is empty"),
+                    Some(s) if s.contains('\n') => {
+                        inc("aws_secret_access_key continues on an indented line")
+                    }
+                    Some(_) if id.starts_with("ASIA") || token => Class::Temporary {
+                        key_id: id.into_owned(),
+                    },
+                    Some(_) => Class::Static {
+                        key_id: id.into_owned(),
+                    },
+                }
+            };
+            (c, Some(ACCESS_KEY_ID))
+        }
+        (None, Some(_)) => (
+            inc("aws_secret_access_key without aws_access_key_id"),
+            Some(SECRET_ACCESS_KEY),
+        ),
+        (None, None) => {
+            if token {
+                return (
+                    inc("aws_session_token without aws_access_key_id"),
+                    Some(SESSION_TOKEN),
+                );
+            }
+            for s in NO_STATIC_SOURCES {
+                if get(s).is_some() {
+                    return (
+                        Class::NoStaticKey {
+                            source: (*s).to_string(),
+                        },
+                        Some(s),
+                    );
+                }
+            }
+            (
+                Class::NoStaticKey {
+                    source: "none".into(),
+                },
+                None,
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn lf(kind: FileKind, text: &str, mode: Option<u32>) -> LoadedFile {
+        LoadedFile {
+            kind,
+            path: PathBuf::from(match kind {
+                FileKind::Credentials => "/h/.aws/credentials",
+                FileKind::Config => "/h/.aws/config",
+            }),
+            doc: Some(Document::parse(text).unwrap()),
+            mode,
+        }
+    }
+
+    #[test]
+    fn merge_and_classes() {
+        let cred = lf(
+            FileKind::Credentials,
+            "[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = s1\n\
+             [work]\naws_access_key_id=AKIAIOSFODNN7EXAMPLE\naws_secret_access_key=s1\n\
+             [tmp]\naws_access_key_id=ASIAIOSFODNN7EXAMPLE\naws_secret_access_key=s2\naws_session_token=t\n\
+             [half]\naws_access_key_id=AKIAI44QH8DHBEXAMPLE\n\
+             [profile nope]\naws_access_key_id=AKIAI44QH8DHBEXAMPLE\n",
+            Some(0o644),
+        );
+        let conf = lf(
+            FileKind::Config,
+            "[default]\nregion = eu-west-1\n[profile role]\nrole_arn = arn:aws:iam::1:role/x\nsource_profile = default\n\
+             [profile sso]\nsso_session = s\n[profile cfgkey]\naws_access_key_id = AKIAJ7EXAMPLE7EXAMPL\naws_secret_access_key = s3\nmfa_serial = arn:m\n\
+             [work]\nregion=x\n",
+            Some(0o600),
+        );
+        let inv = build(cred, conf, "work");
+        let c = |n: &str| inv.profile(n).unwrap().class.clone();
+        assert_eq!(
+            c("default"),
+            Class::Static {
+                key_id: "AKIAIOSFODNN7EXAMPLE".into()
+            }
+        );
+        assert!(matches!(c("tmp"), Class::Temporary { .. }));
+        assert!(matches!(c("half"), Class::Incomplete { .. }));
+        assert_eq!(
+            c("role"),
+            Class::NoStaticKey {
+                source: "role_arn".into()
+            }
+        );
+        assert_eq!(
+            c("sso"),
+            Class::NoStaticKey {
+                source: "sso_session".into()
+            }
+        );
+        assert!(matches!(c("cfgkey"), Class::Static { .. }));
+        assert!(inv.profile("nope").is_none());
+        let d = inv.profile("default").unwrap();
+        assert_eq!(d.region.as_deref(), Some("eu-west-1"));
+        assert_eq!((d.file_kind, d.line), (FileKind::Credentials, 2));
+        assert_eq!(
+            inv.profile("cfgkey").unwrap().mfa_serial.as_deref(),
+            Some("arn:m")
+        );
+        assert!(inv.profile("work").unwrap().current);
+        let keys = inv.keys();
+        assert_eq!(keys[0].profiles, vec!["default", "work"]);
+        use crate::secret::ExposeSecret;
+        assert_eq!(
+            inv.secret_for("AKIAIOSFODNN7EXAMPLE").unwrap().expose_secret(),
+            "s1"
+        );
+        assert!(inv.warnings.iter().any(|w| w.contains("chmod 600")));
+        assert!(inv.warnings.iter().any(|w| w.contains("[nope]")));
+    }
+
+    #[test]
+    fn later_wins_and_profile_default() {
+        let cred = lf(
+            FileKind::Credentials,
+            "[a]\naws_access_key_id=AKIAAAAAAAAAAAAAAAA1\naws_secret_access_key=x\n[a]\naws_access_key_id=AKIAAAAAAAAAAAAAAAA2\n",
+            None,
+        );
+        let conf = lf(
+            FileKind::Config,
+            "[profile default]\nregion=r1\n[default]\nregion=r2\n[profile a]\naws_access_key_id=AKIAAAAAAAAAAAAAAAA3\nregion=ra\n",
+            None,
+        );
+        let inv = build(cred, conf, "default");
+        let a = inv.profile("a").unwrap();
+        assert_eq!(
+            a.class,
+            Class::Static {
+                key_id: "AKIAAAAAAAAAAAAAAAA2".into()
+            }
+        );
+        assert_eq!(a.line, 5);
+        assert_eq!(a.region.as_deref(), Some("ra"));
+        assert_eq!(
+            inv.profile("default").unwrap().region.as_deref(),
+            Some("r1")
+        );
+    }
 }

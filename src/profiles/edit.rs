@@ -1,1 +1,348 @@
-//! TODO: implemented by the profiles work (issue 3).
+//! The one write path: replace key K (id + secret) with K' everywhere it appears, changing only
+//! the bytes of those two values, atomically and under a lock.
+//!
+//! `targets` and `apply` are pure (document in, new text out, verified by re-parsing);
+//! `replace_key` adds the effects: resolve symlinks, lock, re-read and compare, stage every
+//! file, then rename them into place.
+
+use std::fs::File;
+use std::io::Write;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use zeroize::Zeroizing;
+
+use super::classify::{looks_like_key_id, ACCESS_KEY_ID, SECRET_ACCESS_KEY};
+use super::document::Document;
+use super::{Class, FileKind, Inventory, LoadedFile};
+use crate::error::{Error, IoContext, Kind, Result};
+use crate::secret::{ExposeSecret, SecretKey};
+
+/// Which of the two values a span holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    KeyId,
+    Secret,
+}
+
+/// One value to replace: where it is in the document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Span {
+    pub target: Target,
+    pub section: usize,
+    pub entry: usize,
+    /// 1-based line.
+    pub line: usize,
+    pub span: Range<usize>,
+}
+
+/// A reason not to edit: line, message, fix.
+pub type Refusal = (usize, String, String);
+
+/// The value spans to replace in `doc` for `old_id`: in every section holding
+/// `aws_access_key_id = old_id`, those ids and every `aws_secret_access_key`; plus the secret
+/// lines listed in `extra_secret_lines` (the SDK's effective secret of a profile whose
+/// effective id is `old_id`, when it sits in another section).
+pub fn targets(
+    doc: &Document,
+    old_id: &str,
+    extra_secret_lines: &[usize],
+) -> Result<Vec<Span>, Refusal> {
+    let mut out: Vec<Span> = Vec::new();
+    for (si, s) in doc.sections().iter().enumerate() {
+        let holds = s
+            .entries
+            .iter()
+            .any(|e| e.key == ACCESS_KEY_ID && doc.value(e) == old_id);
+        for (ei, e) in s.entries.iter().enumerate() {
+            let target = if holds && e.key == ACCESS_KEY_ID && doc.value(e) == old_id {
+                Target::KeyId
+            } else if e.key == SECRET_ACCESS_KEY
+                && (holds || extra_secret_lines.contains(&e.line))
+            {
+                Target::Secret
+            } else {
+                continue;
+            };
+            if !e.continuations.is_empty() {
+                return Err((
+                    e.line,
+                    format!("{} continues on an indented line; keyage will not guess where the value ends", e.key),
+                    "remove the indented line(s) below it".into(),
+                ));
+            }
+            out.push(Span {
+                target,
+                section: si,
+                entry: ei,
+                line: e.line,
+                span: e.value_span.clone(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The new text with the targets replaced. Re-parses the result and checks that the structure
+/// is unchanged, the targets hold the new values and every other value is untouched.
+pub fn apply(
+    doc: &Document,
+    targets: &[Span],
+    new_id: &str,
+    new_secret: &str,
+) -> Result<Zeroizing<String>, String> {
+    let edits: Vec<(Range<usize>, &str)> = targets
+        .iter()
+        .map(|t| {
+            let v = match t.target {
+                Target::KeyId => new_id,
+                Target::Secret => new_secret,
+            };
+            (t.span.clone(), v)
+        })
+        .collect();
+    let text = Zeroizing::new(doc.splice(&edits)?);
+    let after = Document::parse(&text).map_err(|e| format!("the edited file would not parse ({e})"))?;
+    if after.lines().len() != doc.lines().len() || after.sections().len() != doc.sections().len()
+    {
+        return Err("the edit would change the file's structure".into());
+    }
+    for (si, (a, b)) in doc.sections().iter().zip(after.sections()).enumerate() {
+        if a.entries.len() != b.entries.len() || a.name != b.name || a.prefix != b.prefix {
+            return Err("the edit would change a section".into());
+        }
+        for (ei, (x, y)) in a.entries.iter().zip(&b.entries).enumerate() {
+            let want = match targets.iter().find(|t| t.section == si && t.entry == ei) {
+                Some(t) if t.target == Target::KeyId => new_id.into(),
+                Some(_) => new_secret.into(),
+                None => doc.value(x),
+            };
+            if x.key != y.key || after.value(y) != want {
+                return Err(format!("the edit would not land as intended on line {}", y.line));
+            }
+        }
+    }
+    Ok(text)
+}
+
+/// Can this string be written as a value (and read back the same)?
+fn writable_value(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_graphic()) && !s.starts_with(['#', ';'])
+}
+
+struct Plan<'a> {
+    file: &'a LoadedFile,
+    doc: &'a Document,
+    real: PathBuf,
+    text: Zeroizing<String>,
+}
+
+/// Replaces key `old_id` with (`new_id`, `new_secret`) in every section of every file holding
+/// it. Returns the (configured) paths of the files written; empty when no section holds
+/// `old_id`. Writes nothing when any file changed since `inv` was loaded (`Kind::Conflict`).
+pub fn replace_key(
+    inv: &Inventory,
+    old_id: &str,
+    new_id: &str,
+    new_secret: &SecretKey,
+) -> Result<Vec<PathBuf>> {
+    if !looks_like_key_id(new_id) {
+        return Err(Error::internal(format!(
+            "refusing to write `{new_id}` as an access key id"
+        )));
+    }
+    let new_secret = new_secret.expose_secret();
+    if !writable_value(new_secret) {
+        return Err(Error::internal(
+            "refusing to write the new secret: it has characters a credentials file cannot hold",
+        ));
+    }
+    // Plan every file first (pure): nothing is touched if any plan fails.
+    let mut plans: Vec<Plan<'_>> = Vec::new();
+    for f in inv.files() {
+        let Some(doc) = &f.doc else { continue };
+        let extra = effective_secret_lines(inv, old_id, f.kind);
+        let t = targets(doc, old_id, &extra)
+            .map_err(|(line, msg, hint)| Error::input(&f.path, line, msg).hint(hint))?;
+        if t.is_empty() {
+            continue;
+        }
+        let text = apply(doc, &t, new_id, new_secret).map_err(|why| {
+            Error::internal(format!("{}: {why}; nothing was written", f.path.display()))
+        })?;
+        let real = std::fs::canonicalize(&f.path).at("resolve", &f.path)?;
+        plans.push(Plan {
+            file: f,
+            doc,
+            real,
+            text,
+        });
+    }
+    if plans.is_empty() {
+        return Ok(Vec::new());
+    }
+    if plans.len() == 2 && plans[0].real == plans[1].real {
+        return Err(Error::new(
+            Kind::Conflict,
+            format!(
+                "AWS_SHARED_CREDENTIALS_FILE and AWS_CONFIG_FILE both lead to {}; keyage will not edit one file as two",
+                plans[0].real.display()
+            ),
+        )
+        .hint("point them at different files"));
+    }
+    // Lock in a fixed order (by real path) so two writers cannot deadlock.
+    plans.sort_by(|a, b| a.real.cmp(&b.real));
+    let mut locks = Vec::new();
+    for p in &plans {
+        locks.push(lock(&p.real)?);
+    }
+    // Under the locks: every file must still be what we parsed, before any is written.
+    for p in &plans {
+        let now = Zeroizing::new(std::fs::read(&p.real).at("read", &p.real)?);
+        if now.as_slice() != p.doc.as_bytes() {
+            return Err(Error::new(
+                Kind::Conflict,
+                format!(
+                    "{} changed since keyage read it (another program wrote it); nothing was written",
+                    p.file.path.display()
+                ),
+            )
+            .hint("run the command again"));
+        }
+    }
+    // Stage every file (written, synced, mode and owner set), then rename them all.
+    let mut staged = Vec::new();
+    for p in &plans {
+        staged.push(stage(&p.real, p.text.as_bytes())?);
+    }
+    let mut written = Vec::new();
+    for (p, tmp) in plans.iter().zip(staged) {
+        tmp.persist(&p.real)
+            .map_err(|e| Error::io("replace", &p.real, e.error))?;
+        crate::state::sync_dir(p.real.parent().unwrap_or_else(|| Path::new(".")));
+        written.push(p.file.path.clone());
+    }
+    drop(locks);
+    written.sort();
+    Ok(written)
+}
+
+/// Lines (in the file of `kind`) of the effective secret of each profile whose effective id is
+/// `old_id`.
+fn effective_secret_lines(inv: &Inventory, old_id: &str, kind: FileKind) -> Vec<usize> {
+    inv.profiles
+        .iter()
+        .filter(|p| {
+            matches!(&p.class, Class::Static { key_id } | Class::Temporary { key_id } if key_id == old_id)
+        })
+        .flat_map(|p| p.sources.iter())
+        .filter(|s| s.key == SECRET_ACCESS_KEY && s.file_kind == kind)
+        .map(|s| s.line)
+        .collect()
+}
+
+/// The lock file beside `real`: `.<name>.keyage.lock`.
+pub fn lock_path(real: &Path) -> PathBuf {
+    let name = real
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "credentials".into());
+    real.with_file_name(format!(".{name}.keyage.lock"))
+}
+
+/// Takes the advisory lock that serialises keyage writers of `real` (waits up to 10 s).
+pub fn lock(real: &Path) -> Result<File> {
+    use fs4::fs_std::FileExt;
+    let path = lock_path(real);
+    let mut opts = std::fs::OpenOptions::new();
+    opts.create(true).truncate(false).read(true).write(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let file = opts.open(&path).at("create the lock file", &path)?;
+    let start = Instant::now();
+    loop {
+        if file.try_lock_exclusive().at("lock", &path)? {
+            return Ok(file);
+        }
+        if start.elapsed() > Duration::from_secs(10) {
+            return Err(Error::new(
+                Kind::Conflict,
+                format!(
+                    "another keyage is writing {} (lock {} held for 10 s)",
+                    real.display(),
+                    path.display()
+                ),
+            )
+            .hint("wait for the other keyage to finish, then run the command again"));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A temp file beside `real` (created exclusively, 0600) holding `bytes`, synced, with
+/// `real`'s mode and owner.
+fn stage(real: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile> {
+    let dir = real.parent().unwrap_or_else(|| Path::new("."));
+    let meta = std::fs::metadata(real).at("read the metadata of", real)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".keyage-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .at("create a temp file in", dir)?;
+    tmp.write_all(bytes).at("write", tmp.path())?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let f = tmp.as_file();
+        let mine = f.metadata().at("read the metadata of", tmp.path())?;
+        if (mine.uid(), mine.gid()) != (meta.uid(), meta.gid()) {
+            std::os::unix::fs::fchown(f, Some(meta.uid()), Some(meta.gid())).map_err(|e| {
+                Error::io("give the new file the owner of", real, e)
+                    .hint("run keyage as the user who owns the file")
+            })?;
+        }
+        f.set_permissions(std::fs::Permissions::from_mode(meta.mode() & 0o7777))
+            .at("set the mode of", tmp.path())?;
+    }
+    #[cfg(not(unix))]
+    let _ = meta;
+    tmp.as_file().sync_all().at("fsync", tmp.path())?;
+    Ok(tmp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_only_values() {
+        let src = "# top\n[default]\r\naws_access_key_id = AKIAIOSFODNN7EXAMPLE ; old\r\naws_secret_access_key=abc\r\n\
+                   [other]\naws_access_key_id=AKIAI44QH8DHBEXAMPLE\naws_secret_access_key=zzz\n";
+        let doc = Document::parse(src).unwrap();
+        let t = targets(&doc, "AKIAIOSFODNN7EXAMPLE", &[]).unwrap();
+        assert_eq!(t.len(), 2);
+        let out = apply(&doc, &t, "AKIANEWNEWNEWNEWNEW1", "newsecret").unwrap();
+        assert_eq!(
+            out.as_str(),
+            "# top\n[default]\r\naws_access_key_id = AKIANEWNEWNEWNEWNEW1 ; old\r\naws_secret_access_key=newsecret\r\n\
+             [other]\naws_access_key_id=AKIAI44QH8DHBEXAMPLE\naws_secret_access_key=zzz\n"
+        );
+    }
+
+    #[test]
+    fn refuses_multiline_and_bad_values() {
+        let doc = Document::parse(
+            "[a]\naws_access_key_id=AKIAIOSFODNN7EXAMPLE\naws_secret_access_key=abc\n  def\n",
+        )
+        .unwrap();
+        assert_eq!(targets(&doc, "AKIAIOSFODNN7EXAMPLE", &[]).unwrap_err().0, 3);
+        assert!(!writable_value("a b"));
+        assert!(!writable_value("#x"));
+        assert!(writable_value("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"));
+    }
+}

@@ -71,6 +71,40 @@ pub struct Profile {
     pub mfa_serial: Option<String>,
     /// True when this is AWS_PROFILE (or `default` when unset).
     pub current: bool,
+    /// Where each effective setting of this profile lives (after the SDK's merge). Names and
+    /// places only, never values. Not serialized (keeps JSON output small).
+    #[serde(skip)]
+    pub sources: Vec<ValueSource>,
+}
+
+/// The place of one effective setting: which file, which section header, which line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueSource {
+    /// Lower-cased key, e.g. `aws_access_key_id`.
+    pub key: String,
+    pub file_kind: FileKind,
+    /// 1-based line of the `[...]` header of the section that holds it.
+    pub section_line: usize,
+    /// 1-based line of the `key = value` line.
+    pub line: usize,
+}
+
+impl LoadedFile {
+    /// True when the file exists (and parsed).
+    pub fn exists(&self) -> bool {
+        self.doc.is_some()
+    }
+    /// "no credentials file at …" when the file is missing (for `status`).
+    pub fn missing_note(&self) -> Option<String> {
+        if self.doc.is_some() {
+            return None;
+        }
+        let what = match self.kind {
+            FileKind::Credentials => "credentials",
+            FileKind::Config => "config",
+        };
+        Some(format!("no {what} file at {}", self.path.display()))
+    }
 }
 
 /// Profiles sharing one access key id.
@@ -141,6 +175,24 @@ impl Inventory {
     }
     pub fn profile(&self, name: &str) -> Option<&Profile> {
         self.profiles.iter().find(|p| p.name == name)
+    }
+    /// Both files, credentials first.
+    pub fn files(&self) -> [&LoadedFile; 2] {
+        [&self.credentials, &self.config]
+    }
+    /// The loaded file of this kind.
+    pub fn file(&self, kind: FileKind) -> &LoadedFile {
+        match kind {
+            FileKind::Credentials => &self.credentials,
+            FileKind::Config => &self.config,
+        }
+    }
+    /// The group (profiles sharing the key) of a static-key profile.
+    pub fn group_of(&self, profile: &str) -> Option<KeyGroup> {
+        match &self.profile(profile)?.class {
+            Class::Static { key_id } => self.keys().into_iter().find(|g| &g.key_id == key_id),
+            _ => None,
+        }
     }
     /// Every secret value found in either file (for the commit scanner's exact matches).
     pub fn all_secrets(&self) -> impl Iterator<Item = &SecretKey> {
