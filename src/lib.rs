@@ -5,6 +5,7 @@
 //! (pure) turns facts into levels; the surfaces (`cmd::status`, `surfaces`, `agent`) show them.
 //! `rotation` is the one path that writes back, step by step under a journal.
 
+pub mod agent;
 pub mod aws;
 pub mod cli;
 pub mod cmd;
@@ -36,7 +37,10 @@ pub fn run() -> u8 {
     let env = env::Env::from_process();
     if !matches!(
         cli.command,
-        cli::Command::Prompt(_) | cli::Command::Hook(_) | cli::Command::Init(_)
+        cli::Command::Prompt(_)
+            | cli::Command::Hook(_)
+            | cli::Command::Init(_)
+            | cli::Command::Agent(_)
     ) {
         init_logging(&env);
     }
@@ -53,18 +57,23 @@ pub fn run() -> u8 {
 /// wire-level targets are capped at `info` whatever the filter says: at trace they would print
 /// request and response bodies, and a CreateAccessKey response holds a new secret.
 pub fn init_logging(env: &env::Env) {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(log_filter(env, "warn"))
+        .with_writer(std::io::stderr)
+        .with_target(true)
+        .try_init();
+}
+
+/// The filter from `KEYAGE_LOG` (else `RUST_LOG`, else `default`), with `SDK_LOG_CAPS` applied.
+/// (The agent logs to its own file, see `agent::logfile`, with the same caps.)
+pub fn log_filter(env: &env::Env, default: &str) -> tracing_subscriber::EnvFilter {
     use tracing_subscriber::EnvFilter;
     let base = env
         .get("KEYAGE_LOG")
         .or_else(|| env.get("RUST_LOG"))
-        .unwrap_or("warn");
+        .unwrap_or(default);
     let capped = format!("{base},{SDK_LOG_CAPS}");
-    let filter = EnvFilter::try_new(&capped).unwrap_or_else(|_| EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(true)
-        .try_init();
+    EnvFilter::try_new(&capped).unwrap_or_else(|_| EnvFilter::new(default))
 }
 
 /// Targets whose trace/debug output may include HTTP bodies or signing material.

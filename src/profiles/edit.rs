@@ -58,8 +58,7 @@ pub fn targets(
         for (ei, e) in s.entries.iter().enumerate() {
             let target = if holds && e.key == ACCESS_KEY_ID && doc.value(e) == old_id {
                 Target::KeyId
-            } else if e.key == SECRET_ACCESS_KEY
-                && (holds || extra_secret_lines.contains(&e.line))
+            } else if e.key == SECRET_ACCESS_KEY && (holds || extra_secret_lines.contains(&e.line))
             {
                 Target::Secret
             } else {
@@ -103,9 +102,9 @@ pub fn apply(
         })
         .collect();
     let text = Zeroizing::new(doc.splice(&edits)?);
-    let after = Document::parse(&text).map_err(|e| format!("the edited file would not parse ({e})"))?;
-    if after.lines().len() != doc.lines().len() || after.sections().len() != doc.sections().len()
-    {
+    let after =
+        Document::parse(&text).map_err(|e| format!("the edited file would not parse ({e})"))?;
+    if after.lines().len() != doc.lines().len() || after.sections().len() != doc.sections().len() {
         return Err("the edit would change the file's structure".into());
     }
     for (si, (a, b)) in doc.sections().iter().zip(after.sections()).enumerate() {
@@ -119,7 +118,10 @@ pub fn apply(
                 None => doc.value(x),
             };
             if x.key != y.key || after.value(y) != want {
-                return Err(format!("the edit would not land as intended on line {}", y.line));
+                return Err(format!(
+                    "the edit would not land as intended on line {}",
+                    y.line
+                ));
             }
         }
     }

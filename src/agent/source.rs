@@ -1,0 +1,114 @@
+//! The real `Source`: the local files (`profiles::Inventory`), IAM through the keys module's
+//! refresh (which updates the fact cache), the pure `keys::policy::evaluate`, and the prompt
+//! segment. The keys refresh builds its own runtime, so it runs on a thread of its own.
+
+use chrono::{DateTime, Utc};
+
+use crate::config::Config;
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::keys::policy::{self, Finding};
+use crate::profiles::Inventory;
+use crate::state::cache::Cache;
+
+use super::event::{Event, KeySeen, Level};
+use super::{Refreshed, Source};
+
+/// The agent's view of a policy finding (None for ok/unknown/skipped keys with nothing to say).
+pub fn event_from_finding(f: &Finding, now: DateTime<Utc>) -> Option<Event> {
+    let level = match f.level {
+        policy::Level::Ok => Level::Ok,
+        policy::Level::Warn => Level::Warn,
+        policy::Level::Expired => Level::Expired,
+        policy::Level::Unused => Level::Unused,
+        // Nothing certain to say; a key that goes back to unknown keeps its memory.
+        policy::Level::Unknown | policy::Level::Skipped => return None,
+    };
+    let unused_days = f
+        .last_used
+        .or(f.created)
+        .map(|d| (now - d).num_days().max(0));
+    Some(Event::Key(KeySeen {
+        key_id: f.key_id.clone(),
+        profiles: f.profiles.clone(),
+        level,
+        age_days: f.age_days,
+        age_is_lower_bound: f.age_is_lower_bound,
+        max_age_days: f.max_age_days,
+        warn_stage: f.warn_threshold,
+        unused_days: if f.last_used.is_some() {
+            unused_days
+        } else {
+            None
+        },
+    }))
+}
+
+/// Reads the files and the config, refreshes every local key with IAM, evaluates.
+#[derive(Debug, Default)]
+pub struct KeysSource;
+
+fn refresh_blocking(env: &Env) -> Result<(Vec<Finding>, bool)> {
+    let config = Config::load(env)?;
+    let inventory = Inventory::load(env)?;
+    let groups = inventory.keys();
+    let ids: Vec<String> = groups.iter().map(|g| g.key_id.clone()).collect();
+    let now = Utc::now();
+    let mut cache = Cache::load(env);
+    // TODO(keys): crate::keys::gather::refresh(env, &inventory, &ids, &mut cache, now)?;
+    let _ = &ids;
+    if let Err(e) = cache.save(env) {
+        tracing::warn!("cannot save the fact cache: {e}");
+    }
+    let findings = policy::evaluate(&groups, &cache, &config, now);
+    // TODO(keys): keep the prompt segment current with the keys helper's writer
+    // (src/surfaces/segment.rs) once it lands: segment::write(env, &config, &inventory, &findings).
+    let unreachable = findings.iter().any(|f| f.problem == Some("unreachable"));
+    Ok((findings, unreachable))
+}
+
+impl Source for KeysSource {
+    async fn refresh(&self, env: &Env) -> Result<Refreshed> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let env2 = env.clone();
+        // A thread of its own: the keys refresh blocks on its own runtime. If the agent is
+        // stopped meanwhile, the thread ends with the process.
+        std::thread::Builder::new()
+            .name("keyage-refresh".into())
+            .spawn(move || {
+                let _ = tx.send(refresh_blocking(&env2));
+            })
+            .map_err(|e| Error::internal(format!("cannot start the refresh thread: {e}")))?;
+        let (findings, unreachable) = rx
+            .await
+            .map_err(|_| Error::internal("the refresh thread stopped without an answer"))??;
+        let now = Utc::now();
+        let events = findings
+            .iter()
+            .filter_map(|f| event_from_finding(f, now))
+            .collect();
+        // TODO(rotation): add Event::Rotation for rotation::unfinished (interrupted) and
+        // rotation::pending (finalize due), and run auto_finalize / auto_rotate when enabled.
+        trim_memory();
+        Ok(Refreshed {
+            events,
+            unreachable,
+        })
+    }
+
+    fn refresh_hours(&self, env: &Env) -> u32 {
+        Config::load(env)
+            .map(|c| c.agent.refresh_hours)
+            .unwrap_or(crate::config::AgentConfig::default().refresh_hours)
+    }
+}
+
+/// Gives the memory the refresh used (SDK clients, TLS, a runtime) back to the system, so the
+/// idle agent stays small.
+fn trim_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free heap memory; no preconditions.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
