@@ -213,8 +213,8 @@ mod tests {
         ];
         assert_eq!(decide(&evs, &m, at(1, 1)).len(), 2);
         let mut m = Memory::default();
-        assert_eq!(cycle(&[r.clone()], &mut m, at(1, 1)), 1);
-        assert_eq!(cycle(&[r.clone()], &mut m, at(1, 2)), 0);
+        assert_eq!(cycle(std::slice::from_ref(&r), &mut m, at(1, 1)), 1);
+        assert_eq!(cycle(std::slice::from_ref(&r), &mut m, at(1, 2)), 0);
         assert_eq!(cycle(&[r], &mut m, at(2, 1)), 1);
     }
 

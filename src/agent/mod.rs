@@ -269,12 +269,7 @@ async fn wait(
                     continue;
                 }
                 // Debounce: wait for a quiet spell (editors write several times).
-                loop {
-                    match tokio::time::timeout(timing.debounce, rx.recv()).await {
-                        Ok(Some(())) => continue,
-                        _ => break,
-                    }
-                }
+                while let Ok(Some(())) = tokio::time::timeout(timing.debounce, rx.recv()).await {}
                 return Wake::Files;
             }
             sig = stop.recv() => return Wake::Stop(sig),

@@ -10,12 +10,11 @@ pub fn run(env: &Env, args: AgentArgs) -> Result<u8> {
     let log = logfile::init(env, &dir)?;
     // One agent at a time per state folder (else two would say everything twice).
     let lock_path = dir.join("agent.lock");
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .at("open", &lock_path)?;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let lock = opts.open(&lock_path).at("open", &lock_path)?;
     use fs4::fs_std::FileExt;
     if !lock.try_lock_exclusive().at("lock", &lock_path)? {
         tracing::info!("another agent is running; exiting");
