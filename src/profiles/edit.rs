@@ -40,14 +40,19 @@ pub struct Span {
 /// A reason not to edit: line, message, fix.
 pub type Refusal = (usize, String, String);
 
-/// The value spans to replace in `doc` for `old_id`: in every section holding
-/// `aws_access_key_id = old_id`, those ids and every `aws_secret_access_key`; plus the secret
-/// lines listed in `extra_secret_lines` (the SDK's effective secret of a profile whose
-/// effective id is `old_id`, when it sits in another section).
+/// The value spans to replace in `doc` for `old_id`:
+/// - every `aws_access_key_id = old_id`, in any section;
+/// - in sections holding it, every `aws_secret_access_key` equal to `old_secret` (the secret
+///   the SDK pairs with `old_id`);
+/// - the secret lines listed in `effective_secret_lines` (the SDK's effective secret of each
+///   profile whose effective id is `old_id`, wherever it sits).
+///
+/// A shadowed secret of another key in the same section is left alone.
 pub fn targets(
     doc: &Document,
     old_id: &str,
-    extra_secret_lines: &[usize],
+    old_secret: Option<&str>,
+    effective_secret_lines: &[usize],
 ) -> Result<Vec<Span>, Refusal> {
     let mut out: Vec<Span> = Vec::new();
     for (si, s) in doc.sections().iter().enumerate() {
@@ -58,7 +63,9 @@ pub fn targets(
         for (ei, e) in s.entries.iter().enumerate() {
             let target = if holds && e.key == ACCESS_KEY_ID && doc.value(e) == old_id {
                 Target::KeyId
-            } else if e.key == SECRET_ACCESS_KEY && (holds || extra_secret_lines.contains(&e.line))
+            } else if e.key == SECRET_ACCESS_KEY
+                && (effective_secret_lines.contains(&e.line)
+                    || (holds && old_secret.is_some_and(|s| doc.value(e) == s)))
             {
                 Target::Secret
             } else {
@@ -102,9 +109,9 @@ pub fn apply(
         })
         .collect();
     let text = Zeroizing::new(doc.splice(&edits)?);
-    let after =
-        Document::parse(&text).map_err(|e| format!("the edited file would not parse ({e})"))?;
-    if after.lines().len() != doc.lines().len() || after.sections().len() != doc.sections().len() {
+    let after = Document::parse(&text).map_err(|e| format!("the edited file would not parse ({e})"))?;
+    if after.lines().len() != doc.lines().len() || after.sections().len() != doc.sections().len()
+    {
         return Err("the edit would change the file's structure".into());
     }
     for (si, (a, b)) in doc.sections().iter().zip(after.sections()).enumerate() {
@@ -118,10 +125,7 @@ pub fn apply(
                 None => doc.value(x),
             };
             if x.key != y.key || after.value(y) != want {
-                return Err(format!(
-                    "the edit would not land as intended on line {}",
-                    y.line
-                ));
+                return Err(format!("the edit would not land as intended on line {}", y.line));
             }
         }
     }
@@ -165,7 +169,8 @@ pub fn replace_key(
     for f in inv.files() {
         let Some(doc) = &f.doc else { continue };
         let extra = effective_secret_lines(inv, old_id, f.kind);
-        let t = targets(doc, old_id, &extra)
+        let old_secret = inv.secret_for(old_id).map(|s| s.expose_secret());
+        let t = targets(doc, old_id, old_secret, &extra)
             .map_err(|(line, msg, hint)| Error::input(&f.path, line, msg).hint(hint))?;
         if t.is_empty() {
             continue;
@@ -326,7 +331,7 @@ mod tests {
         let src = "# top\n[default]\r\naws_access_key_id = AKIAIOSFODNN7EXAMPLE ; old\r\naws_secret_access_key=abc\r\n\
                    [other]\naws_access_key_id=AKIAI44QH8DHBEXAMPLE\naws_secret_access_key=zzz\n";
         let doc = Document::parse(src).unwrap();
-        let t = targets(&doc, "AKIAIOSFODNN7EXAMPLE", &[]).unwrap();
+        let t = targets(&doc, "AKIAIOSFODNN7EXAMPLE", Some("abc"), &[]).unwrap();
         assert_eq!(t.len(), 2);
         let out = apply(&doc, &t, "AKIANEWNEWNEWNEWNEW1", "newsecret").unwrap();
         assert_eq!(
@@ -342,7 +347,12 @@ mod tests {
             "[a]\naws_access_key_id=AKIAIOSFODNN7EXAMPLE\naws_secret_access_key=abc\n  def\n",
         )
         .unwrap();
-        assert_eq!(targets(&doc, "AKIAIOSFODNN7EXAMPLE", &[]).unwrap_err().0, 3);
+        assert_eq!(
+            targets(&doc, "AKIAIOSFODNN7EXAMPLE", None, &[3])
+                .unwrap_err()
+                .0,
+            3
+        );
         assert!(!writable_value("a b"));
         assert!(!writable_value("#x"));
         assert!(writable_value("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"));

@@ -168,6 +168,9 @@ impl Inventory {
     }
     /// The secret the SDK would use with this key id.
     pub fn secret_for(&self, key_id: &str) -> Option<&SecretKey> {
+        if key_id.is_empty() {
+            return None;
+        }
         self.secrets
             .iter()
             .find(|(id, _)| id == key_id)
