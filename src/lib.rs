@@ -7,9 +7,11 @@
 
 pub mod agent;
 pub mod aws;
+pub mod bus;
 pub mod cli;
 pub mod cmd;
 pub mod config;
+pub mod doctor;
 pub mod env;
 pub mod error;
 pub mod keys;

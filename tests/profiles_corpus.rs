@@ -128,7 +128,12 @@ fn expected_lines(inv: &Inventory, kind: FileKind, doc: &Document, old: &str) ->
 
 /// Checks that `after` equals `before` except for the value span of the given lines, which
 /// now hold the new id / secret.
-fn assert_only_values_changed(before: &Document, after: &[u8], lines: &BTreeSet<usize>, what: &str) {
+fn assert_only_values_changed(
+    before: &Document,
+    after: &[u8],
+    lines: &BTreeSet<usize>,
+    what: &str,
+) {
     let after = Document::parse_bytes(after).unwrap();
     assert_eq!(before.lines().len(), after.lines().len(), "{what}");
     assert_eq!(before.has_bom(), after.has_bom(), "{what}");
@@ -145,9 +150,18 @@ fn assert_only_values_changed(before: &Document, after: &[u8], lines: &BTreeSet<
             panic!("{what}: line {n} is not a setting");
         };
         let e = &before.sections()[section].entries[entry];
-        let value = if e.key == "aws_access_key_id" { NEW_ID } else { NEW_SECRET };
+        let value = if e.key == "aws_access_key_id" {
+            NEW_ID
+        } else {
+            NEW_SECRET
+        };
         let rel = e.value_span.start - b.span.start..e.value_span.end - b.span.start;
-        let expect = format!("{}{}{}", &old_text[..rel.start], value, &old_text[rel.end..]);
+        let expect = format!(
+            "{}{}{}",
+            &old_text[..rel.start],
+            value,
+            &old_text[rel.end..]
+        );
         assert_eq!(new_text, expect, "{what}: line {n}");
     }
 }
@@ -178,13 +192,28 @@ fn replacing_each_key_changes_only_its_values_in_every_profile() {
             let inv2 = sb.load();
             for p in &inv.profiles {
                 let q = inv2.profile(&p.name).unwrap();
-                if p.class == (Class::Static { key_id: g.key_id.clone() }) {
-                    assert_eq!(q.class, Class::Static { key_id: NEW_ID.into() }, "{what}: {}", p.name);
+                if p.class
+                    == (Class::Static {
+                        key_id: g.key_id.clone(),
+                    })
+                {
+                    assert_eq!(
+                        q.class,
+                        Class::Static {
+                            key_id: NEW_ID.into()
+                        },
+                        "{what}: {}",
+                        p.name
+                    );
                 } else {
                     assert_eq!(q.class, p.class, "{what}: {}", p.name);
                 }
             }
-            assert_eq!(inv2.secret_for(NEW_ID).unwrap().expose_secret(), NEW_SECRET, "{what}");
+            assert_eq!(
+                inv2.secret_for(NEW_ID).unwrap().expose_secret(),
+                NEW_SECRET,
+                "{what}"
+            );
             assert!(inv2.keys().iter().all(|k| k.key_id != g.key_id), "{what}");
             assert_eq!(mode(&path), 0o600, "{what}");
             replaced += 1;
@@ -223,7 +252,8 @@ fn key_in_both_files_is_replaced_in_both() {
     );
     let inv = sb.load();
     assert_eq!(inv.keys()[0].profiles, vec!["default", "other"]);
-    let mut w = edit::replace_key(&inv, "AKIAIOSFODNN7EXAMPLE", NEW_ID, &secret(NEW_SECRET)).unwrap();
+    let mut w =
+        edit::replace_key(&inv, "AKIAIOSFODNN7EXAMPLE", NEW_ID, &secret(NEW_SECRET)).unwrap();
     w.sort();
     let mut expect = vec![c.clone(), k.clone()];
     expect.sort();
@@ -234,9 +264,11 @@ fn key_in_both_files_is_replaced_in_both() {
     );
     // Not found: nothing to write.
     let inv = sb.load();
-    assert!(edit::replace_key(&inv, "AKIAIOSFODNN7EXAMPLE", NEW_ID, &secret(NEW_SECRET))
-        .unwrap()
-        .is_empty());
+    assert!(
+        edit::replace_key(&inv, "AKIAIOSFODNN7EXAMPLE", NEW_ID, &secret(NEW_SECRET))
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[test]
@@ -255,11 +287,19 @@ fn a_file_changed_after_loading_is_a_conflict_and_nothing_is_written() {
     let changed = b"[profile x]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = s1\nregion = y\n";
     std::fs::write(&k, changed).unwrap();
     let before_c = std::fs::read(&c).unwrap();
-    let err = edit::replace_key(&inv, "AKIAIOSFODNN7EXAMPLE", NEW_ID, &secret(NEW_SECRET)).unwrap_err();
+    let err =
+        edit::replace_key(&inv, "AKIAIOSFODNN7EXAMPLE", NEW_ID, &secret(NEW_SECRET)).unwrap_err();
     assert_eq!(err.kind, Kind::Conflict, "{err}");
-    assert!(err.message.contains("changed since keyage read it"), "{err}");
+    assert!(
+        err.message.contains("changed since keyage read it"),
+        "{err}"
+    );
     assert_eq!(std::fs::read(&k).unwrap(), changed);
-    assert_eq!(std::fs::read(&c).unwrap(), before_c, "the other file is not written either");
+    assert_eq!(
+        std::fs::read(&c).unwrap(),
+        before_c,
+        "the other file is not written either"
+    );
     let leftovers: Vec<_> = std::fs::read_dir(sb.dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -274,14 +314,21 @@ fn a_symlinked_file_is_written_at_its_target_and_stays_a_link() {
     let real_dir = sb.dir.path().join("dotfiles");
     std::fs::create_dir(&real_dir).unwrap();
     let real = real_dir.join("aws-credentials");
-    std::fs::write(&real, b"[default]\naws_access_key_id=AKIAIOSFODNN7EXAMPLE\naws_secret_access_key=s1\n").unwrap();
+    std::fs::write(
+        &real,
+        b"[default]\naws_access_key_id=AKIAIOSFODNN7EXAMPLE\naws_secret_access_key=s1\n",
+    )
+    .unwrap();
     set_mode(&real, 0o600);
     let link = sb.path(FileKind::Credentials);
     std::os::unix::fs::symlink(&real, &link).unwrap();
     let inv = sb.load();
     let w = edit::replace_key(&inv, "AKIAIOSFODNN7EXAMPLE", NEW_ID, &secret(NEW_SECRET)).unwrap();
     assert_eq!(w, vec![link.clone()]);
-    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
     assert_eq!(std::fs::read_link(&link).unwrap(), real);
     assert_eq!(
         std::fs::read_to_string(&real).unwrap(),
@@ -300,7 +347,11 @@ fn mode_is_kept_and_loose_modes_are_warned_about() {
     set_mode(&c, 0o640);
     let inv = sb.load();
     let fix = format!("chmod 600 {}", c.display());
-    assert!(inv.warnings.iter().any(|w| w.contains(&fix)), "{:?}", inv.warnings);
+    assert!(
+        inv.warnings.iter().any(|w| w.contains(&fix)),
+        "{:?}",
+        inv.warnings
+    );
     edit::replace_key(&inv, "AKIAIOSFODNN7EXAMPLE", NEW_ID, &secret(NEW_SECRET)).unwrap();
     assert_eq!(mode(&c), 0o640);
     set_mode(&c, 0o600);
@@ -334,13 +385,24 @@ fn bad_files_name_file_and_line_and_are_not_written() {
     assert!(bad.len() >= 6);
     for f in bad {
         let name = f.file_name().unwrap().to_string_lossy().into_owned();
-        let line: usize = name.split(".L").nth(1).unwrap().split('.').next().unwrap().parse().unwrap();
+        let line: usize = name
+            .split(".L")
+            .nth(1)
+            .unwrap()
+            .split('.')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
         let bytes = std::fs::read(&f).unwrap();
         let sb = Sandbox::new();
         let p = sb.write(kind_of(&f), &bytes);
         let err = Inventory::load(&sb.env).unwrap_err();
         assert_eq!(err.kind, Kind::Input, "{name}: {err}");
-        assert!(err.message.starts_with(&format!("{}:{line}:", p.display())), "{name}: {err}");
+        assert!(
+            err.message.starts_with(&format!("{}:{line}:", p.display())),
+            "{name}: {err}"
+        );
         assert!(err.hint.is_some(), "{name}");
         // The message never quotes the file's content (it may be a secret).
         assert!(!err.to_string().contains("EXAMPLEKEY"), "{name}: {err}");
@@ -353,7 +415,11 @@ fn missing_files_are_fine_and_a_folder_is_an_error() {
     let sb = Sandbox::new();
     let inv = sb.load();
     assert!(inv.profiles.is_empty());
-    assert!(inv.credentials.missing_note().unwrap().starts_with("no credentials file at "));
+    assert!(inv
+        .credentials
+        .missing_note()
+        .unwrap()
+        .starts_with("no credentials file at "));
     std::fs::create_dir(sb.path(FileKind::Config)).unwrap();
     let err = Inventory::load(&sb.env).unwrap_err();
     assert_eq!(err.kind, Kind::Input);

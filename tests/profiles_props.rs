@@ -33,7 +33,8 @@ fn any_line() -> impl Strategy<Value = String> {
     prop_oneof![
         "[a-z]{1,8}".prop_map(|n| format!("[{n}]")),
         "[a-z]{1,8}".prop_map(|n| format!("[profile {n}]")),
-        ("[a-zA-Z_]{1,10}", ws(), ws(), "[ -~]{0,20}").prop_map(|(k, a, b, v)| format!("{k}{a}={b}{v}")),
+        ("[a-zA-Z_]{1,10}", ws(), ws(), "[ -~]{0,20}")
+            .prop_map(|(k, a, b, v)| format!("{k}{a}={b}{v}")),
         "[#;][ -~]{0,20}".prop_map(|c| c),
         ws().prop_map(str::to_string),
         ("[ \t]{1,3}", "[a-z_]{1,8}", "[ -~]{0,10}").prop_map(|(i, k, v)| format!("{i}{k} = {v}")),

@@ -346,7 +346,10 @@ pub fn build(credentials: LoadedFile, config: LoadedFile, current: &str) -> Inve
 
 fn entry(f: &LoadedFile, o: Origin) -> &Entry {
     // Origins are built from this very document, so the indexes exist.
-    let doc = f.doc.as_ref().expect("origin points into a loaded document");
+    let doc = f
+        .doc
+        .as_ref()
+        .expect("origin points into a loaded document");
     &doc.sections()[o.section].entries[o.entry]
 }
 
@@ -504,7 +507,9 @@ mod tests {
         assert_eq!(keys[0].profiles, vec!["default", "work"]);
         use crate::secret::ExposeSecret;
         assert_eq!(
-            inv.secret_for("AKIAIOSFODNN7EXAMPLE").unwrap().expose_secret(),
+            inv.secret_for("AKIAIOSFODNN7EXAMPLE")
+                .unwrap()
+                .expose_secret(),
             "s1"
         );
         assert!(inv.warnings.iter().any(|w| w.contains("chmod 600")));

@@ -52,11 +52,19 @@ pub enum LineKind {
     Blank,
     Comment,
     /// A `[...]` header: index into `Document::sections`.
-    Header { section: usize },
+    Header {
+        section: usize,
+    },
     /// A `key = value` line: section and entry index.
-    Setting { section: usize, entry: usize },
+    Setting {
+        section: usize,
+        entry: usize,
+    },
     /// An indented line continuing that entry's value.
-    Continuation { section: usize, entry: usize },
+    Continuation {
+        section: usize,
+        entry: usize,
+    },
 }
 
 /// One line: its content span (without the line ending) and its ending.
@@ -405,7 +413,11 @@ impl<'a> Parser<'a> {
         })
     }
 
-    fn setting(&mut self, span: Range<usize>, line_no: usize) -> Result<LineKind, (String, String)> {
+    fn setting(
+        &mut self,
+        span: Range<usize>,
+        line_no: usize,
+    ) -> Result<LineKind, (String, String)> {
         if self.sections.is_empty() {
             return Err((
                 "a setting before any `[section]` header".into(),
@@ -444,7 +456,11 @@ impl<'a> Parser<'a> {
             ));
         };
         if block {
-            split_setting(self.text, span.clone(), "an indented line of a `key =` block")?;
+            split_setting(
+                self.text,
+                span.clone(),
+                "an indented line of a `key =` block",
+            )?;
         }
         let section = self.sections.len() - 1;
         let trimmed = trim_span(self.text, span);

@@ -109,9 +109,9 @@ pub fn apply(
         })
         .collect();
     let text = Zeroizing::new(doc.splice(&edits)?);
-    let after = Document::parse(&text).map_err(|e| format!("the edited file would not parse ({e})"))?;
-    if after.lines().len() != doc.lines().len() || after.sections().len() != doc.sections().len()
-    {
+    let after =
+        Document::parse(&text).map_err(|e| format!("the edited file would not parse ({e})"))?;
+    if after.lines().len() != doc.lines().len() || after.sections().len() != doc.sections().len() {
         return Err("the edit would change the file's structure".into());
     }
     for (si, (a, b)) in doc.sections().iter().zip(after.sections()).enumerate() {
@@ -125,7 +125,10 @@ pub fn apply(
                 None => doc.value(x),
             };
             if x.key != y.key || after.value(y) != want {
-                return Err(format!("the edit would not land as intended on line {}", y.line));
+                return Err(format!(
+                    "the edit would not land as intended on line {}",
+                    y.line
+                ));
             }
         }
     }

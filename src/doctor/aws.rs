@@ -1,0 +1,186 @@
+//! Doctor checks that ask AWS, one static key at a time, all keys in parallel: who the key is
+//! (STS GetCallerIdentity) and whether it may list its own keys (IAM ListAccessKeys).
+//! Every call is bounded (short timeouts, at most 2 attempts, 12 s per key overall).
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+
+use crate::aws::{config_for_key, runtime, Target};
+use crate::env::Env;
+use crate::error::Error;
+use crate::keys::iam::{ApiError, ApiFailure, KeyService, SdkKeyService};
+use crate::profiles::Inventory;
+use crate::secret::SecretKey;
+
+use super::Check;
+
+/// The bound on all AWS checks of one key.
+pub const PER_KEY: Duration = Duration::from_secs(12);
+
+struct Job {
+    key_id: String,
+    profiles: Vec<String>,
+    target: Target,
+    secret: Option<SecretKey>,
+}
+
+/// Identity and list-permission checks for every static key in `inv`.
+pub fn check(env: &Env, inv: &Inventory) -> Vec<Check> {
+    let jobs: Vec<Job> = inv
+        .keys()
+        .into_iter()
+        .map(|g| {
+            let first = g.profiles.first().cloned();
+            let region = first
+                .as_deref()
+                .and_then(|p| inv.profile(p))
+                .and_then(|p| p.region.clone());
+            Job {
+                secret: inv.secret_for(&g.key_id).cloned(),
+                key_id: g.key_id,
+                profiles: g.profiles,
+                target: Target {
+                    profile: first,
+                    profile_region: region,
+                },
+            }
+        })
+        .collect();
+    if jobs.is_empty() {
+        return vec![Check::warn(
+            "identity",
+            "identity",
+            "no static access keys in your AWS files: nothing for keyage to watch",
+        )
+        .fix("add a profile with aws_access_key_id / aws_secret_access_key (`aws configure`)")];
+    }
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => return vec![Check::fail("identity", "identity", e.message)],
+    };
+    rt.block_on(async {
+        let mut handles = Vec::new();
+        for job in jobs {
+            let env = env.clone();
+            handles.push(tokio::spawn(async move { one_key(&env, job).await }));
+        }
+        let mut out = Vec::new();
+        for h in handles {
+            match h.await {
+                Ok(mut checks) => out.append(&mut checks),
+                Err(e) => out.push(Check::fail(
+                    "identity",
+                    "identity",
+                    format!("internal error: {e}"),
+                )),
+            }
+        }
+        out
+    })
+}
+
+fn title(what: &str, profiles: &[String]) -> String {
+    format!("{what} [{}]", profiles.join(", "))
+}
+
+async fn one_key(env: &Env, job: Job) -> Vec<Check> {
+    let Some(secret) = job.secret.as_ref() else {
+        return vec![Check::fail(
+            "identity",
+            title("identity", &job.profiles),
+            format!("{}: no secret found for this key id", job.key_id),
+        )
+        .key(&job.key_id, &job.profiles)];
+    };
+    let cfg = config_for_key(env, &job.target, &job.key_id, secret, None)
+        .await
+        .into_builder()
+        .retry_config(RetryConfig::standard().with_max_attempts(2))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(3))
+                .read_timeout(Duration::from_secs(8))
+                .operation_attempt_timeout(Duration::from_secs(5))
+                .operation_timeout(Duration::from_secs(10))
+                .build(),
+        )
+        .build();
+    let svc = SdkKeyService {
+        iam: aws_sdk_iam::Client::new(&cfg),
+        sts: aws_sdk_sts::Client::new(&cfg),
+    };
+    let work = async {
+        let mut out = Vec::new();
+        match svc.whoami().await {
+            Ok(who) => out.push(
+                Check::ok(
+                    "identity",
+                    title("identity", &job.profiles),
+                    format!("{}: {}", job.key_id, who.arn),
+                )
+                .key(&job.key_id, &job.profiles),
+            ),
+            Err(e) => {
+                out.push(api_fail("identity", &job, e));
+                return out;
+            }
+        }
+        match svc.list_keys(None).await {
+            Ok(keys) => {
+                let active = keys.iter().filter(|k| k.active).count();
+                out.push(
+                    Check::ok(
+                        "list_keys",
+                        title("list own keys", &job.profiles),
+                        format!(
+                            "{}: may list its keys ({} key{}, {active} active)",
+                            job.key_id,
+                            keys.len(),
+                            if keys.len() == 1 { "" } else { "s" }
+                        ),
+                    )
+                    .key(&job.key_id, &job.profiles),
+                );
+            }
+            Err(e) => out.push(api_fail("list_keys", &job, e)),
+        }
+        out
+    };
+    match tokio::time::timeout(PER_KEY, work).await {
+        Ok(v) => v,
+        Err(_) => vec![Check::fail(
+            "identity",
+            title("identity", &job.profiles),
+            format!(
+                "{}: AWS did not answer within {} s",
+                job.key_id,
+                PER_KEY.as_secs()
+            ),
+        )
+        .fix("check the network, or AWS_ENDPOINT_URL if you set one")
+        .key(&job.key_id, &job.profiles)],
+    }
+}
+
+fn api_fail(id: &'static str, job: &Job, e: ApiError) -> Check {
+    let what = if id == "identity" {
+        "identity"
+    } else {
+        "list own keys"
+    };
+    let failure = e.failure;
+    let err: Error = e.into();
+    let mut c = Check::fail(
+        id,
+        title(what, &job.profiles),
+        format!("{}: {}", job.key_id, err.message),
+    )
+    .fix_opt(err.hint)
+    .key(&job.key_id, &job.profiles);
+    if failure == ApiFailure::Unreachable && c.fix.is_none() {
+        c.fix = Some("check the network, or AWS_ENDPOINT_URL if you set one".into());
+    }
+    c
+}
