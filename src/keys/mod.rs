@@ -2,5 +2,6 @@
 //! what it means (`policy`, pure).
 
 pub mod facts;
+pub mod gather;
 pub mod iam;
 pub mod policy;

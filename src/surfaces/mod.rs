@@ -1,2 +1,3 @@
 //! Where warnings reach the developer: prompt segment, shell templates, git hook, scanner.
-//! TODO (issue 6).
+
+pub mod segment;

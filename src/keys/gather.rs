@@ -1,0 +1,234 @@
+//! Refreshing facts from IAM: every distinct key in parallel (bounded), each through its own
+//! `SdkKeyService` (the key acts as itself): STS GetCallerIdentity, IAM ListAccessKeys of the
+//! caller, GetAccessKeyLastUsed for each of the user's keys. Failures are data (`Fetched::errors`),
+//! never a reason to stop the other keys. The only place `status` builds an async runtime.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::aws::Target;
+use crate::env::Env;
+use crate::error::Result;
+use crate::keys::facts::Fetched;
+use crate::keys::iam::{ApiFailure, KeyService, SdkKeyService};
+use crate::profiles::Inventory;
+use crate::secret::SecretKey;
+use crate::state::cache::Cache;
+
+/// How many keys are asked about at once.
+pub const CONCURRENCY: usize = 16;
+
+/// Asks IAM about one key through `svc` (built from that key).
+pub async fn fetch<S: KeyService>(svc: &S, key_id: &str) -> Fetched {
+    let mut f = Fetched::default();
+    let (who, list) = tokio::join!(svc.whoami(), svc.list_keys(None));
+    match who {
+        Ok(i) => f.identity = Some(i),
+        Err(e) => {
+            // A rejected or unreachable key gets no further answers.
+            let stop = matches!(e.failure, ApiFailure::InvalidKey | ApiFailure::Unreachable);
+            f.errors.push(e);
+            if stop {
+                return f;
+            }
+        }
+    }
+    match list {
+        Ok(keys) => f.keys = Some(keys),
+        Err(e) => f.errors.push(e),
+    }
+    let other = f.keys.as_ref().and_then(|ks| {
+        ks.iter()
+            .find(|k| k.key_id != key_id)
+            .map(|k| k.key_id.clone())
+    });
+    let (own, other) = tokio::join!(svc.last_used(key_id), async {
+        match &other {
+            Some(id) => Some((id.clone(), svc.last_used(id).await)),
+            None => None,
+        }
+    });
+    match own {
+        Ok(lu) => f.last_used.push((key_id.to_string(), lu)),
+        Err(e) => f.errors.push(e),
+    }
+    match other {
+        Some((id, Ok(lu))) => f.last_used.push((id, lu)),
+        Some((_, Err(e))) => f.errors.push(e),
+        None => {}
+    }
+    f
+}
+
+/// One key to refresh: its id, its secret and the profile whose settings apply.
+struct Job {
+    key_id: String,
+    secret: SecretKey,
+    target: Target,
+}
+
+/// Refreshes `key_ids` (ids without a secret in the files are skipped) and merges the answers
+/// into `cache` at `now`.
+pub fn refresh(
+    env: &Env,
+    inventory: &Inventory,
+    key_ids: &[String],
+    cache: &mut Cache,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let groups = inventory.keys();
+    let jobs: Vec<Job> = key_ids
+        .iter()
+        .filter_map(|id| {
+            let secret = inventory.secret_for(id)?.clone();
+            let profile = groups
+                .iter()
+                .find(|g| &g.key_id == id)
+                .and_then(|g| g.profiles.first())
+                .and_then(|p| inventory.profile(p));
+            Some(Job {
+                key_id: id.clone(),
+                secret,
+                target: Target {
+                    profile: profile.map(|p| p.name.clone()),
+                    profile_region: profile.and_then(|p| p.region.clone()),
+                },
+            })
+        })
+        .collect();
+    if jobs.is_empty() {
+        return Ok(());
+    }
+    let rt = crate::aws::runtime()?;
+    let env = Arc::new(env.clone());
+    let results = rt.block_on(async move {
+        let sem = Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
+        let mut set = tokio::task::JoinSet::new();
+        for job in jobs {
+            let sem = sem.clone();
+            let env = env.clone();
+            set.spawn(async move {
+                let _permit = sem.acquire_owned().await;
+                let svc =
+                    SdkKeyService::for_key(&env, &job.target, &job.key_id, &job.secret, None).await;
+                let f = fetch(&svc, &job.key_id).await;
+                (job.key_id, f)
+            });
+        }
+        let mut out = Vec::new();
+        while let Some(r) = set.join_next().await {
+            match r {
+                Ok(x) => out.push(x),
+                Err(e) => tracing::warn!("a refresh task failed: {e}"),
+            }
+        }
+        out
+    });
+    for (id, fetched) in results {
+        let mut facts = cache.observe(&id, now).clone();
+        facts.apply(fetched, now);
+        cache.put(facts);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::iam::{ApiError, Identity, KeyMeta, LastUsed, NewKey};
+
+    /// A fake IAM for one user with two keys; `deny_list` makes ListAccessKeys AccessDenied.
+    struct Fake {
+        deny_list: bool,
+        invalid: bool,
+    }
+    fn err(op: &'static str, failure: ApiFailure) -> ApiError {
+        ApiError {
+            op,
+            failure,
+            code: None,
+            message: String::new(),
+        }
+    }
+    impl KeyService for Fake {
+        async fn whoami(&self) -> Result<Identity, ApiError> {
+            if self.invalid {
+                return Err(err("GetCallerIdentity", ApiFailure::InvalidKey));
+            }
+            Ok(Identity::from_arn(
+                "1".into(),
+                "arn:aws:iam::1:user/u".into(),
+            ))
+        }
+        async fn list_keys(&self, _: Option<&str>) -> Result<Vec<KeyMeta>, ApiError> {
+            if self.deny_list {
+                return Err(err("ListAccessKeys", ApiFailure::AccessDenied));
+            }
+            Ok(vec![
+                KeyMeta {
+                    key_id: "AKIAME".into(),
+                    created: None,
+                    active: true,
+                },
+                KeyMeta {
+                    key_id: "AKIAOTHER".into(),
+                    created: None,
+                    active: false,
+                },
+            ])
+        }
+        async fn last_used(&self, _: &str) -> Result<LastUsed, ApiError> {
+            Ok(LastUsed::default())
+        }
+        async fn create_key(&self, _: Option<&str>) -> Result<NewKey, ApiError> {
+            unreachable!()
+        }
+        async fn set_active(&self, _: Option<&str>, _: &str, _: bool) -> Result<(), ApiError> {
+            unreachable!()
+        }
+        async fn delete_key(&self, _: Option<&str>, _: &str) -> Result<(), ApiError> {
+            unreachable!()
+        }
+    }
+
+    fn run(f: Fake) -> Fetched {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(fetch(&f, "AKIAME"))
+    }
+
+    #[test]
+    fn fetch_asks_for_both_keys() {
+        let f = run(Fake {
+            deny_list: false,
+            invalid: false,
+        });
+        assert!(f.identity.is_some());
+        assert_eq!(f.keys.unwrap().len(), 2);
+        assert_eq!(f.last_used.len(), 2);
+        assert!(f.errors.is_empty());
+    }
+
+    #[test]
+    fn denied_list_still_gets_last_used() {
+        let f = run(Fake {
+            deny_list: true,
+            invalid: false,
+        });
+        assert!(f.keys.is_none());
+        assert_eq!(f.last_used.len(), 1);
+        assert_eq!(f.errors[0].failure, ApiFailure::AccessDenied);
+    }
+
+    #[test]
+    fn invalid_stops() {
+        let f = run(Fake {
+            deny_list: false,
+            invalid: true,
+        });
+        assert!(f.identity.is_none() && f.last_used.is_empty());
+        assert_eq!(f.errors.len(), 1);
+    }
+}
