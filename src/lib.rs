@@ -17,6 +17,7 @@ pub mod error;
 pub mod keys;
 pub mod notifier;
 pub mod profiles;
+pub mod rotation;
 pub mod secret;
 pub mod state;
 pub mod surfaces;

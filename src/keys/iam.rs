@@ -212,6 +212,25 @@ pub trait KeyService {
         active: bool,
     ) -> Result<(), ApiError>;
     async fn delete_key(&self, user: Option<&str>, key_id: &str) -> Result<(), ApiError>;
+    /// STS GetSessionToken with an MFA code (the rotation's MFA path). The default says the
+    /// service cannot do it, so fakes need not implement it.
+    async fn session_token(&self, serial: &str, code: &str) -> Result<SessionCreds, ApiError> {
+        let _ = (serial, code);
+        Err(ApiError {
+            op: "GetSessionToken",
+            failure: ApiFailure::Other,
+            code: None,
+            message: "not supported by this key service".to_string(),
+        })
+    }
+}
+
+/// Temporary credentials from GetSessionToken. `Debug` redacts the secret and the token.
+#[derive(Debug, Clone)]
+pub struct SessionCreds {
+    pub key_id: String,
+    pub secret: SecretKey,
+    pub token: SecretKey,
 }
 
 /// The real IAM/STS, through the AWS SDK.
@@ -355,6 +374,29 @@ impl KeyService for SdkKeyService {
             .await
             .map_err(|e| api_error("DeleteAccessKey", e))?;
         Ok(())
+    }
+
+    async fn session_token(&self, serial: &str, code: &str) -> Result<SessionCreds, ApiError> {
+        let out = self
+            .sts
+            .get_session_token()
+            .serial_number(serial)
+            .token_code(code)
+            .duration_seconds(3600)
+            .send()
+            .await
+            .map_err(|e| api_error("GetSessionToken", e))?;
+        let c = out.credentials().ok_or_else(|| ApiError {
+            op: "GetSessionToken",
+            failure: ApiFailure::Service,
+            code: None,
+            message: "the response held no credentials".to_string(),
+        })?;
+        Ok(SessionCreds {
+            key_id: c.access_key_id().to_string(),
+            secret: secret(c.secret_access_key().to_string()),
+            token: secret(c.session_token().to_string()),
+        })
     }
 }
 

@@ -1,0 +1,89 @@
+//! `keyage finalize`: deletes each pending old key whose grace passed (or `--force`) and that
+//! GetAccessKeyLastUsed shows unused since the rotation; removes its keyring entry.
+
+use chrono::{DateTime, Utc};
+
+use super::edges::{self, Connect, Files};
+use super::journal::{self, PendingFinalize};
+use super::run::{ignore_not_found, retry_safe, Ctx};
+use crate::error::Result;
+use crate::keys::iam::{ApiFailure, KeyService};
+
+/// Pure: may this entry be deleted now, going by time alone?
+pub fn due(p: &PendingFinalize, now: DateTime<Utc>, force: bool) -> bool {
+    force || now >= p.deadline
+}
+
+/// What finalize did with one entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Deleted { key_id: String },
+    NotYet { key_id: String, deadline: DateTime<Utc> },
+    UsedSince { key_id: String, last_used: DateTime<Utc>, service: Option<String> },
+}
+
+impl Verdict {
+    pub fn render(&self) -> String {
+        match self {
+            Verdict::Deleted { key_id } => {
+                format!("deleted old key {key_id} and its keyring copy")
+            }
+            Verdict::NotYet { key_id, deadline } => format!(
+                "kept old key {key_id}: its grace period ends {} (or use --force)",
+                deadline.format("%Y-%m-%d %H:%M UTC")
+            ),
+            Verdict::UsedSince {
+                key_id,
+                last_used,
+                service,
+            } => format!(
+                "kept old key {key_id}: it was used on {}{} after the rotation; find what still uses it, switch that to the new key, then run finalize again",
+                last_used.format("%Y-%m-%d %H:%M UTC"),
+                service
+                    .as_deref()
+                    .map(|s| format!(" ({s})"))
+                    .unwrap_or_default()
+            ),
+        }
+    }
+}
+
+impl<C: Connect, F: Files> Ctx<'_, C, F> {
+    pub async fn finalize_one(&self, p: &PendingFinalize, force: bool) -> Result<Verdict> {
+        let now = (self.now)();
+        if !due(p, now, force) {
+            return Ok(Verdict::NotYet {
+                key_id: p.old_key_id.clone(),
+                deadline: p.deadline,
+            });
+        }
+        let admin = match &self.session {
+            Some(s) => {
+                self.connect
+                    .connect(&s.key_id, &s.secret, Some(&s.token))
+                    .await
+            }
+            None => self.as_key(&p.new_key_id).await?,
+        };
+        let u = Some(p.user.as_str());
+        match retry_safe(|| admin.last_used(&p.old_key_id)).await {
+            Ok(lu) => {
+                if let Some(d) = lu.date.filter(|d| *d > p.rotated_at) {
+                    return Ok(Verdict::UsedSince {
+                        key_id: p.old_key_id.clone(),
+                        last_used: d,
+                        service: lu.service,
+                    });
+                }
+                ignore_not_found(retry_safe(|| admin.delete_key(u, &p.old_key_id)).await)?;
+            }
+            Err(e) if e.failure == ApiFailure::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+        edges::store_delete(&self.store, &p.old_key_id).await?;
+        journal::remove_pending(&self.dir, &p.rotation_id)?;
+        Ok(Verdict::Deleted {
+            key_id: p.old_key_id.clone(),
+        })
+    }
+}

@@ -1,0 +1,53 @@
+//! The rotation: the one path that writes back. A pure `plan` (inventory + identity + keys +
+//! args + now → plan or refusal) executed step by step (`run`) under a `journal` that records
+//! each step *before* its side effect, so that a crash at any point leaves a state from which
+//! `keyage rotate-self --resume` continues and `keyage backout` undoes. `finalize` deletes old
+//! keys after their grace period.
+//!
+//! The effects sit behind narrow traits so the core is tested with fakes and, end to end,
+//! through the binary: `KeyService` (IAM/STS, one per key, made by a `Connect`), `SecretStore`
+//! (the keyring) and `Files` (the credentials/config files, edited only by
+//! `profiles::edit::replace_key`).
+
+pub mod backout;
+pub mod edges;
+pub mod failpoint;
+pub mod finalize;
+mod interim_keyring;
+#[cfg(test)]
+mod tests;
+pub mod journal;
+pub mod lock;
+pub mod plan;
+pub mod run;
+pub mod ui;
+
+pub use journal::{Journal, PendingFinalize, State};
+
+use crate::env::Env;
+
+/// The OS keyring (service `keyage`, user = key id).
+pub fn open_store(_env: &Env) -> edges::Store {
+    std::sync::Arc::new(interim_keyring::InterimKeyring)
+}
+
+/// A one-paragraph notice when a rotation was interrupted (every command prints it first), or
+/// None. Never fails: an unreadable journal is itself reported.
+pub fn unfinished(env: &Env) -> Option<String> {
+    let dir = env.state_dir();
+    match journal::Journal::load(&dir) {
+        Ok(None) => None,
+        Ok(Some(j)) => Some(journal::unfinished_notice(&j)),
+        Err(e) => Some(format!(
+            "keyage: the rotation journal in {} cannot be read ({}); a rotation may be unfinished. \
+             Inspect it, then run `keyage rotate-self --resume` or `keyage backout`.",
+            dir.display(),
+            e.message
+        )),
+    }
+}
+
+/// Old keys waiting for `keyage finalize` (for status and the agent). Unreadable → empty.
+pub fn pending(env: &Env) -> Vec<PendingFinalize> {
+    journal::load_pending(&env.state_dir()).unwrap_or_default()
+}

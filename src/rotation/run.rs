@@ -1,0 +1,491 @@
+//! The steps a–f, each journaled before its side effect, each idempotent on resume: a step
+//! first looks at IAM, the keyring and the files to see whether its effect already happened.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Duration as Days, Utc};
+
+use super::edges::{self, Connect, Files, Store};
+use super::failpoint;
+use super::journal::{self, Journal, PendingFinalize, State};
+use super::plan::Plan;
+use super::ui;
+use crate::cli::OldKey;
+use crate::error::{Error, Kind, Result};
+use crate::keys::iam::{ApiError, ApiFailure, Identity, KeyService, SessionCreds};
+use crate::secret::SecretKey;
+
+/// Everything the steps need. `now` is the clock (tests pass a fixed one).
+pub struct Ctx<'a, C: Connect, F: Files> {
+    pub connect: &'a C,
+    pub files: &'a F,
+    pub store: Store,
+    /// The state folder (journal, pending list).
+    pub dir: PathBuf,
+    /// How long step d retries STS with the new key (120 s; `KEYAGE_VERIFY_TIMEOUT_SECS`).
+    pub verify_timeout: Duration,
+    /// An MFA session: when set, IAM calls use it.
+    pub session: Option<SessionCreds>,
+    pub now: fn() -> DateTime<Utc>,
+}
+
+/// The verify bound from `KEYAGE_VERIFY_TIMEOUT_SECS` (default 120 s).
+pub fn verify_timeout_from(env: &crate::env::Env) -> Duration {
+    Duration::from_secs(
+        env.get("KEYAGE_VERIFY_TIMEOUT_SECS")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(120),
+    )
+}
+
+/// A fresh journal for an accepted plan (state Planned).
+pub fn new_journal(plan: &Plan, now: DateTime<Utc>) -> Journal {
+    Journal {
+        version: journal::VERSION,
+        id: format!("rot-{}", now.format("%Y%m%dT%H%M%S%.3fZ")),
+        profile: plan.sel.profile.clone(),
+        account: plan.account.clone(),
+        arn: plan.arn.clone(),
+        user: plan.user.clone(),
+        old_key_id: plan.sel.old_key_id.clone(),
+        new_key_id: None,
+        keys_before: plan.keys_before.clone(),
+        delete_spare: plan.delete_spare.clone(),
+        holders: plan.sel.holders.clone(),
+        files: plan.sel.files.clone(),
+        old_key: plan.old_key,
+        grace_days: plan.grace_days,
+        mfa_serial: plan.sel.mfa_serial.clone(),
+        state: State::Planned,
+        backout: false,
+        started: now,
+        updated: now,
+        retired_at: None,
+        history: vec![(State::Planned, now)],
+    }
+}
+
+/// Retries an idempotent call on throttling, 5xx and connection failures (the SDK already
+/// retries a few times inside; this rides out a longer blip).
+pub async fn retry_safe<T, Fut>(mut call: impl FnMut() -> Fut) -> Result<T, ApiError>
+where
+    Fut: Future<Output = Result<T, ApiError>>,
+{
+    let mut delay = Duration::from_millis(500);
+    let mut attempt = 0;
+    loop {
+        match call().await {
+            Ok(v) => return Ok(v),
+            Err(e)
+                if attempt < 3
+                    && matches!(
+                        e.failure,
+                        ApiFailure::Throttled | ApiFailure::Service | ApiFailure::Unreachable
+                    ) =>
+            {
+                tracing::debug!(op = e.op, failure = ?e.failure, "retrying");
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// An error at a step: says where the rotation stopped and the two ways on.
+pub fn at_step(state: State, e: impl Into<Error>) -> Error {
+    let e: Error = e.into();
+    let next = "then run `keyage rotate-self --resume` to continue, or `keyage backout` to undo";
+    let hint = match &e.hint {
+        Some(h) => format!("{h}\n  {next}"),
+        None => format!("fix the cause, {next}"),
+    };
+    Error {
+        kind: e.kind,
+        message: format!("the rotation stopped at {}: {}", state.describe(), e.message),
+        hint: Some(hint),
+    }
+}
+
+/// What a finished rotation did (printed as the summary).
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub profile: String,
+    pub old_key_id: String,
+    pub new_key_id: String,
+    pub profiles: Vec<String>,
+    pub files: Vec<PathBuf>,
+    pub old_key: OldKey,
+    pub deadline: Option<DateTime<Utc>>,
+}
+
+impl Outcome {
+    pub fn render(&self) -> String {
+        let mut s = format!(
+            "Rotated: profile{} {} now use{} key {} (proven with STS; secret in the OS keyring).\n",
+            if self.profiles.len() == 1 { "" } else { "s" },
+            self.profiles.join(", "),
+            if self.profiles.len() == 1 { "s" } else { "" },
+            self.new_key_id
+        );
+        for f in &self.files {
+            s.push_str(&format!("  changed {}\n", f.display()));
+        }
+        let when = self
+            .deadline
+            .map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string())
+            .unwrap_or_default();
+        match self.old_key {
+            OldKey::Inactive => s.push_str(&format!(
+                "Old key {} is inactive; its secret stays in the keyring. `keyage finalize` deletes it from {when} if it stays unused; `keyage backout` undoes the rotation until then.\n",
+                self.old_key_id
+            )),
+            OldKey::KeepActive => s.push_str(&format!(
+                "Old key {} is still ACTIVE, as asked; keyage reminds you until `keyage finalize` deletes it (from {when}, if unused).\n",
+                self.old_key_id
+            )),
+            OldKey::Delete => s.push_str(&format!("Old key {} is deleted.\n", self.old_key_id)),
+        }
+        s
+    }
+}
+
+impl<C: Connect, F: Files> Ctx<'_, C, F> {
+    fn now(&self) -> DateTime<Utc> {
+        (self.now)()
+    }
+
+    /// A key service acting as `key_id` with the secret the keyring (else the files) holds.
+    pub async fn as_key(&self, key_id: &str) -> Result<C::Svc> {
+        let secret = self.secret_of(key_id).await?.ok_or_else(|| {
+            Error::new(
+                Kind::Keyring,
+                format!("no copy of the secret of {key_id} in the keyring or the files"),
+            )
+        })?;
+        Ok(self.connect.connect(key_id, &secret, None).await)
+    }
+
+    /// The MFA session if there is one, else the given key.
+    async fn admin(&self, key_id: &str) -> Result<C::Svc> {
+        match &self.session {
+            Some(s) => Ok(self
+                .connect
+                .connect(&s.key_id, &s.secret, Some(&s.token))
+                .await),
+            None => self.as_key(key_id).await,
+        }
+    }
+
+    /// The secret of a key: the keyring's copy, else the files'.
+    pub async fn secret_of(&self, key_id: &str) -> Result<Option<SecretKey>> {
+        if let Some(s) = edges::store_get(&self.store, key_id).await? {
+            return Ok(Some(s));
+        }
+        self.files.secret_for(key_id)
+    }
+
+    /// Runs the journal to its end from whatever state it is in.
+    pub async fn drive(&self, j: &mut Journal) -> Result<Outcome> {
+        loop {
+            let state = j.state;
+            let r = match state {
+                State::Planned | State::Creating => self.create(j).await,
+                State::Created | State::BackingUp => self.backup(j).await,
+                State::BackedUp | State::Writing => self.write(j).await,
+                State::Written | State::Verifying => self.verify(j).await,
+                State::Verified | State::Retiring => self.retire(j).await,
+                State::Retired | State::Recording => return self.record(j).await.map_err(|e| at_step(state, e)),
+            };
+            r.map_err(|e| if e.message.starts_with("the rotation") { e } else { at_step(j.state, e) })?;
+        }
+    }
+
+    /// a. CreateAccessKey; the secret goes to the keyring before anything else.
+    async fn create(&self, j: &mut Journal) -> Result<()> {
+        j.enter(&self.dir, State::Creating, self.now())?;
+        let admin = self.admin(&j.old_key_id).await?;
+        let user = Some(j.user.as_str());
+        let keys = retry_safe(|| admin.list_keys(user)).await?;
+        if let Some(spare) = j.delete_spare.clone() {
+            if keys.iter().any(|k| k.key_id == spare) {
+                ui::step(&format!("deleting the inactive spare key {spare}"));
+                ignore_not_found(retry_safe(|| admin.delete_key(user, &spare)).await)?;
+            }
+        }
+        // A key that is neither the old one nor listed before step a was made by an
+        // interrupted step a: adopt it if the keyring has its secret, else delete it (it was
+        // never used and its secret is known nowhere).
+        for k in keys.iter().filter(|k| {
+            k.key_id != j.old_key_id
+                && !j.keys_before.contains(&k.key_id)
+                && Some(&k.key_id) != j.delete_spare.as_ref()
+        }) {
+            if edges::store_get(&self.store, &k.key_id).await?.is_some() {
+                ui::step(&format!(
+                    "step a: key {} from the interrupted run has its secret in the keyring; using it",
+                    k.key_id
+                ));
+                j.new_key_id = Some(k.key_id.clone());
+                return j.enter(&self.dir, State::Created, self.now());
+            }
+            ui::step(&format!(
+                "step a: deleting key {} left by the interrupted run (its secret was never saved)",
+                k.key_id
+            ));
+            ignore_not_found(retry_safe(|| admin.delete_key(user, &k.key_id)).await)?;
+        }
+        let nk = admin.create_key(user).await?;
+        failpoint::hit("after-create");
+        if let Err(e) = edges::store_put_checked(&self.store, &nk.key_id, &nk.secret).await {
+            // Never an orphan key whose secret is known nowhere.
+            let undo = retry_safe(|| admin.delete_key(user, &nk.key_id)).await;
+            j.enter(&self.dir, State::Planned, self.now())?;
+            return Err(match undo {
+                Ok(()) => Error::new(
+                    e.kind,
+                    format!(
+                        "{}; the new key {} was deleted again, nothing else changed",
+                        e.message, nk.key_id
+                    ),
+                )
+                .hint(e.hint.unwrap_or_else(|| "run `keyage doctor` to check the keyring".into())),
+                Err(d) => Error::new(
+                    e.kind,
+                    format!(
+                        "{}; deleting the new key {} failed too ({d}); its secret is lost",
+                        e.message, nk.key_id
+                    ),
+                )
+                .hint(format!(
+                    "delete {} yourself (aws iam delete-access-key --access-key-id {}), then run `keyage backout`",
+                    nk.key_id, nk.key_id
+                )),
+            });
+        }
+        failpoint::hit("after-keyring-new");
+        ui::step(&format!(
+            "a. created key {} (secret saved in the keyring)",
+            nk.key_id
+        ));
+        j.new_key_id = Some(nk.key_id.clone());
+        j.enter(&self.dir, State::Created, self.now())
+    }
+
+    /// b. The old secret into the keyring (the backout copy).
+    async fn backup(&self, j: &mut Journal) -> Result<()> {
+        j.enter(&self.dir, State::BackingUp, self.now())?;
+        let old = match self.files.secret_for(&j.old_key_id)? {
+            Some(s) => s,
+            None => edges::store_get(&self.store, &j.old_key_id)
+                .await?
+                .ok_or_else(|| {
+                    Error::new(
+                        Kind::Conflict,
+                        format!(
+                            "the secret of the old key {} is in neither the files nor the keyring",
+                            j.old_key_id
+                        ),
+                    )
+                })?,
+        };
+        edges::store_put_checked(&self.store, &j.old_key_id, &old).await?;
+        failpoint::hit("after-backup");
+        ui::step(&format!(
+            "b. saved the old key {}'s secret in the keyring",
+            j.old_key_id
+        ));
+        j.enter(&self.dir, State::BackedUp, self.now())
+    }
+
+    fn new_id(j: &Journal) -> Result<String> {
+        j.new_key_id
+            .clone()
+            .ok_or_else(|| Error::internal("the journal has no new key at this step"))
+    }
+
+    /// c. Every profile holding the old key switches to the new one.
+    async fn write(&self, j: &mut Journal) -> Result<()> {
+        j.enter(&self.dir, State::Writing, self.now())?;
+        let new_id = Self::new_id(j)?;
+        let secret = edges::store_get(&self.store, &new_id).await?.ok_or_else(|| {
+            Error::new(
+                Kind::Keyring,
+                format!("the keyring lost the secret of the new key {new_id}"),
+            )
+            .hint("run `keyage backout`: the old key is still active and in your files")
+        })?;
+        if !self.files.holders(&j.old_key_id)?.is_empty() {
+            let changed = self.files.replace(&j.old_key_id, &new_id, &secret)?;
+            for f in &changed {
+                ui::step(&format!("c. switched {} to key {new_id}", f.display()));
+            }
+        }
+        failpoint::hit("after-write");
+        j.enter(&self.dir, State::Written, self.now())
+    }
+
+    /// d. Prove the new key with STS; if it never works, put everything back.
+    async fn verify(&self, j: &mut Journal) -> Result<()> {
+        j.enter(&self.dir, State::Verifying, self.now())?;
+        let new_id = Self::new_id(j)?;
+        let svc = self.as_key(&new_id).await?;
+        let pb = ui::spinner("waiting for IAM to accept the new key");
+        let r = prove(&svc, self.verify_timeout).await;
+        pb.finish_and_clear();
+        match r {
+            Ok(id) if id.arn == j.arn => {}
+            other => {
+                let why = match other {
+                    Ok(id) => format!("it belongs to {}, not {}", id.arn, j.arn),
+                    Err(e) => e.to_string(),
+                };
+                return Err(self.undo_unproven(j, &new_id, &why).await);
+            }
+        }
+        failpoint::hit("after-verify");
+        ui::step(&format!("d. key {new_id} works (STS GetCallerIdentity)"));
+        j.enter(&self.dir, State::Verified, self.now())
+    }
+
+    async fn undo_unproven(&self, j: &mut Journal, new_id: &str, why: &str) -> Error {
+        let r: Result<()> = async {
+            let old = edges::store_get(&self.store, &j.old_key_id)
+                .await?
+                .ok_or_else(|| Error::new(Kind::Keyring, "the old secret is not in the keyring"))?;
+            if !self.files.holders(new_id)?.is_empty() {
+                self.files.replace(new_id, &j.old_key_id, &old)?;
+            }
+            let admin = self.admin(&j.old_key_id).await?;
+            ignore_not_found(retry_safe(|| admin.delete_key(Some(&j.user), new_id)).await)?;
+            edges::store_delete(&self.store, new_id).await?;
+            Journal::remove(&self.dir)
+        }
+        .await;
+        match r {
+            Ok(()) => Error::new(
+                Kind::Aws,
+                format!(
+                    "the new key {new_id} never worked within {} s ({why}); your files hold the old key {} again and the new key was deleted",
+                    self.verify_timeout.as_secs(), j.old_key_id
+                ),
+            )
+            .hint("try `keyage rotate-self` again later; if it keeps failing, check the endpoint and IAM with `keyage doctor`"),
+            Err(e) => Error::new(
+                Kind::Aws,
+                format!(
+                    "the new key {new_id} never worked ({why}), and putting the old key back failed: {}",
+                    e.message
+                ),
+            )
+            .hint("run `keyage backout`: both secrets are in the keyring"),
+        }
+    }
+
+    /// e. The old key: inactive, deleted, or left active.
+    async fn retire(&self, j: &mut Journal) -> Result<()> {
+        j.enter(&self.dir, State::Retiring, self.now())?;
+        let new_id = Self::new_id(j)?;
+        let admin = self.admin(&new_id).await?;
+        let user = Some(j.user.as_str());
+        let keys = retry_safe(|| admin.list_keys(user)).await?;
+        let old = keys.iter().find(|k| k.key_id == j.old_key_id);
+        match (j.old_key, old) {
+            (OldKey::Inactive, Some(k)) if k.active => {
+                retry_safe(|| admin.set_active(user, &j.old_key_id, false)).await?;
+            }
+            (OldKey::Delete, Some(_)) => {
+                ignore_not_found(retry_safe(|| admin.delete_key(user, &j.old_key_id)).await)?;
+            }
+            _ => {}
+        }
+        failpoint::hit("after-retire");
+        let done = match j.old_key {
+            OldKey::Inactive => "made the old key inactive",
+            OldKey::Delete => "deleted the old key",
+            OldKey::KeepActive => "left the old key active, as asked",
+        };
+        ui::step(&format!("e. {done} ({})", j.old_key_id));
+        if j.retired_at.is_none() {
+            j.retired_at = Some(self.now());
+        }
+        j.enter(&self.dir, State::Retired, self.now())
+    }
+
+    /// f. The pending finalize; then the journal goes.
+    async fn record(&self, j: &mut Journal) -> Result<Outcome> {
+        j.enter(&self.dir, State::Recording, self.now())?;
+        let new_id = Self::new_id(j)?;
+        let rotated_at = j.retired_at.unwrap_or(j.updated);
+        let deadline = rotated_at + Days::days(i64::from(j.grace_days));
+        if j.old_key == OldKey::Delete {
+            edges::store_delete(&self.store, &j.old_key_id).await?;
+        } else {
+            journal::add_pending(&self.dir, self.pending_entry(j, &new_id, rotated_at, deadline))?;
+        }
+        failpoint::hit("after-record");
+        Journal::remove(&self.dir)?;
+        Ok(Outcome {
+            profile: j.profile.clone(),
+            old_key_id: j.old_key_id.clone(),
+            new_key_id: new_id,
+            profiles: j.holders.iter().map(|h| h.profile.clone()).collect(),
+            files: j.files.clone(),
+            old_key: j.old_key,
+            deadline: (j.old_key != OldKey::Delete).then_some(deadline),
+        })
+    }
+
+    fn pending_entry(
+        &self,
+        j: &Journal,
+        new_id: &str,
+        rotated_at: DateTime<Utc>,
+        deadline: DateTime<Utc>,
+    ) -> PendingFinalize {
+        PendingFinalize {
+            rotation_id: j.id.clone(),
+            profile: j.profile.clone(),
+            profiles: j.holders.iter().map(|h| h.profile.clone()).collect(),
+            account: j.account.clone(),
+            user: j.user.clone(),
+            old_key_id: j.old_key_id.clone(),
+            new_key_id: new_id.to_string(),
+            old_key: j.old_key,
+            rotated_at,
+            deadline,
+        }
+    }
+}
+
+/// NoSuchEntity counts as done for deletes.
+pub fn ignore_not_found(r: Result<(), ApiError>) -> Result<(), ApiError> {
+    match r {
+        Err(e) if e.failure == ApiFailure::NotFound => Ok(()),
+        other => other,
+    }
+}
+
+/// STS GetCallerIdentity with one key, retried with backoff until `timeout` (IAM propagation
+/// takes seconds to minutes).
+pub async fn prove<S: KeyService>(svc: &S, timeout: Duration) -> Result<Identity, ApiError> {
+    let start = Instant::now();
+    let mut delay = Duration::from_millis(500);
+    loop {
+        match svc.whoami().await {
+            Ok(id) => return Ok(id),
+            Err(e) => {
+                let left = timeout.saturating_sub(start.elapsed());
+                if left.is_zero() {
+                    return Err(e);
+                }
+                tracing::debug!(failure = ?e.failure, "the key is not accepted yet; retrying");
+                tokio::time::sleep(delay.min(left)).await;
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+        }
+    }
+}

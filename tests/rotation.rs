@@ -1,0 +1,418 @@
+//! `keyage rotate-self`, `backout` and `finalize` end to end, through the binary, against moto
+//! in authentication mode (inactive keys rejected) and a real gnome-keyring on a private bus.
+//! Every command runs with RUST_LOG=trace and its output is searched for every secret.
+//!
+//! The kill-at-each-step tests need the binary built with the `failpoints` feature:
+//! `cargo test --test rotation --features failpoints` (without it they are compiled out).
+
+mod support;
+
+use std::process::Command;
+
+use support::{Desktop, DesktopOpts, KeyageCommand, Moto, Out, Sandbox, TestKey};
+
+struct T {
+    moto: Moto,
+    desk: Desktop,
+}
+
+impl T {
+    fn start() -> T {
+        let moto = Moto::start();
+        let desk = Desktop::start(DesktopOpts::keyring());
+        T { moto, desk }
+    }
+}
+
+/// One user's sandbox: credentials with the key in two profiles (CRLF, comments, odd order)
+/// and an unrelated profile.
+struct U {
+    sb: Sandbox,
+    key: TestKey,
+    before: String,
+    secrets: Vec<String>,
+}
+
+fn credentials(key: &TestKey, other: &TestKey) -> String {
+    format!(
+        "# my keys -- keep this comment\r\n[default]\r\naws_access_key_id = {id}\r\n; inline note\r\naws_secret_access_key = {s}\r\nregion = us-east-1\r\n\r\n[other]\r\naws_access_key_id = {oid}\r\naws_secret_access_key = {os}\r\n\r\n[work]\r\naws_secret_access_key={s}\r\naws_access_key_id={id}\r\n# trailing comment\r\n",
+        id = key.id,
+        s = key.secret,
+        oid = other.id,
+        os = other.secret
+    )
+}
+
+fn user(t: &T, name: &str) -> U {
+    let key = t.moto.create_user(name);
+    let other = t.moto.create_user(&format!("{name}-other"));
+    let sb = Sandbox::new();
+    let before = credentials(&key, &other);
+    sb.write_credentials(&before);
+    sb.write_config("[default]\r\nregion = us-east-1\r\n");
+    U {
+        secrets: vec![key.secret.clone(), other.secret.clone()],
+        sb,
+        key,
+        before,
+    }
+}
+
+fn kg(t: &T, u: &U) -> Command {
+    let mut c = u.sb.keyage();
+    c.moto(&t.moto)
+        .desktop(&t.desk)
+        .env("RUST_LOG", "trace")
+        .env("KEYAGE_VERIFY_TIMEOUT_SECS", "6")
+        .env("KEYAGE_LOCK_WAIT_SECS", "1");
+    c
+}
+
+/// Runs and checks that no known secret (nor the new key's, read from the keyring) leaks.
+fn run(t: &T, u: &mut U, args: &[&str]) -> Out {
+    let out = kg(t, u).args(args).run();
+    let mut secrets = u.secrets.clone();
+    for id in key_ids(&u.sb.read(".aws/credentials")) {
+        if let Some(s) = t.desk.secret_tool_lookup(&id) {
+            secrets.push(s);
+        }
+    }
+    for s in secrets.iter().filter(|s| s.len() >= 16) {
+        assert!(
+            !out.stdout.contains(s.as_str()) && !out.stderr.contains(s.as_str()),
+            "a secret leaked in `keyage {}`",
+            args.join(" ")
+        );
+    }
+    u.secrets = secrets;
+    out
+}
+
+/// (profile, key id, secret) for every section of a credentials text.
+fn profile_keys(text: &str) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    let mut cur: Option<(String, String, String)> = None;
+    for line in text.lines() {
+        let l = line.trim_end_matches('\r').trim();
+        if let Some(name) = l.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+            if let Some(c) = cur.take() {
+                out.push(c);
+            }
+            cur = Some((name.to_string(), String::new(), String::new()));
+        } else if let (Some(c), Some((k, v))) = (cur.as_mut(), l.split_once('=')) {
+            match k.trim() {
+                "aws_access_key_id" => c.1 = v.trim().to_string(),
+                "aws_secret_access_key" => c.2 = v.trim().to_string(),
+                _ => {}
+            }
+        }
+    }
+    out.extend(cur);
+    out
+}
+
+fn key_ids(text: &str) -> Vec<String> {
+    profile_keys(text).into_iter().map(|p| p.1).collect()
+}
+
+fn key_of(u: &U, profile: &str) -> (String, String) {
+    let p = profile_keys(&u.sb.read(".aws/credentials"))
+        .into_iter()
+        .find(|p| p.0 == profile)
+        .expect("profile in file");
+    (p.1, p.2)
+}
+
+/// Proves a key works (or not) through the binary: a dry run does STS + ListAccessKeys.
+fn key_works(t: &T, id: &str, secret: &str) -> bool {
+    let sb = Sandbox::new();
+    sb.write_credentials(&format!(
+        "[default]\naws_access_key_id = {id}\naws_secret_access_key = {secret}\n"
+    ));
+    let out = sb
+        .keyage()
+        .moto(&t.moto)
+        .desktop(&t.desk)
+        .args(["rotate-self", "--dry-run", "--delete-inactive-spare"])
+        .run();
+    out.code == Some(0)
+}
+
+fn secrets_of_keys_known(t: &T, u: &U) {
+    // No orphan: every key of the user has its secret in the files or the keyring.
+    let files = profile_keys(&u.sb.read(".aws/credentials"));
+    for k in t.moto.admin_keys(&u.key.user) {
+        let in_files = files.iter().any(|p| p.1 == k.key_id);
+        let in_ring = t.desk.secret_tool_lookup(&k.key_id).is_some();
+        assert!(in_files || in_ring, "orphan key {}", k.key_id);
+    }
+}
+
+fn expected_after(u: &U, new_id: &str, new_secret: &str) -> String {
+    u.before
+        .replace(&u.key.id, new_id)
+        .replace(&u.key.secret, new_secret)
+}
+
+fn state_file(u: &U, name: &str) -> String {
+    u.sb.read(&format!(".local/state/keyage/{name}"))
+}
+
+#[test]
+fn rotate_switches_every_profile_and_keeps_the_old_key_recoverable() {
+    let t = T::start();
+    t.moto.enable_auth();
+    let mut u = user(&t, "alice");
+    let out = run(&t, &mut u, &["rotate-self", "--yes"]);
+    out.expect_code(0);
+    assert!(out.stdout.contains("Rotate key"), "plan shown: {}", out.stdout);
+    let (new_id, new_secret) = key_of(&u, "default");
+    assert_ne!(new_id, u.key.id);
+    assert_eq!(key_of(&u, "work"), (new_id.clone(), new_secret.clone()));
+    // Only the two values changed: comments, CRLF and order kept, other profile untouched.
+    assert_eq!(
+        u.sb.read(".aws/credentials"),
+        expected_after(&u, &new_id, &new_secret)
+    );
+    assert!(key_works(&t, &new_id, &new_secret), "new key passes STS");
+    let keys = t.moto.admin_keys("alice");
+    let old = keys.iter().find(|k| k.key_id == u.key.id).expect("old key kept");
+    assert!(!old.active, "old key inactive");
+    assert!(!key_works(&t, &u.key.id, &u.key.secret), "old key rejected");
+    assert_eq!(
+        t.desk.secret_tool_lookup(&u.key.id).as_deref(),
+        Some(u.key.secret.as_str())
+    );
+    assert_eq!(
+        t.desk.secret_tool_lookup(&new_id).as_deref(),
+        Some(new_secret.as_str())
+    );
+    // The journal is gone, the pending finalize recorded, without secrets.
+    assert_eq!(state_file(&u, "rotation-journal.json"), "");
+    let pending = state_file(&u, "pending-finalize.json");
+    assert!(pending.contains(&u.key.id), "{pending}");
+    assert!(!pending.contains(&u.key.secret) && !pending.contains(&new_secret));
+
+    // A second rotation now meets the inactive spare: refused without the flag.
+    let out = run(&t, &mut u, &["rotate-self", "--yes"]);
+    out.expect_code(1);
+    assert!(out.stderr.contains("inactive"), "{}", out.stderr);
+}
+
+#[test]
+fn backout_restores_the_old_key_and_retires_the_new_one() {
+    let t = T::start();
+    t.moto.enable_auth();
+    let mut u = user(&t, "bob");
+    run(&t, &mut u, &["rotate-self", "--yes"]).expect_code(0);
+    let (new_id, new_secret) = key_of(&u, "default");
+    let out = run(&t, &mut u, &["backout"]);
+    out.expect_code(0);
+    assert!(out.stdout.contains("Backed out"), "{}", out.stdout);
+    assert_eq!(u.sb.read(".aws/credentials"), u.before, "files byte-identical again");
+    assert!(key_works(&t, &u.key.id, &u.key.secret));
+    let keys = t.moto.admin_keys("bob");
+    assert!(!keys.iter().find(|k| k.key_id == new_id).unwrap().active);
+    assert_eq!(
+        t.desk.secret_tool_lookup(&new_id).as_deref(),
+        Some(new_secret.as_str()),
+        "the new key's secret stays in the keyring"
+    );
+    // Nothing left to back out.
+    run(&t, &mut u, &["backout"]).expect_code(1);
+}
+
+#[test]
+fn finalize_deletes_only_after_grace_and_when_unused() {
+    let t = T::start();
+    t.moto.enable_auth();
+    let mut u = user(&t, "carol");
+    run(&t, &mut u, &["rotate-self", "--yes", "--old-key", "keep-active"]).expect_code(0);
+    assert!(t.moto.admin_keys("carol").iter().all(|k| k.active));
+    // Within the grace period: kept.
+    let out = run(&t, &mut u, &["finalize"]);
+    out.expect_code(0);
+    assert!(out.stdout.contains("grace period ends"), "{}", out.stdout);
+    assert_eq!(t.moto.admin_keys("carol").len(), 2);
+    // Used after the rotation: kept even with --force.
+    t.moto.set_last_used(&u.key.id, Some(0));
+    let out = run(&t, &mut u, &["finalize", "--force"]);
+    out.expect_code(0);
+    assert!(out.stdout.contains("was used"), "{}", out.stdout);
+    assert_eq!(t.moto.admin_keys("carol").len(), 2);
+    // Unused since (last use before the rotation): --force deletes it and its keyring copy.
+    t.moto.set_last_used(&u.key.id, Some(3));
+    let out = run(&t, &mut u, &["finalize", "--force"]);
+    out.expect_code(0);
+    assert!(out.stdout.contains("deleted old key"), "{}", out.stdout);
+    let keys = t.moto.admin_keys("carol");
+    assert_eq!(keys.len(), 1);
+    assert_ne!(keys[0].key_id, u.key.id);
+    assert_eq!(t.desk.secret_tool_lookup(&u.key.id), None);
+    assert_eq!(state_file(&u, "pending-finalize.json"), "");
+}
+
+#[test]
+fn two_active_keys_refuse_and_an_inactive_spare_needs_consent() {
+    let t = T::start();
+    t.moto.enable_auth();
+    let mut u = user(&t, "dave");
+    let spare = t.moto.create_key("dave");
+    u.secrets.push(spare.secret.clone());
+    let out = run(&t, &mut u, &["rotate-self", "--yes"]);
+    out.expect_code(1);
+    assert!(out.stderr.contains("two active access keys"), "{}", out.stderr);
+    assert_eq!(u.sb.read(".aws/credentials"), u.before);
+    t.moto.set_active(&spare.id, false);
+    let out = run(&t, &mut u, &["rotate-self", "--yes"]);
+    out.expect_code(1);
+    assert!(out.stderr.contains("--delete-inactive-spare"), "{}", out.stderr);
+    assert_eq!(t.moto.admin_keys("dave").len(), 2);
+    run(&t, &mut u, &["rotate-self", "--yes", "--delete-inactive-spare"]).expect_code(0);
+    let keys = t.moto.admin_keys("dave");
+    assert!(keys.iter().all(|k| k.key_id != spare.id), "spare deleted");
+    assert_eq!(keys.len(), 2);
+}
+
+#[test]
+fn no_keyring_refuses_before_any_iam_change() {
+    let moto = Moto::start();
+    moto.enable_auth();
+    let desk = Desktop::start(DesktopOpts::bare());
+    let t = T { moto, desk };
+    let mut u = user(&t, "erin");
+    let out = run(&t, &mut u, &["rotate-self", "--yes"]);
+    out.expect_code(1);
+    assert!(out.stderr.contains("keyring"), "{}", out.stderr);
+    assert!(out.stderr.contains("fix:"), "{}", out.stderr);
+    assert_eq!(t.moto.admin_keys("erin").len(), 1);
+    assert_eq!(u.sb.read(".aws/credentials"), u.before);
+}
+
+#[test]
+fn no_terminal_without_yes_refuses_and_dry_run_changes_nothing() {
+    let t = T::start();
+    t.moto.enable_auth();
+    let mut u = user(&t, "frank");
+    let out = run(&t, &mut u, &["rotate-self"]);
+    out.expect_code(1);
+    assert!(out.stderr.contains("--yes"), "{}", out.stderr);
+    assert!(out.stdout.contains("Rotate key"), "plan printed first");
+    let out = run(&t, &mut u, &["rotate-self", "--dry-run"]);
+    out.expect_code(0);
+    assert!(out.stdout.contains("Dry run"), "{}", out.stdout);
+    assert_eq!(t.moto.admin_keys("frank").len(), 1);
+    assert_eq!(u.sb.read(".aws/credentials"), u.before);
+    assert_eq!(state_file(&u, "rotation-journal.json"), "");
+}
+
+#[test]
+fn delete_disposition_removes_the_old_key() {
+    let t = T::start();
+    t.moto.enable_auth();
+    let mut u = user(&t, "gina");
+    run(&t, &mut u, &["rotate-self", "--yes", "--old-key", "delete"]).expect_code(0);
+    let keys = t.moto.admin_keys("gina");
+    assert_eq!(keys.len(), 1);
+    assert_ne!(keys[0].key_id, u.key.id);
+    assert_eq!(t.desk.secret_tool_lookup(&u.key.id), None);
+    let out = run(&t, &mut u, &["backout"]);
+    out.expect_code(1);
+}
+
+/// Kill at a step, then `--resume` (one user) and `backout` (another): both end with a
+/// working key in the files, no orphan key, no secret lost.
+#[cfg(feature = "failpoints")]
+fn killed_at(point: &str) {
+    let t = T::start();
+    t.moto.enable_auth();
+    for (i, way) in ["resume", "backout"].iter().enumerate() {
+        let mut u = user(&t, &format!("k{i}"));
+        let out = kg(&t, &u)
+            .env("KEYAGE_FAILPOINT", point)
+            .args(["rotate-self", "--yes"])
+            .run();
+        assert_eq!(out.code, None, "{point}: not killed: {}", out.stderr);
+        // Every command now reports the interrupted rotation (unless f already removed it).
+        let journal = state_file(&u, "rotation-journal.json");
+        assert!(!journal.contains(&u.key.secret), "{point}: secret in the journal");
+        if point != "after-create" {
+            // (Killed between CreateAccessKey and the keyring write, the new key's secret
+            // died with the process: resume/backout delete that key, checked below.)
+            secrets_of_keys_known(&t, &u);
+        }
+        if !journal.is_empty() {
+            let notice = run(&t, &mut u, &["rotate-self", "--yes"]);
+            notice.expect_code(1);
+            assert!(notice.stderr.contains("--resume"), "{}", notice.stderr);
+        }
+        let out = if *way == "resume" {
+            run(&t, &mut u, &["rotate-self", "--resume", "--yes"])
+        } else {
+            run(&t, &mut u, &["backout"])
+        };
+        let finished_before = journal.is_empty();
+        if finished_before && *way == "resume" {
+            // f finished the rotation before the kill: nothing to resume.
+            out.expect_code(1);
+        } else {
+            out.expect_code(0);
+        }
+        let (id, secret) = key_of(&u, "default");
+        assert_eq!(key_of(&u, "work"), (id.clone(), secret.clone()));
+        assert!(key_works(&t, &id, &secret), "{point}/{way}: the files' key works");
+        if *way == "backout" {
+            assert_eq!(u.sb.read(".aws/credentials"), u.before, "{point}");
+        } else {
+            assert_ne!(id, u.key.id, "{point}: resumed to the new key");
+            assert!(!key_works(&t, &u.key.id, &u.key.secret));
+        }
+        let keys = t.moto.admin_keys(&u.key.user);
+        assert_eq!(keys.iter().filter(|k| k.active).count(), 1, "{point}/{way}: {keys:?}");
+        assert_eq!(
+            t.desk.secret_tool_lookup(&u.key.id).as_deref().or(
+                (id == u.key.id).then_some(u.key.secret.as_str())
+            ),
+            Some(u.key.secret.as_str()),
+            "{point}/{way}: old secret kept"
+        );
+        secrets_of_keys_known(&t, &u);
+        assert_eq!(state_file(&u, "rotation-journal.json"), "", "{point}/{way}");
+    }
+}
+
+#[cfg(feature = "failpoints")]
+#[test]
+fn killed_after_create_a() {
+    killed_at("after-create");
+}
+#[cfg(feature = "failpoints")]
+#[test]
+fn killed_after_keyring_new_a() {
+    killed_at("after-keyring-new");
+}
+#[cfg(feature = "failpoints")]
+#[test]
+fn killed_after_backup_b() {
+    killed_at("after-backup");
+}
+#[cfg(feature = "failpoints")]
+#[test]
+fn killed_after_write_c() {
+    killed_at("after-write");
+}
+#[cfg(feature = "failpoints")]
+#[test]
+fn killed_after_verify_d() {
+    killed_at("after-verify");
+}
+#[cfg(feature = "failpoints")]
+#[test]
+fn killed_after_retire_e() {
+    killed_at("after-retire");
+}
+#[cfg(feature = "failpoints")]
+#[test]
+fn killed_after_record_f() {
+    killed_at("after-record");
+}
