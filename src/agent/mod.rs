@@ -10,7 +10,6 @@
 //! - `event`: what a cycle found; `texts`: what a notification says; `memory`: what was said;
 //! - `logfile`: the size-capped log; `source`: the real `Source`; `install`: service files.
 
-pub mod desktop;
 pub mod event;
 pub mod install;
 pub mod logfile;
@@ -99,8 +98,16 @@ impl<N: Notifier + Send + Sync + 'static> Speaker<N> {
         }
     }
 
-    /// Shows what `decide` planned; records each shown note in `memory`.
-    pub async fn say(&mut self, planned: Vec<Planned>, memory: &mut Memory) {
+    /// Shows what `decide` planned; records each shown note in `memory` and saves it at once
+    /// to `save_to` (so a kill right after cannot make a restart repeat it). Returns how many
+    /// were shown.
+    pub async fn say(
+        &mut self,
+        planned: Vec<Planned>,
+        memory: &mut Memory,
+        save_to: Option<&std::path::Path>,
+    ) -> usize {
+        let mut shown = 0;
         for p in planned {
             let n = self.notifier.clone();
             let note = p.note.clone();
@@ -126,6 +133,12 @@ impl<N: Notifier + Send + Sync + 'static> Speaker<N> {
                     self.failing = false;
                     tracing::info!(entry = %p.entry, summary = %p.note.summary, "notified");
                     memory.record(&p, Utc::now());
+                    shown += 1;
+                    if let Some(path) = save_to {
+                        if let Err(e) = memory.save(path) {
+                            tracing::warn!("cannot save the notification memory: {e}");
+                        }
+                    }
                 }
                 Err(e) => {
                     if !self.failing {
@@ -140,6 +153,7 @@ impl<N: Notifier + Send + Sync + 'static> Speaker<N> {
                 }
             }
         }
+        shown
     }
 }
 
@@ -206,14 +220,17 @@ pub async fn run_loop<S: Source, N: Notifier + Send + Sync + 'static>(
                 }
                 let now = Utc::now();
                 let planned = decide(&r.events, &memory, now);
-                speaker.say(planned, &mut memory).await;
+                let due = planned.len();
+                let shown = speaker.say(planned, &mut memory, Some(&mem_path)).await;
                 memory.prune(&r.events, now);
                 if let Err(e) = memory.save(&mem_path) {
                     tracing::warn!("cannot save the notification memory: {e}");
                 }
+                tracing::info!(events = r.events.len(), due, shown, "cycle done");
             }
             Err(e) => {
                 tracing::warn!("refresh failed: {e}");
+                tracing::info!("cycle done (refresh failed)");
                 retry_soon = e.kind == crate::error::Kind::Aws;
             }
         }
@@ -369,7 +386,7 @@ mod tests {
             },
             Duration::from_secs(1),
         );
-        s.say(decide(&[warn()], &m, Utc::now()), &mut m).await;
+        s.say(decide(&[warn()], &m, Utc::now()), &mut m, None).await;
         assert!(m.said.is_empty() && s.failing);
         let mut s = Speaker::new(
             Fake {
@@ -378,7 +395,7 @@ mod tests {
             },
             Duration::from_secs(1),
         );
-        s.say(decide(&[warn()], &m, Utc::now()), &mut m).await;
+        s.say(decide(&[warn()], &m, Utc::now()), &mut m, None).await;
         assert_eq!(m.said.len(), 1);
         assert_eq!(s.notifier.sent.lock().unwrap().len(), 1);
     }

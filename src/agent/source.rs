@@ -2,6 +2,8 @@
 //! refresh (which updates the fact cache), the pure `keys::policy::evaluate`, and the prompt
 //! segment. The keys refresh builds its own runtime, so it runs on a thread of its own.
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
@@ -11,7 +13,7 @@ use crate::keys::policy::{self, Finding};
 use crate::profiles::Inventory;
 use crate::state::cache::Cache;
 
-use super::event::{Event, KeySeen, Level};
+use super::event::{Event, KeySeen, Level, RotationNeed};
 use super::{Refreshed, Source};
 
 /// The agent's view of a policy finding (None for ok/unknown/skipped keys with nothing to say).
@@ -48,23 +50,74 @@ pub fn event_from_finding(f: &Finding, now: DateTime<Utc>) -> Option<Event> {
 #[derive(Debug, Default)]
 pub struct KeysSource;
 
-fn refresh_blocking(env: &Env) -> Result<(Vec<Finding>, bool)> {
+/// What the blocking half of a refresh found.
+struct Found {
+    findings: Vec<Finding>,
+    rotation: Vec<Event>,
+    unreachable: bool,
+}
+
+fn refresh_blocking(env: &Env) -> Result<Found> {
     let config = Config::load(env)?;
     let inventory = Inventory::load(env)?;
     let groups = inventory.keys();
     let ids: Vec<String> = groups.iter().map(|g| g.key_id.clone()).collect();
     let now = Utc::now();
     let mut cache = Cache::load(env);
-    // TODO(keys): crate::keys::gather::refresh(env, &inventory, &ids, &mut cache, now)?;
-    let _ = &ids;
+    crate::keys::gather::refresh(env, &inventory, &ids, &mut cache, now)?;
     if let Err(e) = cache.save(env) {
         tracing::warn!("cannot save the fact cache: {e}");
     }
     let findings = policy::evaluate(&groups, &cache, &config, now);
-    // TODO(keys): keep the prompt segment current with the keys helper's writer
-    // (src/surfaces/segment.rs) once it lands: segment::write(env, &config, &inventory, &findings).
+    let pending = crate::rotation::pending(env);
+    let pending_ids: BTreeSet<String> = pending.iter().map(|p| p.new_key_id.clone()).collect();
+    if let Err(e) = crate::surfaces::segment::write_all(
+        env,
+        &inventory,
+        &findings,
+        &config.prompt,
+        &pending_ids,
+    ) {
+        tracing::warn!("cannot update the prompt segment: {e}");
+    }
     let unreachable = findings.iter().any(|f| f.problem == Some("unreachable"));
-    Ok((findings, unreachable))
+    let rotation = rotation_events(env, now);
+    // TODO(rotation): `agent.auto_finalize` / `agent.auto_rotate` are read but not acted on
+    // yet; the agent only reminds (finalize-due, interrupted rotation).
+    if config.agent.auto_finalize || config.agent.auto_rotate {
+        tracing::debug!("auto_finalize/auto_rotate are not implemented in the agent yet");
+    }
+    Ok(Found {
+        findings,
+        rotation,
+        unreachable,
+    })
+}
+
+/// An interrupted rotation (a journal with no rotation running) and old keys whose grace
+/// period has passed.
+pub fn rotation_events(env: &Env, now: DateTime<Utc>) -> Vec<Event> {
+    let mut out = Vec::new();
+    let dir = env.state_dir();
+    if let Ok(Some(j)) = crate::rotation::journal::Journal::load(&dir) {
+        // A rotation that is running holds the lock: not interrupted.
+        if let Ok(lock) = crate::rotation::lock::acquire(&dir, std::time::Duration::ZERO) {
+            drop(lock);
+            out.push(Event::Rotation(RotationNeed::Interrupted {
+                profile: j.profile.clone(),
+                key_id: j.old_key_id.clone(),
+            }));
+        }
+    }
+    for p in crate::rotation::pending(env) {
+        if crate::rotation::finalize::due(&p, now, false) {
+            out.push(Event::Rotation(RotationNeed::FinalizeDue {
+                profile: p.profile.clone(),
+                old_key_id: p.old_key_id.clone(),
+            }));
+        }
+    }
+    out
 }
 
 impl Source for KeysSource {
@@ -79,16 +132,17 @@ impl Source for KeysSource {
                 let _ = tx.send(refresh_blocking(&env2));
             })
             .map_err(|e| Error::internal(format!("cannot start the refresh thread: {e}")))?;
-        let (findings, unreachable) = rx
+        let found = rx
             .await
             .map_err(|_| Error::internal("the refresh thread stopped without an answer"))??;
         let now = Utc::now();
-        let events = findings
+        let mut events: Vec<Event> = found
+            .findings
             .iter()
             .filter_map(|f| event_from_finding(f, now))
             .collect();
-        // TODO(rotation): add Event::Rotation for rotation::unfinished (interrupted) and
-        // rotation::pending (finalize due), and run auto_finalize / auto_rotate when enabled.
+        events.extend(found.rotation);
+        let unreachable = found.unreachable;
         trim_memory();
         Ok(Refreshed {
             events,

@@ -30,8 +30,17 @@ pub fn watched_files(env: &Env) -> Vec<PathBuf> {
 
 pub struct Watch {
     watcher: Option<notify::RecommendedWatcher>,
+    /// The folders of the watched files.
     folders: BTreeSet<PathBuf>,
+    /// What is watched now: each folder, or while it does not exist its nearest existing
+    /// ancestor (so its creation is seen).
     watching: BTreeSet<PathBuf>,
+    tx: UnboundedSender<()>,
+}
+
+/// The folder itself when it exists, else its nearest existing ancestor.
+fn watch_root(dir: &Path) -> Option<PathBuf> {
+    dir.ancestors().find(|a| a.is_dir()).map(Path::to_path_buf)
 }
 
 impl Watch {
@@ -42,13 +51,20 @@ impl Watch {
             .filter_map(|f| f.parent().map(Path::to_path_buf))
             .collect();
         let names = files.clone();
+        let wanted = folders.clone();
+        let sender = tx.clone();
         let handler = move |res: notify::Result<notify::Event>| match res {
             Ok(ev) => {
                 if matches!(ev.kind, EventKind::Access(_)) {
                     return;
                 }
-                if ev.paths.iter().any(|p| names.contains(p)) {
-                    let _ = tx.send(());
+                // One of our files, or a folder on the way to one (being created).
+                let relevant = ev
+                    .paths
+                    .iter()
+                    .any(|p| names.contains(p) || wanted.iter().any(|w| w.starts_with(p)));
+                if relevant {
+                    let _ = sender.send(());
                 }
             }
             Err(e) => tracing::debug!("file watch error: {e}"),
@@ -64,35 +80,36 @@ impl Watch {
             watcher,
             folders,
             watching: BTreeSet::new(),
+            tx,
         };
         w.rewatch();
         w
     }
 
-    /// Starts watching folders that now exist.
+    /// Moves the watches to the folders that exist now. When a folder appears, asks for one
+    /// more refresh (a file may have been written in it before its watch started).
     pub fn rewatch(&mut self) {
         let Some(watcher) = self.watcher.as_mut() else {
             return;
         };
-        for dir in &self.folders {
-            if self.watching.contains(dir) {
-                if !dir.is_dir() {
-                    let _ = watcher.unwatch(dir);
-                    self.watching.remove(dir);
-                }
-                continue;
-            }
-            if !dir.is_dir() {
-                tracing::debug!(folder = %dir.display(), "not there yet; not watched");
-                continue;
-            }
+        let desired: BTreeSet<PathBuf> =
+            self.folders.iter().filter_map(|d| watch_root(d)).collect();
+        for old in self.watching.difference(&desired) {
+            let _ = watcher.unwatch(old);
+        }
+        let mut appeared = false;
+        for dir in desired.difference(&self.watching) {
             match watcher.watch(dir, RecursiveMode::NonRecursive) {
                 Ok(()) => {
                     tracing::debug!(folder = %dir.display(), "watching");
-                    self.watching.insert(dir.clone());
+                    appeared |= !self.watching.is_empty() && self.folders.contains(dir);
                 }
                 Err(e) => tracing::warn!(folder = %dir.display(), "cannot watch: {e}"),
             }
+        }
+        self.watching = desired;
+        if appeared {
+            let _ = self.tx.send(());
         }
     }
 }

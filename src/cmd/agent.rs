@@ -40,7 +40,7 @@ pub fn run(env: &Env, args: AgentArgs) -> Result<u8> {
             )
         })?;
     let timing = Timing::default();
-    let speaker = Speaker::new(crate::agent::desktop::NotifyRust, timing.notify_timeout);
+    let speaker = Speaker::new(crate::notifier::Desktop::new(), timing.notify_timeout);
     let code = rt.block_on(agent::run_loop(
         env,
         &KeysSource,
