@@ -295,3 +295,79 @@ fn one_agent_at_a_time() {
     );
     assert!(a.alive());
 }
+
+/// Opt-in automation: `auto_rotate` rotates a key entering warn and says so; a passed grace
+/// period is a reminder; `auto_finalize` then deletes the unused old key and says so.
+#[test]
+fn auto_rotate_finalize_reminder_and_auto_finalize() {
+    let m = Moto::start();
+    let d = Desktop::start(DesktopOpts::full());
+    let s = Sandbox::new();
+    let k = setup(&m, &s, 80);
+    m.enable_auth();
+    std::fs::create_dir_all(s.path(".config/keyage")).unwrap();
+    let cfg = s.path(".config/keyage/config.toml");
+    std::fs::write(&cfg, "[agent]\nauto_rotate = true\n").unwrap();
+
+    once(&s, &m, &d);
+    let n = d.wait_notifications(1, Duration::from_secs(10));
+    assert_eq!(n.len(), 1, "{n:?}\n{}", log(&s));
+    assert_eq!(n[0].summary, "Rotated the AWS key of profile work");
+    assert!(
+        n[0].body.contains("keyage finalize --profile work"),
+        "{}",
+        n[0].body
+    );
+    let creds = s.read(".aws/credentials");
+    assert!(!creds.contains(&k.id), "the files hold the new key");
+    let keys = m.admin_keys("dev");
+    assert_eq!(keys.len(), 2);
+    assert!(keys.iter().any(|x| x.key_id == k.id && !x.active));
+
+    // The grace period passes (moved into the past in keyage's own pending list).
+    let pending = s.path(".local/state/keyage/pending-finalize.json");
+    let text = std::fs::read_to_string(&pending).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    fn past(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(o) => {
+                for (k, x) in o.iter_mut() {
+                    if k == "deadline" {
+                        *x = serde_json::Value::String("2000-01-01T00:00:00Z".into());
+                    } else {
+                        past(x);
+                    }
+                }
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(past),
+            _ => {}
+        }
+    }
+    past(&mut v);
+    std::fs::write(&pending, serde_json::to_string(&v).unwrap()).unwrap();
+    m.set_last_used(&k.id, Some(3));
+
+    once(&s, &m, &d);
+    let n = d.wait_notifications(2, Duration::from_secs(10));
+    assert_eq!(n.len(), 2, "{n:?}\n{}", log(&s));
+    assert_eq!(n[1].summary, "Old AWS key of profile work can be deleted");
+    assert!(
+        n[1].body.contains("keyage finalize --profile work"),
+        "{}",
+        n[1].body
+    );
+    assert_eq!(m.admin_keys("dev").len(), 2, "reminding deletes nothing");
+
+    std::fs::write(&cfg, "[agent]\nauto_rotate = true\nauto_finalize = true\n").unwrap();
+    once(&s, &m, &d);
+    let n = d.wait_notifications(3, Duration::from_secs(10));
+    assert_eq!(n.len(), 3, "{n:?}\n{}", log(&s));
+    assert_eq!(n[2].summary, "Deleted the old AWS key of profile work");
+    let keys = m.admin_keys("dev");
+    assert_eq!(keys.len(), 1);
+    assert_ne!(keys[0].key_id, k.id);
+    for x in &n {
+        no_secret(&x.body, &k);
+    }
+    assert!(!log(&s).contains(&k.secret));
+}

@@ -37,6 +37,14 @@ pub enum RotationNeed {
     Interrupted { profile: String, key_id: String },
     /// The grace period passed: the old key can be deleted.
     FinalizeDue { profile: String, old_key_id: String },
+    /// `agent.auto_finalize` deleted the old key.
+    Finalized { profile: String, old_key_id: String },
+    /// `agent.auto_rotate` rotated the key of `profile` (error: why it did not).
+    AutoRotated {
+        profile: String,
+        key_id: String,
+        error: Option<String>,
+    },
 }
 
 /// Everything one cycle found.
@@ -53,6 +61,8 @@ impl Event {
             Event::Key(k) => &k.key_id,
             Event::Rotation(RotationNeed::Interrupted { key_id, .. }) => key_id,
             Event::Rotation(RotationNeed::FinalizeDue { old_key_id, .. }) => old_key_id,
+            Event::Rotation(RotationNeed::Finalized { old_key_id, .. }) => old_key_id,
+            Event::Rotation(RotationNeed::AutoRotated { key_id, .. }) => key_id,
         }
     }
     /// What about it: `warn@75`, `expired`, `unused`, `rotation-interrupted`,
@@ -72,6 +82,8 @@ impl Event {
                 Some("rotation-interrupted".to_string())
             }
             Event::Rotation(RotationNeed::FinalizeDue { .. }) => Some("finalize-due".to_string()),
+            Event::Rotation(RotationNeed::Finalized { .. }) => Some("finalized".to_string()),
+            Event::Rotation(RotationNeed::AutoRotated { .. }) => Some("auto-rotated".to_string()),
         }
     }
     /// Whether this mark is repeated once a day while it lasts (the others are said once).
@@ -81,7 +93,9 @@ impl Event {
             Event::Key(KeySeen {
                 level: Level::Expired,
                 ..
-            }) | Event::Rotation(_)
+            }) | Event::Rotation(
+                RotationNeed::Interrupted { .. } | RotationNeed::FinalizeDue { .. }
+            )
         )
     }
 }

@@ -37,6 +37,8 @@ pub struct Memory {
 pub struct Planned {
     pub entry: String,
     pub note: Note,
+    /// What it is about.
+    pub event: Event,
 }
 
 fn entry(subject: &str, mark: &str) -> String {
@@ -58,7 +60,11 @@ pub fn decide(events: &[Event], memory: &Memory, now: DateTime<Utc>) -> Vec<Plan
             continue;
         }
         if let Some(note) = texts::note_for(ev) {
-            out.push(Planned { entry: e, note });
+            out.push(Planned {
+                entry: e,
+                note,
+                event: ev.clone(),
+            });
         }
     }
     out

@@ -36,12 +36,20 @@ pub struct Refreshed {
     pub events: Vec<Event>,
     /// IAM could not be reached (network down): retry soon, quietly.
     pub unreachable: bool,
+    /// `agent.auto_rotate`: rotate a key when it enters warn (and say how it went).
+    pub auto_rotate: bool,
 }
 
 /// Where the facts come from (the keys module, IAM, the rotation journal).
 pub trait Source {
     /// Refreshes facts, keeps the prompt segment current, and returns what needs attention.
     fn refresh(&self, env: &Env) -> impl std::future::Future<Output = Result<Refreshed>>;
+    /// Rotates the key of `profile` (for `agent.auto_rotate`). Err: why not, one line.
+    fn rotate(
+        &self,
+        env: &Env,
+        profile: &str,
+    ) -> impl std::future::Future<Output = std::result::Result<(), String>>;
     /// `agent.refresh_hours` from the config (re-read each cycle; 0 = only on file changes).
     fn refresh_hours(&self, env: &Env) -> u32;
 }
@@ -157,6 +165,34 @@ impl<N: Notifier + Send + Sync + 'static> Speaker<N> {
     }
 }
 
+/// `agent.auto_rotate`: a key that enters a warn stage is rotated; its note becomes the
+/// outcome (rotated, or why not and what to run).
+async fn auto_rotate<S: Source>(env: &Env, source: &S, planned: &mut [Planned]) {
+    for p in planned.iter_mut() {
+        let Event::Key(k) = &p.event else { continue };
+        if k.level != Level::Warn {
+            continue;
+        }
+        let Some(profile) = k.profiles.first() else {
+            continue;
+        };
+        tracing::info!(profile = %profile, "auto_rotate: rotating");
+        let error = source.rotate(env, profile).await.err();
+        match &error {
+            None => tracing::info!(profile = %profile, "auto_rotate: rotated"),
+            Some(e) => tracing::warn!(profile = %profile, "auto_rotate failed: {e}"),
+        }
+        let outcome = Event::Rotation(RotationNeed::AutoRotated {
+            profile: profile.clone(),
+            key_id: k.key_id.clone(),
+            error,
+        });
+        if let Some(note) = texts::note_for(&outcome) {
+            p.note = note;
+        }
+    }
+}
+
 /// Why the loop woke.
 enum Wake {
     Timer,
@@ -219,7 +255,10 @@ pub async fn run_loop<S: Source, N: Notifier + Send + Sync + 'static>(
                     backoff = None;
                 }
                 let now = Utc::now();
-                let planned = decide(&r.events, &memory, now);
+                let mut planned = decide(&r.events, &memory, now);
+                if r.auto_rotate {
+                    auto_rotate(env, source, &mut planned).await;
+                }
                 let due = planned.len();
                 let shown = speaker.say(planned, &mut memory, Some(&mem_path)).await;
                 memory.prune(&r.events, now);

@@ -55,6 +55,7 @@ struct Found {
     findings: Vec<Finding>,
     rotation: Vec<Event>,
     unreachable: bool,
+    auto_rotate: bool,
 }
 
 fn refresh_blocking(env: &Env) -> Result<Found> {
@@ -81,17 +82,70 @@ fn refresh_blocking(env: &Env) -> Result<Found> {
         tracing::warn!("cannot update the prompt segment: {e}");
     }
     let unreachable = findings.iter().any(|f| f.problem == Some("unreachable"));
-    let rotation = rotation_events(env, now);
-    // TODO(rotation): `agent.auto_finalize` / `agent.auto_rotate` are read but not acted on
-    // yet; the agent only reminds (finalize-due, interrupted rotation).
-    if config.agent.auto_finalize || config.agent.auto_rotate {
-        tracing::debug!("auto_finalize/auto_rotate are not implemented in the agent yet");
+    let mut rotation = Vec::new();
+    if config.agent.auto_finalize {
+        rotation.extend(auto_finalize(env, now));
     }
+    rotation.extend(rotation_events(env, now));
     Ok(Found {
         findings,
         rotation,
         unreachable,
+        auto_rotate: config.agent.auto_rotate,
     })
+}
+
+/// `agent.auto_finalize`: runs `keyage finalize` when an old key's grace period has passed;
+/// each entry it removed becomes a `Finalized` event. Entries it kept (the key was used since
+/// the rotation, IAM failed) stay `FinalizeDue` reminders.
+fn auto_finalize(env: &Env, now: DateTime<Utc>) -> Vec<Event> {
+    let due: Vec<_> = crate::rotation::pending(env)
+        .into_iter()
+        .filter(|p| crate::rotation::finalize::due(p, now, false))
+        .collect();
+    if due.is_empty() {
+        return Vec::new();
+    }
+    tracing::info!(count = due.len(), "auto_finalize: finalizing old keys");
+    let args = crate::cli::FinalizeArgs {
+        profile: None,
+        force: false,
+    };
+    if let Err(e) = crate::cmd::finalize::run(env, args) {
+        tracing::warn!("auto_finalize: {}", e.message);
+    }
+    let left = crate::rotation::pending(env);
+    due.into_iter()
+        .filter(|p| !left.iter().any(|l| l.rotation_id == p.rotation_id))
+        .map(|p| {
+            tracing::info!(profile = %p.profile, "auto_finalize: old key deleted");
+            Event::Rotation(RotationNeed::Finalized {
+                profile: p.profile,
+                old_key_id: p.old_key_id,
+            })
+        })
+        .collect()
+}
+
+/// `agent.auto_rotate`: `keyage rotate-self --yes --profile P` (old key made inactive, 7 days
+/// of grace), on a thread of its own. Err: the first line of the reason.
+pub fn rotate_blocking(env: &Env, profile: &str) -> std::result::Result<(), String> {
+    let args = crate::cli::RotateArgs {
+        profile: Some(profile.to_string()),
+        yes: true,
+        dry_run: false,
+        old_key: crate::cli::OldKey::Inactive,
+        grace_days: 7,
+        mfa_serial: None,
+        token_code: None,
+        delete_inactive_spare: false,
+        resume: false,
+    };
+    match crate::cmd::rotate::run(env, args) {
+        Ok(0) => Ok(()),
+        Ok(code) => Err(format!("keyage rotate-self exited with {code}")),
+        Err(e) => Err(e.message.lines().next().unwrap_or("failed").to_string()),
+    }
 }
 
 /// An interrupted rotation (a journal with no rotation running) and old keys whose grace
@@ -147,7 +201,25 @@ impl Source for KeysSource {
         Ok(Refreshed {
             events,
             unreachable,
+            auto_rotate: found.auto_rotate,
         })
+    }
+
+    async fn rotate(&self, env: &Env, profile: &str) -> std::result::Result<(), String> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let env2 = env.clone();
+        let profile = profile.to_string();
+        std::thread::Builder::new()
+            .name("keyage-rotate".into())
+            .spawn(move || {
+                let _ = tx.send(rotate_blocking(&env2, &profile));
+            })
+            .map_err(|e| format!("cannot start the rotation thread: {e}"))?;
+        let r = rx
+            .await
+            .unwrap_or_else(|_| Err("the rotation thread stopped without an answer".into()));
+        trim_memory();
+        r
     }
 
     fn refresh_hours(&self, env: &Env) -> u32 {

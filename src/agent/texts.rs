@@ -104,6 +104,37 @@ fn rotation_note(r: &RotationNeed) -> Note {
             ),
             urgency: Urgency::Normal,
         },
+        RotationNeed::Finalized {
+            profile,
+            old_key_id,
+        } => Note {
+            summary: format!("Deleted the old AWS key of profile {profile}"),
+            body: format!(
+                "Old key {} stayed unused after the rotation and its grace period passed (agent.auto_finalize). Check: keyage status --profile {profile}",
+                mask_id(old_key_id)
+            ),
+            urgency: Urgency::Low,
+        },
+        RotationNeed::AutoRotated {
+            profile,
+            error: None,
+            ..
+        } => Note {
+            summary: format!("Rotated the AWS key of profile {profile}"),
+            body: format!(
+                "The new key is in your files (agent.auto_rotate); the old one is inactive until: keyage finalize --profile {profile}"
+            ),
+            urgency: Urgency::Normal,
+        },
+        RotationNeed::AutoRotated {
+            profile,
+            error: Some(e),
+            ..
+        } => Note {
+            summary: format!("Could not rotate the AWS key of profile {profile}"),
+            body: format!("{e}. Rotate it yourself: keyage rotate-self --profile {profile}"),
+            urgency: Urgency::Critical,
+        },
     }
 }
 
