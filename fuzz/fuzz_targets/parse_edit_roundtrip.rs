@@ -29,9 +29,13 @@ fuzz_target!(|data: &[u8]| {
             }
         }
     }
-    let spans: Vec<(std::ops::Range<usize>, &str)> =
-        edits.iter().map(|(_, _, r, v)| (r.clone(), v.as_str())).collect();
-    let out = doc.splice(&spans).expect("spans from the parser never overlap");
+    let spans: Vec<(std::ops::Range<usize>, &str)> = edits
+        .iter()
+        .map(|(_, _, r, v)| (r.clone(), v.as_str()))
+        .collect();
+    let out = doc
+        .splice(&spans)
+        .expect("spans from the parser never overlap");
     let after = Document::parse(&out).expect("edited file parses");
     assert_eq!(after.render(), out);
     assert_eq!(after.lines().len(), doc.lines().len());

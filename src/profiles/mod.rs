@@ -56,6 +56,30 @@ pub enum Class {
     Incomplete { reason: String },
 }
 
+impl Class {
+    /// A short human phrase for listings (`keyage status --offline`).
+    pub fn describe(&self) -> String {
+        match self {
+            Class::Static { key_id } => format!("static key {key_id}"),
+            Class::Temporary { key_id } => {
+                format!("temporary key {key_id} (skipped: expires by itself)")
+            }
+            Class::NoStaticKey { source } if source == "none" => {
+                "no key (settings only)".to_string()
+            }
+            Class::NoStaticKey { source } => format!("no static key (uses {source})"),
+            Class::Incomplete { reason } => format!("incomplete: {reason}"),
+        }
+    }
+    /// The key id this profile holds, if any (static or temporary).
+    pub fn key_id(&self) -> Option<&str> {
+        match self {
+            Class::Static { key_id } | Class::Temporary { key_id } => Some(key_id),
+            _ => None,
+        }
+    }
+}
+
 /// One profile, after the SDK's merge of both files.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Profile {
