@@ -114,7 +114,7 @@ impl Notifier for Desktop {
             });
             n.show()
                 .map(|_| ())
-                .map_err(|e| notify_error(&e.to_string()))
+                .map_err(|e| notify_error("reach the notification server", &e.to_string()))
         })
     }
 }
@@ -130,7 +130,7 @@ pub fn server_info(timeout: Duration) -> Result<ServerInfo> {
                 version: i.version,
                 spec_version: i.spec_version,
             })
-            .map_err(|e| notify_error(&e.to_string()))
+            .map_err(|e| notify_error("reach the notification server", &e.to_string()))
     })
 }
 
@@ -150,12 +150,12 @@ pub fn server_info(_timeout: Duration) -> Result<ServerInfo> {
 }
 
 /// Maps a notify-rust error text to ours, with the fix.
-fn notify_error(text: &str) -> Error {
+fn notify_error(action: &str, text: &str) -> Error {
     let t = text.to_ascii_lowercase();
     if crate::bus::session_bus_of_process().is_unreachable() {
         Error::new(
             Kind::Refused,
-            format!("cannot show a notification: no D-Bus session bus is reachable ({text})"),
+            format!("cannot {action}: no D-Bus session bus is reachable ({text})"),
         )
         .hint("run keyage inside your desktop session (DBUS_SESSION_BUS_ADDRESS must point at its bus)")
     } else if t.contains("serviceunknown")
@@ -164,10 +164,10 @@ fn notify_error(text: &str) -> Error {
     {
         Error::new(
             Kind::Refused,
-            format!("cannot show a notification: no notification server is running ({text})"),
+            format!("cannot {action}: no notification server is running ({text})"),
         )
         .hint("start a notification daemon (your desktop's, or e.g. dunst / mako / xfce4-notifyd)")
     } else {
-        Error::new(Kind::Refused, format!("cannot show a notification: {text}"))
+        Error::new(Kind::Refused, format!("cannot {action}: {text}"))
     }
 }

@@ -169,9 +169,10 @@ impl SecretStore for Keyring {
         let user = format!("keyage-probe-{}-{n:016x}", std::process::id());
         let value: String = format!("probe-{:016x}", rand::rng().random::<u64>());
         self.bounded("write, read and delete a probe entry", move || {
-            let e = entry(&user).map_err(|e| keyring_error(e, "create", &user))?;
+            const PROBE: &str = "a probe entry";
+            let e = entry(&user).map_err(|e| keyring_error(e, "create", PROBE))?;
             e.set_password(&value)
-                .map_err(|e| keyring_error(e, "write", &user))?;
+                .map_err(|e| keyring_error(e, "write", PROBE))?;
             let back = e.get_password();
             let del = e.delete_credential();
             match back {
@@ -185,16 +186,18 @@ impl SecretStore for Keyring {
                         ),
                     ))
                 }
-                Err(e) => return Err(keyring_error(e, "read back", &user)),
+                Err(e) => return Err(keyring_error(e, "read back", PROBE)),
             }
-            del.map_err(|e| keyring_error(e, "delete", &user))
+            del.map_err(|e| keyring_error(e, "delete", PROBE))
         })
     }
 }
 
 /// Maps a keyring-crate error to ours. Only the platform error's text is used (never
 /// `BadEncoding`'s bytes, which are secret material).
-pub fn keyring_error(e: keyring::Error, action: &str, key_id: &str) -> Error {
+/// `what` names the entry (a key id, or e.g. "a probe entry").
+pub fn keyring_error(e: keyring::Error, action: &str, what: &str) -> Error {
+    let key_id = what;
     let backend = backend_name();
     match e {
         keyring::Error::PlatformFailure(inner) => {

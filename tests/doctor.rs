@@ -68,12 +68,13 @@ fn install_everything(sb: &Sandbox) {
 
 #[test]
 fn all_green_with_every_part_present() {
-    let moto = Moto::start();
+    let t0 = Instant::now();
+    let (moto, desk) = start_rig(DesktopOpts::full());
     let alice = moto.create_user("alice");
     moto.enable_auth();
-    let desk = Desktop::start(DesktopOpts::full());
     let sb = sandbox_for(&alice);
     install_everything(&sb);
+    eprintln!("rig start (moto + full desktop) took {:?}", t0.elapsed());
 
     let t = Instant::now();
     let out = sb
@@ -83,6 +84,7 @@ fn all_green_with_every_part_present() {
         .desktop(&desk)
         .run();
     let took = t.elapsed();
+    eprintln!("doctor (all parts present) took {took:?}");
     out.expect_code(0);
     no_secret(&out, &alice);
     let v = out.json();
@@ -142,9 +144,8 @@ fn all_green_with_every_part_present() {
 
 #[test]
 fn missing_installs_are_warnings_not_failures() {
-    let moto = Moto::start();
+    let (moto, desk) = start_rig(DesktopOpts::full());
     let bob = moto.create_user("bob");
-    let desk = Desktop::start(DesktopOpts::full());
     let sb = sandbox_for(&bob);
     let out = sb
         .keyage()
@@ -226,9 +227,8 @@ fn no_bus_fails_the_keyring_and_warns_about_notifications() {
 
 #[test]
 fn bus_without_keyring_or_notification_daemon() {
-    let moto = Moto::start();
+    let (moto, desk) = start_rig(DesktopOpts::bare());
     let k = moto.create_user("dave");
-    let desk = Desktop::start(DesktopOpts::bare());
     let sb = sandbox_for(&k);
     let out = sb
         .keyage()
@@ -273,9 +273,8 @@ fn bus_without_keyring_or_notification_daemon() {
 
 #[test]
 fn iam_down_fails_fast_with_a_fix() {
-    let moto = Moto::start();
+    let (moto, desk) = start_rig(DesktopOpts::keyring());
     let k = moto.create_user("erin");
-    let desk = Desktop::start(DesktopOpts::keyring());
     let sb = sandbox_for(&k);
     let t = Instant::now();
     let out = sb
@@ -387,12 +386,24 @@ fn credentials_file_found_parseable_and_private() {
     let v = out.json();
     assert_eq!(status(&v, "credentials_file"), "ok");
     assert_eq!(status(&v, "files_parse"), "ok");
+    assert!(checks(&v, "env_keys").is_empty());
     let m = one(&v, "credentials_mode");
     assert_eq!(m["status"], "fail", "{m:#}");
     assert_eq!(
         m["fix"].as_str().expect("fix"),
         format!("chmod 600 {}", sb.credentials_path().display())
     );
+
+    // A key in the environment is pointed out (and its secret not printed).
+    let out = sb
+        .keyage()
+        .args(["doctor", "--json"])
+        .endpoint(&dead_endpoint())
+        .env("AWS_ACCESS_KEY_ID", "AKIAENVKEY0000000001")
+        .env("AWS_SECRET_ACCESS_KEY", "envSecretValueThatMustNotShow")
+        .run();
+    assert!(!out.stdout.contains("envSecretValueThatMustNotShow"));
+    assert_eq!(status(&out.json(), "env_keys"), "warn");
 
     // Malformed: the file and line are named.
     sb.write_credentials("[default\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n");
@@ -408,4 +419,31 @@ fn credentials_file_found_parseable_and_private() {
     let want = format!("{}:1", sb.credentials_path().display());
     assert!(p["detail"].as_str().expect("d").contains(&want), "{p:#}");
     assert!(checks(&v, "identity").is_empty());
+}
+
+#[test]
+fn locked_keyring_fails_with_the_unlock_fix() {
+    let moto = Moto::spawn();
+    let desk = Desktop::start_locked_keyring();
+    let moto = moto.ready();
+    let k = moto.create_user("ivy");
+    let sb = sandbox_for(&k);
+    let out = sb
+        .keyage()
+        .args(["doctor", "--json"])
+        .moto(&moto)
+        .desktop(&desk)
+        .run();
+    out.expect_code(1);
+    let v = out.json();
+    let ring = one(&v, "keyring");
+    assert_eq!(ring["status"], "fail", "{ring:#}");
+    assert!(
+        ring["detail"].as_str().expect("d").contains("locked"),
+        "{ring:#}"
+    );
+    assert!(
+        ring["fix"].as_str().expect("fix").contains("unlock"),
+        "{ring:#}"
+    );
 }

@@ -81,7 +81,18 @@ fn keyring_on_real_secret_service() {
     assert!(ring.get(id).expect("get").is_none());
     assert_eq!(d.secret_tool_lookup(id), None);
 
-    // 5. The daemon goes away mid-session.
+    // 5. A daemon that owns its name but never answers: the wait is bounded.
+    d.signal("gnome-keyring-daemon", libc::SIGSTOP);
+    let quick = Keyring {
+        timeout: std::time::Duration::from_secs(2),
+    };
+    let t = std::time::Instant::now();
+    let e = quick.probe().expect_err("stuck keyring");
+    assert!(t.elapsed().as_secs() < 5, "{:?}", t.elapsed());
+    assert!(e.to_string().contains("did not answer"), "{e}");
+    d.signal("gnome-keyring-daemon", libc::SIGCONT);
+
+    // 6. The daemon goes away mid-session.
     let mut d = d;
     d.stop("gnome-keyring-daemon");
     let e = ring.probe().expect_err("daemon gone");

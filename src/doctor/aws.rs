@@ -175,7 +175,7 @@ fn api_fail(id: &'static str, job: &Job, e: ApiError) -> Check {
     let mut c = Check::fail(
         id,
         title(what, &job.profiles),
-        format!("{}: {}", job.key_id, err.message),
+        format!("{}: {}", job.key_id, short(&err.message)),
     )
     .fix_opt(err.hint)
     .key(&job.key_id, &job.profiles);
@@ -183,4 +183,34 @@ fn api_fail(id: &'static str, job: &Job, e: ApiError) -> Check {
         c.fix = Some("check the network, or AWS_ENDPOINT_URL if you set one".into());
     }
     c
+}
+
+/// Drops the SDK's trailing Debug dump (` (DispatchFailure(DispatchFailure { … }))`) from an
+/// error chain; the readable chain before it stays.
+fn short(message: &str) -> &str {
+    for marker in [
+        " (DispatchFailure(",
+        " (TimeoutError(",
+        " (ResponseError(",
+        " (ConstructionFailure(",
+        " (ServiceError(",
+    ] {
+        if let Some(i) = message.find(marker) {
+            return &message[..i];
+        }
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn short_drops_the_debug_dump() {
+        let m = "GetCallerIdentity failed: dispatch failure: io error: tcp connect error: Connection refused (os error 111) (DispatchFailure(DispatchFailure { source: x }))";
+        assert_eq!(
+            super::short(m),
+            "GetCallerIdentity failed: dispatch failure: io error: tcp connect error: Connection refused (os error 111)"
+        );
+        assert_eq!(super::short("AccessDenied (x)"), "AccessDenied (x)");
+    }
 }

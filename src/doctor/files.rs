@@ -99,6 +99,9 @@ pub fn check(env: &Env) -> (Option<Inventory>, Vec<Check>) {
         };
         out.push(Check::warn("profiles", "profiles", what).fix_opt(fix));
     }
+    if let Some(c) = env_keys(env) {
+        out.push(c);
+    }
     (Some(inv), out)
 }
 
@@ -128,4 +131,18 @@ fn mode_check(f: &LoadedFile, static_in_config: bool) -> Option<Check> {
         )
         .fix(format!("chmod 600 {}", f.path.display()))
     })
+}
+
+/// A key in the environment wins over every profile in the files, and keyage does not manage
+/// it: say so.
+fn env_keys(env: &Env) -> Option<Check> {
+    env.get("AWS_ACCESS_KEY_ID")?;
+    Some(
+        Check::warn(
+            "env_keys",
+            "environment key",
+            "AWS_ACCESS_KEY_ID is set: AWS tools use it before any profile in your files, and keyage does not watch or rotate it",
+        )
+        .fix("keep long-term keys in ~/.aws/credentials (unset AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY in your shell)"),
+    )
 }

@@ -43,10 +43,16 @@ impl Proc {
     /// dies (so a crashed test leaves nothing behind).
     pub fn spawn(name: &str, cmd: &mut Command) -> Proc {
         cmd.process_group(0);
-        // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
+        let parent = std::process::id() as libc::pid_t;
+        // SAFETY: prctl and getppid are async-signal-safe; nothing else runs between fork and
+        // exec.
         unsafe {
-            cmd.pre_exec(|| {
+            cmd.pre_exec(move || {
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                // The parent died before prctl took effect: do not outlive it.
+                if libc::getppid() != parent {
+                    libc::_exit(1);
+                }
                 Ok(())
             });
         }
@@ -106,6 +112,13 @@ impl Proc {
 impl Drop for Proc {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// With KEYAGE_RIG_TRACE=1, prints how long each rig step took (to stderr).
+fn trace(what: &str, since: Instant) {
+    if std::env::var_os("KEYAGE_RIG_TRACE").is_some() {
+        eprintln!("rig: {what} in {:?}", since.elapsed());
     }
 }
 
@@ -201,6 +214,13 @@ impl Moto {
     /// Starts the wrapper on a free 127.0.0.1 port and waits until it listens.
     /// Authentication is off until [`Moto::enable_auth`].
     pub fn start() -> Moto {
+        Moto::spawn().ready()
+    }
+    /// Starts the wrapper without waiting (Python needs ~0.5 s to import moto): start the
+    /// other parts meanwhile, then call [`MotoStarting::ready`]. Call both on the test's own
+    /// thread (children die with the thread that spawned them).
+    pub fn spawn() -> MotoStarting {
+        let started = Instant::now();
         let dir = tempdir("keyage-moto-");
         let out = dir.path().join("stdout");
         let err = dir.path().join("stderr");
@@ -221,23 +241,8 @@ impl Moto {
             .stdin(Stdio::null())
             .stdout(fs::File::create(&out).expect("rig: moto stdout"))
             .stderr(fs::File::create(&err).expect("rig: moto stderr"));
-        let mut proc = Proc::spawn("moto", &mut cmd);
-        let end = Instant::now() + Duration::from_secs(60);
-        let port = loop {
-            let text = read_lossy(&out);
-            if let Some(p) = text
-                .lines()
-                .find_map(|l| l.strip_prefix("READY "))
-                .and_then(|p| p.trim().parse::<u16>().ok())
-            {
-                break p;
-            }
-            if !proc.alive() || Instant::now() > end {
-                panic!("rig: moto did not start:\n{}", read_lossy(&err));
-            }
-            sleep(Duration::from_millis(20));
-        };
-        Moto { port, proc, dir }
+        let proc = Proc::spawn("moto", &mut cmd);
+        MotoStarting { proc, dir, started }
     }
     /// `http://127.0.0.1:PORT`, for AWS_ENDPOINT_URL.
     pub fn endpoint(&self) -> String {
@@ -341,6 +346,50 @@ impl Moto {
     }
 }
 
+/// A moto server that is still starting (see [`Moto::spawn`]).
+pub struct MotoStarting {
+    proc: Proc,
+    dir: tempfile::TempDir,
+    started: Instant,
+}
+
+impl MotoStarting {
+    /// Waits until the server listens.
+    pub fn ready(mut self) -> Moto {
+        let out = self.dir.path().join("stdout");
+        let end = Instant::now() + Duration::from_secs(60);
+        let port = loop {
+            if let Some(p) = read_lossy(&out)
+                .lines()
+                .find_map(|l| l.strip_prefix("READY "))
+                .and_then(|p| p.trim().parse::<u16>().ok())
+            {
+                break p;
+            }
+            if !self.proc.alive() || Instant::now() > end {
+                panic!(
+                    "rig: moto did not start:\n{}",
+                    read_lossy(&self.dir.path().join("stderr"))
+                );
+            }
+            sleep(Duration::from_millis(20));
+        };
+        trace("moto started", self.started);
+        Moto {
+            port,
+            proc: self.proc,
+            dir: self.dir,
+        }
+    }
+}
+
+/// Starts moto and a desktop side by side (moto's start-up overlaps the desktop's).
+pub fn start_rig(opts: DesktopOpts) -> (Moto, Desktop) {
+    let moto = Moto::spawn();
+    let desktop = Desktop::start(opts);
+    (moto.ready(), desktop)
+}
+
 fn str_field(v: &serde_json::Value, k: &str) -> String {
     v[k].as_str()
         .unwrap_or_else(|| panic!("rig: no {k} in {v}"))
@@ -437,6 +486,15 @@ pub const KEYRING_PASSWORD: &str = "keyage-test-password";
 
 impl Desktop {
     pub fn start(opts: DesktopOpts) -> Desktop {
+        Self::start_inner(opts, true)
+    }
+    /// A bus with a gnome-keyring that has no unlocked collection (fresh, started without
+    /// `--unlock`): every write fails as "locked / no access".
+    pub fn start_locked_keyring() -> Desktop {
+        Self::start_inner(DesktopOpts::keyring(), false)
+    }
+    fn start_inner(opts: DesktopOpts, unlock: bool) -> Desktop {
+        let started = Instant::now();
         let dir = tempdir("keyage-desktop-");
         let root = dir.path().to_path_buf();
         for d in ["run", "home", "data", "config", "cache", "state"] {
@@ -484,6 +542,7 @@ impl Desktop {
             read_lossy(&addr_file).ends_with('\n')
         });
         d.bus_address = read_lossy(&addr_file).trim().to_string();
+        trace("dbus-daemon ready", started);
 
         if opts.notifications {
             // The monitor first, so no Notify call is missed.
@@ -500,6 +559,7 @@ impl Desktop {
                 read_lossy(&log).contains("member=NameLost")
             });
             d.monitor_log = Some(log);
+            trace("dbus-monitor ready", started);
 
             let display_file = root.join("display");
             let f = fs::File::create(&display_file).expect("rig: display file");
@@ -536,6 +596,7 @@ impl Desktop {
                 read_lossy(&display_file).ends_with('\n')
             });
             d.display = Some(format!(":{}", read_lossy(&display_file).trim()));
+            trace("Xvfb ready", started);
 
             let rc = root.join("dunstrc");
             fs::write(
@@ -552,12 +613,21 @@ impl Desktop {
                 .stderr(fs::File::create(root.join("dunst.log")).expect("rig: dunst.log"));
             d.procs.push(Proc::spawn("dunst", &mut dunst));
             d.wait_for_name("org.freedesktop.Notifications");
+            trace("dunst ready", started);
         }
 
         if opts.keyring {
             let mut gk = d.command("gnome-keyring-daemon");
-            gk.args(["--foreground", "--unlock", "--components=secrets"])
-                .stdin(Stdio::piped())
+            gk.arg("--foreground");
+            if unlock {
+                gk.arg("--unlock");
+            }
+            gk.arg("--components=secrets")
+                .stdin(if unlock {
+                    Stdio::piped()
+                } else {
+                    Stdio::null()
+                })
                 .stdout(Stdio::null())
                 .stderr(fs::File::create(root.join("keyring.log")).expect("rig: keyring.log"));
             let mut p = Proc::spawn("gnome-keyring-daemon", &mut gk);
@@ -568,6 +638,7 @@ impl Desktop {
             }
             d.procs.push(p);
             d.wait_for_name("org.freedesktop.secrets");
+            trace("gnome-keyring ready", started);
         }
         d
     }
