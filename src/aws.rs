@@ -54,6 +54,19 @@ pub async fn config_for_key(
     secret: &SecretKey,
     session_token: Option<&SecretKey>,
 ) -> SdkConfig {
+    config_for_key_with(env, target, key_id, secret, session_token, None).await
+}
+
+/// As `config_for_key`, reusing `http` (another config's `http_client()`) so that many keys
+/// share one connection pool and one TLS setup instead of building one each.
+pub async fn config_for_key_with(
+    env: &Env,
+    target: &Target,
+    key_id: &str,
+    secret: &SecretKey,
+    session_token: Option<&SecretKey>,
+    http: Option<aws_smithy_runtime_api::client::http::SharedHttpClient>,
+) -> SdkConfig {
     let creds = Credentials::new(
         key_id,
         secret.expose_secret(),
@@ -68,6 +81,9 @@ pub async fn config_for_key(
         .retry_config(RetryConfig::standard().with_max_attempts(3));
     if let Some(p) = &target.profile {
         loader = loader.profile_name(p);
+    }
+    if let Some(h) = http {
+        loader = loader.http_client(h);
     }
     loader.load().await
 }

@@ -1,9 +1,358 @@
-//! `keyage status`.
+//! `keyage status`: every local key (profiles sharing a key on one row), its age, level, last
+//! use and a note; then every profile with its classification, file and line.
+//!
+//! Flow: config → inventory → cache (first_seen) → refresh stale keys (online only: the one
+//! place an async runtime is built) → `policy::evaluate` → prompt segment files → output.
+//! Exit 0, or 3 when a key is expired (or, with `--fail-on warn`, warn/unused/invalid).
 
-use crate::cli::StatusArgs;
+use std::collections::BTreeSet;
+use std::io::Write;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::cli::{FailOn, StatusArgs};
+use crate::config::Config;
 use crate::env::Env;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::keys::policy::{Finding, Level, Source};
+use crate::keys::Refresh;
+use crate::profiles::{Class, FileKind, Inventory, KeyGroup};
 
-pub fn run(_env: &Env, _args: StatusArgs) -> Result<u8> {
-    Err(super::not_yet("status"))
+/// JSON schema version of `status --json`; bumped only on incompatible changes.
+pub const SCHEMA: u32 = 1;
+
+pub fn run(env: &Env, args: StatusArgs) -> Result<u8> {
+    run_at(env, args, Utc::now())
+}
+
+pub fn run_at(env: &Env, args: StatusArgs, now: DateTime<Utc>) -> Result<u8> {
+    let config = Config::load(env)?;
+    let inventory = Inventory::load(env)?;
+    for w in &inventory.warnings {
+        eprintln!("keyage: warning: {w}");
+    }
+    let groups = inventory.keys();
+    let selected = select(&inventory, &groups, &args.profiles)?;
+
+    let mode = if args.offline {
+        Refresh::Offline
+    } else if args.refresh {
+        Refresh::Force
+    } else {
+        Refresh::Stale
+    };
+    let (_cache, findings) = crate::keys::assess(
+        env,
+        &inventory,
+        &config,
+        &selected,
+        mode,
+        &BTreeSet::new(),
+        now,
+    )?;
+
+    let shown: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| match f.source {
+            Source::Local => selected.iter().any(|g| g.key_id == f.key_id),
+            Source::Other => f
+                .found_via
+                .as_ref()
+                .is_some_and(|v| selected.iter().any(|g| &g.key_id == v)),
+        })
+        .collect();
+    let fail_on_warn = args.fail_on == FailOn::Warn;
+    let code = if shown.iter().any(|f| f.fails(fail_on_warn)) {
+        3
+    } else {
+        0
+    };
+    let profiles: Vec<ProfileRow> = inventory
+        .profiles
+        .iter()
+        .filter(|p| args.profiles.is_empty() || args.profiles.contains(&p.name))
+        .map(|p| ProfileRow::new(p, &groups))
+        .collect();
+
+    let mut out = std::io::stdout().lock();
+    let written = if args.json {
+        let doc = JsonReport {
+            schema: SCHEMA,
+            generated_at: now,
+            offline: args.offline,
+            credentials_file: inventory.credentials.path.display().to_string(),
+            credentials_file_exists: inventory.credentials.exists(),
+            config_file: inventory.config.path.display().to_string(),
+            config_file_exists: inventory.config.exists(),
+            keys: shown.clone(),
+            profiles,
+            warnings: inventory.warnings.clone(),
+            exit_code: code,
+        };
+        serde_json::to_writer_pretty(&mut out, &doc)
+            .map_err(std::io::Error::from)
+            .and_then(|_| writeln!(out))
+    } else {
+        let colour = use_colour(env);
+        let text = render_table(&inventory, &shown, &profiles, colour, now);
+        out.write_all(text.as_bytes())
+    };
+    match written {
+        Ok(()) => Ok(code),
+        // A closed pipe (`keyage status | head`) is not an error worth a message.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(code),
+        Err(e) => Err(Error::new(
+            crate::error::Kind::Io,
+            format!("cannot write the output: {e}"),
+        )),
+    }
+}
+
+fn select(inv: &Inventory, groups: &[KeyGroup], names: &[String]) -> Result<Vec<KeyGroup>> {
+    if names.is_empty() {
+        return Ok(groups.to_vec());
+    }
+    for n in names {
+        if inv.profile(n).is_none() {
+            let known: Vec<&str> = inv.profiles.iter().map(|p| p.name.as_str()).collect();
+            return Err(Error::usage(format!(
+                "no profile named `{n}` in {} or {}",
+                inv.credentials.path.display(),
+                inv.config.path.display()
+            ))
+            .hint(if known.is_empty() {
+                "there are no profiles at all".to_string()
+            } else {
+                format!("known profiles: {}", known.join(", "))
+            }));
+        }
+    }
+    Ok(groups
+        .iter()
+        .filter(|g| g.profiles.iter().any(|p| names.contains(p)))
+        .cloned()
+        .collect())
+}
+
+fn use_colour(env: &Env) -> bool {
+    use is_terminal::IsTerminal;
+    env.get("NO_COLOR").is_none()
+        && env.get("TERM") != Some("dumb")
+        && std::io::stdout().is_terminal()
+}
+
+/// `status --json` (see docs/keys.md for every field).
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    schema: u32,
+    generated_at: DateTime<Utc>,
+    offline: bool,
+    credentials_file: String,
+    credentials_file_exists: bool,
+    config_file: String,
+    config_file_exists: bool,
+    keys: Vec<&'a Finding>,
+    profiles: Vec<ProfileRow>,
+    warnings: Vec<String>,
+    exit_code: u8,
+}
+
+/// One profile in `status` (table's second part, JSON `profiles[]`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ProfileRow {
+    pub name: String,
+    /// `static`, `temporary`, `no_static_key` or `incomplete`.
+    pub kind: &'static str,
+    /// The key id for `static`/`temporary`.
+    pub key_id: Option<String>,
+    /// Where the credentials come from (`no_static_key`) or what is wrong (`incomplete`).
+    pub detail: Option<String>,
+    pub file: String,
+    pub file_kind: FileKind,
+    pub line: usize,
+    pub current: bool,
+    /// Other profiles with the same key id.
+    pub shares_key_with: Vec<String>,
+}
+
+impl ProfileRow {
+    fn new(p: &crate::profiles::Profile, groups: &[KeyGroup]) -> Self {
+        let (kind, key_id, detail) = match &p.class {
+            Class::Static { key_id } => ("static", Some(key_id.clone()), None),
+            Class::Temporary { key_id } => ("temporary", Some(key_id.clone()), None),
+            Class::NoStaticKey { source } => ("no_static_key", None, Some(source.clone())),
+            Class::Incomplete { reason } => ("incomplete", None, Some(reason.clone())),
+        };
+        let shares = match &p.class {
+            Class::Static { key_id } => groups
+                .iter()
+                .find(|g| &g.key_id == key_id)
+                .map(|g| {
+                    g.profiles
+                        .iter()
+                        .filter(|n| **n != p.name)
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        ProfileRow {
+            name: p.name.clone(),
+            kind,
+            key_id,
+            detail,
+            file: p.file.display().to_string(),
+            file_kind: p.file_kind,
+            line: p.line,
+            current: p.current,
+            shares_key_with: shares,
+        }
+    }
+}
+
+fn paint(s: &str, level: Level, colour: bool) -> String {
+    if !colour {
+        return s.to_string();
+    }
+    let code = match level {
+        Level::Expired => "1;31",
+        Level::Warn => "33",
+        Level::Unused => "35",
+        Level::Unknown => "36",
+        Level::Ok => "32",
+        Level::Skipped => "2",
+    };
+    format!("\x1b[{code}m{s}\x1b[0m")
+}
+
+fn last_used_text(f: &Finding) -> String {
+    match (f.last_used, &f.last_used_service) {
+        (Some(d), Some(s)) => format!("{} ({s})", d.format("%Y-%m-%d")),
+        (Some(d), None) => d.format("%Y-%m-%d").to_string(),
+        (None, _) if f.checked_at.is_some() && f.problem.is_none() => "never".to_string(),
+        (None, _) => "?".to_string(),
+    }
+}
+
+/// The human table.
+pub fn render_table(
+    inv: &Inventory,
+    findings: &[&Finding],
+    profiles: &[ProfileRow],
+    colour: bool,
+    _now: DateTime<Utc>,
+) -> String {
+    let mut s = String::new();
+    if !inv.credentials.exists() {
+        if let Some(n) = inv.credentials.missing_note() {
+            s.push_str(&n);
+            s.push('\n');
+        }
+    }
+    if findings.is_empty() {
+        if inv.profiles.is_empty() {
+            s.push_str("no profiles found\n");
+            return s;
+        }
+        s.push_str("no static access keys in the selected profiles\n");
+    } else {
+        let rows: Vec<[String; 6]> = findings
+            .iter()
+            .map(|f| {
+                let who = match f.source {
+                    Source::Local => f.profiles.join(", "),
+                    Source::Other => format!("({} other key)", f.user.as_deref().unwrap_or("user")),
+                };
+                let age = match f.age_days {
+                    Some(_) => format!("{} d", f.age_text().replace('≥', "≥ ")),
+                    None => "?".to_string(),
+                };
+                [
+                    who,
+                    f.key_id.clone(),
+                    age,
+                    f.level.to_string(),
+                    last_used_text(f),
+                    f.note.clone(),
+                ]
+            })
+            .collect();
+        let head = ["PROFILES", "KEY", "AGE", "LEVEL", "LAST USED", "NOTE"];
+        let mut w = head.map(|h| h.chars().count());
+        for r in &rows {
+            for (i, c) in r.iter().enumerate() {
+                w[i] = w[i].max(c.chars().count());
+            }
+        }
+        let line = |cells: [&str; 6], level: Option<Level>| {
+            let mut l = String::new();
+            for (i, c) in cells.iter().enumerate() {
+                if i == 5 {
+                    l.push_str(c);
+                    break;
+                }
+                let padded = if i == 2 {
+                    format!("{c:>width$}", width = w[i])
+                } else {
+                    format!("{c:<width$}", width = w[i])
+                };
+                match (i, level) {
+                    (3, Some(lv)) => l.push_str(&paint(&padded, lv, colour)),
+                    _ => l.push_str(&padded),
+                }
+                l.push_str("  ");
+            }
+            l.trim_end().to_string() + "\n"
+        };
+        s.push_str(&line(head, None));
+        for (r, f) in rows.iter().zip(findings) {
+            let cells = [
+                r[0].as_str(),
+                r[1].as_str(),
+                r[2].as_str(),
+                r[3].as_str(),
+                r[4].as_str(),
+                r[5].as_str(),
+            ];
+            s.push_str(&line(cells, Some(f.level)));
+        }
+        // The AccessDenied explanation (with the policy statement) once, after the table.
+        if let Some(f) = findings.iter().find(|f| f.missing_action.is_some()) {
+            if let Some(a) = f.missing_action {
+                s.push_str(&format!(
+                    "\nAccessDenied: your IAM identity lacks {a}, so ages are lower bounds from when keyage first saw the key.\nAsk an admin to attach a policy with this statement:\n{}\n",
+                    crate::keys::iam::SELF_SERVICE_STATEMENT
+                ));
+            }
+        }
+    }
+    if !profiles.is_empty() {
+        s.push_str("\nprofiles:\n");
+        let nw = profiles
+            .iter()
+            .map(|p| p.name.chars().count())
+            .max()
+            .unwrap_or(0);
+        for p in profiles {
+            let what = match (p.kind, &p.key_id, &p.detail) {
+                ("static", Some(k), _) => format!("static key {k}"),
+                ("temporary", Some(k), _) => format!("temporary key {k} (skipped)"),
+                (_, _, Some(d)) => format!("{} ({d})", p.kind.replace('_', " ")),
+                _ => p.kind.to_string(),
+            };
+            let shared = if p.shares_key_with.is_empty() {
+                String::new()
+            } else {
+                format!("  shares its key with {}", p.shares_key_with.join(", "))
+            };
+            let cur = if p.current { "*" } else { " " };
+            s.push_str(&format!(
+                "{cur} {:<nw$}  {}:{}  {what}{shared}\n",
+                p.name, p.file, p.line
+            ));
+        }
+    }
+    s
 }

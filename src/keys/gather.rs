@@ -103,15 +103,31 @@ pub fn refresh(
     let rt = crate::aws::runtime()?;
     let env = Arc::new(env.clone());
     let results = rt.block_on(async move {
+        // One HTTP client (connection pool, TLS setup) for all keys.
+        let http = match jobs.first() {
+            Some(j) => crate::aws::config_for_key(&env, &j.target, &j.key_id, &j.secret, None)
+                .await
+                .http_client(),
+            None => None,
+        };
         let sem = Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
         let mut set = tokio::task::JoinSet::new();
         for job in jobs {
             let sem = sem.clone();
             let env = env.clone();
+            let http = http.clone();
             set.spawn(async move {
                 let _permit = sem.acquire_owned().await;
-                let svc =
-                    SdkKeyService::for_key(&env, &job.target, &job.key_id, &job.secret, None).await;
+                let cfg = crate::aws::config_for_key_with(
+                    &env,
+                    &job.target,
+                    &job.key_id,
+                    &job.secret,
+                    None,
+                    http,
+                )
+                .await;
+                let svc = SdkKeyService::from_config(&cfg);
                 let f = fetch(&svc, &job.key_id).await;
                 (job.key_id, f)
             });

@@ -256,9 +256,13 @@ impl SdkKeyService {
         session_token: Option<&SecretKey>,
     ) -> Self {
         let cfg = aws::config_for_key(env, target, key_id, secret, session_token).await;
+        Self::from_config(&cfg)
+    }
+    /// Clients from an already built configuration (see `aws::config_for_key_with`).
+    pub fn from_config(cfg: &aws_config::SdkConfig) -> Self {
         SdkKeyService {
-            iam: aws_sdk_iam::Client::new(&cfg),
-            sts: aws_sdk_sts::Client::new(&cfg),
+            iam: aws_sdk_iam::Client::new(cfg),
+            sts: aws_sdk_sts::Client::new(cfg),
         }
     }
 }

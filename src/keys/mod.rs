@@ -5,3 +5,71 @@ pub mod facts;
 pub mod gather;
 pub mod iam;
 pub mod policy;
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+
+use crate::config::Config;
+use crate::env::Env;
+use crate::error::Result;
+use crate::profiles::{Inventory, KeyGroup};
+use crate::state::cache::Cache;
+
+/// When to ask IAM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refresh {
+    /// Never (cache only; no async runtime is built).
+    Offline,
+    /// Keys whose facts are older than the config's `cache_ttl_hours`.
+    Stale,
+    /// Every selected key.
+    Force,
+}
+
+/// The shared pipeline of `status` and the agent: records `first_seen` for every local key,
+/// refreshes the `selected` keys per `mode` (others stay as cached), saves the cache, evaluates
+/// every key, and rewrites the prompt segment files. Returns the cache and one finding per key
+/// (all keys, not only the selected ones). `pending` = key ids with a rotation in progress.
+pub fn assess(
+    env: &Env,
+    inventory: &Inventory,
+    config: &Config,
+    selected: &[KeyGroup],
+    mode: Refresh,
+    pending: &BTreeSet<String>,
+    now: DateTime<Utc>,
+) -> Result<(Cache, Vec<policy::Finding>)> {
+    let groups = inventory.keys();
+    let mut cache = Cache::load(env);
+    for g in &groups {
+        cache.observe(&g.key_id, now);
+    }
+    if mode != Refresh::Offline {
+        let stale: Vec<String> = selected
+            .iter()
+            .filter(|g| {
+                mode == Refresh::Force || !cache.is_fresh(&g.key_id, now, config.cache_ttl())
+            })
+            .filter(|g| {
+                !config
+                    .policy_for(g.profiles.iter().map(String::as_str))
+                    .ignore
+            })
+            .map(|g| g.key_id.clone())
+            .collect();
+        if !stale.is_empty() {
+            gather::refresh(env, inventory, &stale, &mut cache, now)?;
+        }
+    }
+    if let Err(e) = cache.save(env) {
+        eprintln!("keyage: warning: {e}");
+    }
+    let findings = policy::evaluate(&groups, &cache, config, now);
+    if let Err(e) =
+        crate::surfaces::segment::write_all(env, inventory, &findings, &config.prompt, pending)
+    {
+        eprintln!("keyage: warning: prompt segment not written: {e}");
+    }
+    Ok((cache, findings))
+}
