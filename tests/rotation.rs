@@ -165,7 +165,11 @@ fn rotate_switches_every_profile_and_keeps_the_old_key_recoverable() {
     let mut u = user(&t, "alice");
     let out = run(&t, &mut u, &["rotate-self", "--yes"]);
     out.expect_code(0);
-    assert!(out.stdout.contains("Rotate key"), "plan shown: {}", out.stdout);
+    assert!(
+        out.stdout.contains("Rotate key"),
+        "plan shown: {}",
+        out.stdout
+    );
     let (new_id, new_secret) = key_of(&u, "default");
     assert_ne!(new_id, u.key.id);
     assert_eq!(key_of(&u, "work"), (new_id.clone(), new_secret.clone()));
@@ -176,7 +180,10 @@ fn rotate_switches_every_profile_and_keeps_the_old_key_recoverable() {
     );
     assert!(key_works(&t, &new_id, &new_secret), "new key passes STS");
     let keys = t.moto.admin_keys("alice");
-    let old = keys.iter().find(|k| k.key_id == u.key.id).expect("old key kept");
+    let old = keys
+        .iter()
+        .find(|k| k.key_id == u.key.id)
+        .expect("old key kept");
     assert!(!old.active, "old key inactive");
     assert!(!key_works(&t, &u.key.id, &u.key.secret), "old key rejected");
     assert_eq!(
@@ -187,6 +194,17 @@ fn rotate_switches_every_profile_and_keeps_the_old_key_recoverable() {
         t.desk.secret_tool_lookup(&new_id).as_deref(),
         Some(new_secret.as_str())
     );
+    // `status` shows the new key ok.
+    let st = run(&t, &mut u, &["status", "--json", "--refresh"]);
+    let j = st.json();
+    let k = j["keys"]
+        .as_array()
+        .expect("keys[]")
+        .iter()
+        .find(|k| k["key_id"] == new_id.as_str())
+        .unwrap_or_else(|| panic!("no new key in status: {j:#}"));
+    assert_eq!(k["level"], "ok", "{k:#}");
+    secrets_of_keys_known(&t, &u);
     // The journal is gone, the pending finalize recorded, without secrets.
     assert_eq!(state_file(&u, "rotation-journal.json"), "");
     let pending = state_file(&u, "pending-finalize.json");
@@ -209,7 +227,11 @@ fn backout_restores_the_old_key_and_retires_the_new_one() {
     let out = run(&t, &mut u, &["backout"]);
     out.expect_code(0);
     assert!(out.stdout.contains("Backed out"), "{}", out.stdout);
-    assert_eq!(u.sb.read(".aws/credentials"), u.before, "files byte-identical again");
+    assert_eq!(
+        u.sb.read(".aws/credentials"),
+        u.before,
+        "files byte-identical again"
+    );
     assert!(key_works(&t, &u.key.id, &u.key.secret));
     let keys = t.moto.admin_keys("bob");
     assert!(!keys.iter().find(|k| k.key_id == new_id).unwrap().active);
@@ -218,6 +240,7 @@ fn backout_restores_the_old_key_and_retires_the_new_one() {
         Some(new_secret.as_str()),
         "the new key's secret stays in the keyring"
     );
+    secrets_of_keys_known(&t, &u);
     // Nothing left to back out.
     run(&t, &mut u, &["backout"]).expect_code(1);
 }
@@ -227,7 +250,12 @@ fn finalize_deletes_only_after_grace_and_when_unused() {
     let t = T::start();
     t.moto.enable_auth();
     let mut u = user(&t, "carol");
-    run(&t, &mut u, &["rotate-self", "--yes", "--old-key", "keep-active"]).expect_code(0);
+    run(
+        &t,
+        &mut u,
+        &["rotate-self", "--yes", "--old-key", "keep-active"],
+    )
+    .expect_code(0);
     assert!(t.moto.admin_keys("carol").iter().all(|k| k.active));
     // Within the grace period: kept.
     let out = run(&t, &mut u, &["finalize"]);
@@ -261,14 +289,27 @@ fn two_active_keys_refuse_and_an_inactive_spare_needs_consent() {
     u.secrets.push(spare.secret.clone());
     let out = run(&t, &mut u, &["rotate-self", "--yes"]);
     out.expect_code(1);
-    assert!(out.stderr.contains("two active access keys"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("two active access keys"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(u.sb.read(".aws/credentials"), u.before);
     t.moto.set_active(&spare.id, false);
     let out = run(&t, &mut u, &["rotate-self", "--yes"]);
     out.expect_code(1);
-    assert!(out.stderr.contains("--delete-inactive-spare"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("--delete-inactive-spare"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(t.moto.admin_keys("dave").len(), 2);
-    run(&t, &mut u, &["rotate-self", "--yes", "--delete-inactive-spare"]).expect_code(0);
+    run(
+        &t,
+        &mut u,
+        &["rotate-self", "--yes", "--delete-inactive-spare"],
+    )
+    .expect_code(0);
     let keys = t.moto.admin_keys("dave");
     assert!(keys.iter().all(|k| k.key_id != spare.id), "spare deleted");
     assert_eq!(keys.len(), 2);
@@ -335,7 +376,10 @@ fn killed_at(point: &str) {
         assert_eq!(out.code, None, "{point}: not killed: {}", out.stderr);
         // Every command now reports the interrupted rotation (unless f already removed it).
         let journal = state_file(&u, "rotation-journal.json");
-        assert!(!journal.contains(&u.key.secret), "{point}: secret in the journal");
+        assert!(
+            !journal.contains(&u.key.secret),
+            "{point}: secret in the journal"
+        );
         if point != "after-create" {
             // (Killed between CreateAccessKey and the keyring write, the new key's secret
             // died with the process: resume/backout delete that key, checked below.)
@@ -360,7 +404,10 @@ fn killed_at(point: &str) {
         }
         let (id, secret) = key_of(&u, "default");
         assert_eq!(key_of(&u, "work"), (id.clone(), secret.clone()));
-        assert!(key_works(&t, &id, &secret), "{point}/{way}: the files' key works");
+        assert!(
+            key_works(&t, &id, &secret),
+            "{point}/{way}: the files' key works"
+        );
         if *way == "backout" {
             assert_eq!(u.sb.read(".aws/credentials"), u.before, "{point}");
         } else {
@@ -368,11 +415,16 @@ fn killed_at(point: &str) {
             assert!(!key_works(&t, &u.key.id, &u.key.secret));
         }
         let keys = t.moto.admin_keys(&u.key.user);
-        assert_eq!(keys.iter().filter(|k| k.active).count(), 1, "{point}/{way}: {keys:?}");
         assert_eq!(
-            t.desk.secret_tool_lookup(&u.key.id).as_deref().or(
-                (id == u.key.id).then_some(u.key.secret.as_str())
-            ),
+            keys.iter().filter(|k| k.active).count(),
+            1,
+            "{point}/{way}: {keys:?}"
+        );
+        assert_eq!(
+            t.desk
+                .secret_tool_lookup(&u.key.id)
+                .as_deref()
+                .or((id == u.key.id).then_some(u.key.secret.as_str())),
             Some(u.key.secret.as_str()),
             "{point}/{way}: old secret kept"
         );
@@ -415,4 +467,75 @@ fn killed_after_retire_e() {
 #[test]
 fn killed_after_record_f() {
     killed_at("after-record");
+}
+
+/// MFA: a session token (GetSessionToken with --token-code) makes the IAM calls. moto's
+/// authentication mode does not accept the session credentials it issues, so: with auth on,
+/// the rejection at ListAccessKeys proves the session (not the valid long-term key) was used,
+/// and nothing changed; with auth off, the whole rotation runs on the session.
+#[test]
+fn mfa_session_is_used_for_iam_calls() {
+    let t = T::start();
+    let mut actions: Vec<&str> = support::SELF_SERVICE_ACTIONS.to_vec();
+    actions.push("sts:GetSessionToken");
+    let key = t.moto.create_user_with("mfa", Some(&actions));
+    let other = t.moto.create_user("mfa-other");
+    t.moto.enable_auth();
+    let sb = Sandbox::new();
+    let before = credentials(&key, &other);
+    sb.write_credentials(&before);
+    sb.write_config(
+        "[default]\nregion = us-east-1\nmfa_serial = arn:aws:iam::123456789012:mfa/mfa\n",
+    );
+    let mut u = U {
+        secrets: vec![key.secret.clone(), other.secret.clone()],
+        sb,
+        key,
+        before,
+    };
+    // No terminal and no --token-code: refused before any IAM change.
+    let out = run(&t, &mut u, &["rotate-self", "--yes"]);
+    out.expect_code(1);
+    assert!(out.stderr.contains("--token-code"), "{}", out.stderr);
+    assert_eq!(t.moto.admin_keys("mfa").len(), 1);
+    let out = run(
+        &t,
+        &mut u,
+        &["rotate-self", "--yes", "--token-code", "123456"],
+    );
+    out.expect_code(1);
+    assert!(
+        out.stderr
+            .contains("ListAccessKeys failed: InvalidClientTokenId"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(t.moto.admin_keys("mfa").len(), 1);
+    assert_eq!(u.sb.read(".aws/credentials"), u.before);
+
+    // Without authentication the session creds are accepted: the rotation completes.
+    let t2 = T::start();
+    let key = t2.moto.create_user("mfa");
+    let other = t2.moto.create_user("mfa-other");
+    let before = credentials(&key, &other);
+    u.sb.write_credentials(&before);
+    u.secrets = vec![key.secret.clone(), other.secret.clone()];
+    u.key = key;
+    u.before = before;
+    let out = run(
+        &t2,
+        &mut u,
+        &["rotate-self", "--yes", "--token-code", "123456"],
+    );
+    out.expect_code(0);
+    let (new_id, _) = key_of(&u, "default");
+    assert_ne!(new_id, u.key.id);
+    assert!(
+        !t2.moto
+            .admin_keys("mfa")
+            .iter()
+            .find(|k| k.key_id == u.key.id)
+            .unwrap()
+            .active
+    );
 }

@@ -23,7 +23,10 @@ async fn backout(env: &Env, args: BackoutArgs) -> Result<u8> {
     let mut j = match Journal::load(&dir)? {
         Some(j) => j,
         None => {
-            let profile = args.profile.clone().unwrap_or_else(|| env.current_profile());
+            let profile = args
+                .profile
+                .clone()
+                .unwrap_or_else(|| env.current_profile());
             let pending = journal::load_pending(&dir)?;
             let last = pending
                 .iter()

@@ -68,7 +68,10 @@ async fn rotate(env: &Env, args: RotateArgs) -> Result<u8> {
     let existing = Journal::load(&dir)?;
     if args.resume {
         let Some(j) = existing else {
-            return Err(Error::new(Kind::Refused, "there is no interrupted rotation to resume"));
+            return Err(Error::new(
+                Kind::Refused,
+                "there is no interrupted rotation to resume",
+            ));
         };
         return resume(env, args, j).await;
     }
@@ -80,7 +83,10 @@ async fn rotate(env: &Env, args: RotateArgs) -> Result<u8> {
         .hint(journal::unfinished_notice(&j)));
     }
 
-    let profile = args.profile.clone().unwrap_or_else(|| env.current_profile());
+    let profile = args
+        .profile
+        .clone()
+        .unwrap_or_else(|| env.current_profile());
     let inv = Inventory::load(env)?;
     let mut req = Request {
         profile,
@@ -162,7 +168,10 @@ async fn rotate(env: &Env, args: RotateArgs) -> Result<u8> {
         return Ok(0);
     }
     if !ui::confirm("Rotate now?", args.yes, "--yes")? {
-        return Err(Error::new(Kind::Refused, "not confirmed; nothing was changed"));
+        return Err(Error::new(
+            Kind::Refused,
+            "not confirmed; nothing was changed",
+        ));
     }
     let files = InventoryFiles { env: env.clone() };
     let ctx = Ctx {

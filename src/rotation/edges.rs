@@ -17,8 +17,12 @@ use crate::vault::SecretStore;
 #[allow(async_fn_in_trait)]
 pub trait Connect {
     type Svc: KeyService;
-    async fn connect(&self, key_id: &str, secret: &SecretKey, token: Option<&SecretKey>)
-        -> Self::Svc;
+    async fn connect(
+        &self,
+        key_id: &str,
+        secret: &SecretKey,
+        token: Option<&SecretKey>,
+    ) -> Self::Svc;
 }
 
 /// The real IAM/STS through the SDK, with one profile's region/endpoint settings.
@@ -133,4 +137,3 @@ pub async fn store_put_checked(store: &Store, key_id: &str, secret: &SecretKey) 
         .hint("run `keyage doctor` to check the keyring")),
     }
 }
-

@@ -17,9 +17,18 @@ pub fn due(p: &PendingFinalize, now: DateTime<Utc>, force: bool) -> bool {
 /// What finalize did with one entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
-    Deleted { key_id: String },
-    NotYet { key_id: String, deadline: DateTime<Utc> },
-    UsedSince { key_id: String, last_used: DateTime<Utc>, service: Option<String> },
+    Deleted {
+        key_id: String,
+    },
+    NotYet {
+        key_id: String,
+        deadline: DateTime<Utc>,
+    },
+    UsedSince {
+        key_id: String,
+        last_used: DateTime<Utc>,
+        service: Option<String>,
+    },
 }
 
 impl Verdict {

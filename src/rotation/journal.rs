@@ -121,7 +121,11 @@ impl Journal {
         if j.version != VERSION {
             return Err(Error::new(
                 Kind::Conflict,
-                format!("{}: journal version {} is not supported", p.display(), j.version),
+                format!(
+                    "{}: journal version {} is not supported",
+                    p.display(),
+                    j.version
+                ),
             ));
         }
         Ok(Some(j))
@@ -295,7 +299,10 @@ mod tests {
         let back = Journal::load(&dir).unwrap().unwrap();
         assert_eq!(back, j);
         let n = unfinished_notice(&back);
-        assert!(n.contains("rotate-self --resume") && n.contains("keyage backout"), "{n}");
+        assert!(
+            n.contains("rotate-self --resume") && n.contains("keyage backout"),
+            "{n}"
+        );
         Journal::remove(&dir).unwrap();
         assert!(Journal::load(&dir).unwrap().is_none());
     }

@@ -13,13 +13,12 @@ pub mod backout;
 pub mod edges;
 pub mod failpoint;
 pub mod finalize;
-mod interim_keyring;
-#[cfg(test)]
-mod tests;
 pub mod journal;
 pub mod lock;
 pub mod plan;
 pub mod run;
+#[cfg(test)]
+mod tests;
 pub mod ui;
 
 pub use journal::{Journal, PendingFinalize, State};
@@ -28,7 +27,7 @@ use crate::env::Env;
 
 /// The OS keyring (service `keyage`, user = key id).
 pub fn open_store(_env: &Env) -> edges::Store {
-    std::sync::Arc::new(interim_keyring::InterimKeyring)
+    std::sync::Arc::new(crate::vault::Keyring::new())
 }
 
 /// A one-paragraph notice when a rotation was interrupted (every command prints it first), or

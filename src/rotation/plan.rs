@@ -68,15 +68,31 @@ pub struct Selected {
 /// Why no rotation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
-    NoProfile { profile: String },
-    NotStatic { profile: String, why: String },
-    NotAUser { arn: String },
-    KeyNotListed { key_id: String, user: String },
-    OldInactive { key_id: String },
+    NoProfile {
+        profile: String,
+    },
+    NotStatic {
+        profile: String,
+        why: String,
+    },
+    NotAUser {
+        arn: String,
+    },
+    KeyNotListed {
+        key_id: String,
+        user: String,
+    },
+    OldInactive {
+        key_id: String,
+    },
     /// Two keys; the other one is inactive: deleting it (asked) makes room.
-    SpareInactive { spare: String },
+    SpareInactive {
+        spare: String,
+    },
     /// Two keys, both active: never delete an active key unasked.
-    SpareActive { spare: String },
+    SpareActive {
+        spare: String,
+    },
 }
 
 impl From<Refusal> for Error {
@@ -111,9 +127,9 @@ impl From<Refusal> for Error {
                     "you already have two access keys; the other one, {spare}, is inactive and IAM allows only two"
                 ),
             )
-            .hint(format!(
-                "confirm its deletion when asked, or pass --delete-inactive-spare (its secret cannot be recovered after that)"
-            )),
+            .hint(
+                "confirm its deletion when asked, or pass --delete-inactive-spare (its secret cannot be recovered after that)",
+            ),
             Refusal::SpareActive { spare } => Error::new(
                 Kind::Refused,
                 format!(
@@ -182,9 +198,12 @@ pub fn plan(
     req: &Request,
     now: DateTime<Utc>,
 ) -> Result<Plan, Refusal> {
-    let user = identity.user_name.clone().ok_or_else(|| Refusal::NotAUser {
-        arn: identity.arn.clone(),
-    })?;
+    let user = identity
+        .user_name
+        .clone()
+        .ok_or_else(|| Refusal::NotAUser {
+            arn: identity.arn.clone(),
+        })?;
     let old = keys
         .iter()
         .find(|k| k.key_id == sel.old_key_id)
@@ -339,7 +358,14 @@ mod tests {
     fn two_key_rules() {
         let now = Utc::now();
         let s = select(&infos(), &req("default")).unwrap();
-        let p = plan(s.clone(), &ident(), &[key("AKIAOLD", true)], &req("default"), now).unwrap();
+        let p = plan(
+            s.clone(),
+            &ident(),
+            &[key("AKIAOLD", true)],
+            &req("default"),
+            now,
+        )
+        .unwrap();
         assert_eq!(p.user, "alice");
         assert_eq!(p.delete_spare, None);
         assert_eq!(p.deadline, now + Duration::days(7));
@@ -365,7 +391,9 @@ mod tests {
         );
         let p = plan(s.clone(), &ident(), &spare, &r, now).unwrap();
         assert_eq!(p.delete_spare.as_deref(), Some("AKIASPARE"));
-        assert!(p.render().contains("0. delete the inactive spare key AKIASPARE"));
+        assert!(p
+            .render()
+            .contains("0. delete the inactive spare key AKIASPARE"));
     }
 
     #[test]
@@ -378,7 +406,13 @@ mod tests {
             Err(Refusal::NotAUser { .. })
         ));
         assert!(matches!(
-            plan(s.clone(), &ident(), &[key("AKIAX", true)], &req("default"), now),
+            plan(
+                s.clone(),
+                &ident(),
+                &[key("AKIAX", true)],
+                &req("default"),
+                now
+            ),
             Err(Refusal::KeyNotListed { .. })
         ));
         assert!(matches!(

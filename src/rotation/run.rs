@@ -105,7 +105,11 @@ pub fn at_step(state: State, e: impl Into<Error>) -> Error {
     };
     Error {
         kind: e.kind,
-        message: format!("the rotation stopped at {}: {}", state.describe(), e.message),
+        message: format!(
+            "the rotation stopped at {}: {}",
+            state.describe(),
+            e.message
+        ),
         hint: Some(hint),
     }
 }
@@ -198,9 +202,17 @@ impl<C: Connect, F: Files> Ctx<'_, C, F> {
                 State::BackedUp | State::Writing => self.write(j).await,
                 State::Written | State::Verifying => self.verify(j).await,
                 State::Verified | State::Retiring => self.retire(j).await,
-                State::Retired | State::Recording => return self.record(j).await.map_err(|e| at_step(state, e)),
+                State::Retired | State::Recording => {
+                    return self.record(j).await.map_err(|e| at_step(state, e))
+                }
             };
-            r.map_err(|e| if e.message.starts_with("the rotation") { e } else { at_step(j.state, e) })?;
+            r.map_err(|e| {
+                if e.message.starts_with("the rotation") {
+                    e
+                } else {
+                    at_step(j.state, e)
+                }
+            })?;
         }
     }
 
@@ -238,7 +250,41 @@ impl<C: Connect, F: Files> Ctx<'_, C, F> {
             ));
             ignore_not_found(retry_safe(|| admin.delete_key(user, &k.key_id)).await)?;
         }
-        let nk = admin.create_key(user).await?;
+        let nk = match admin.create_key(user).await {
+            Ok(k) => k,
+            Err(e) => {
+                // A lost response (the SDK retries) may still have made a key whose secret we
+                // never saw: delete any such key now, then nothing has changed.
+                let swept: Result<(), ApiError> = async {
+                    let now_keys = retry_safe(|| admin.list_keys(user)).await?;
+                    for k in now_keys
+                        .iter()
+                        .filter(|k| k.key_id != j.old_key_id && !j.keys_before.contains(&k.key_id))
+                    {
+                        ignore_not_found(retry_safe(|| admin.delete_key(user, &k.key_id)).await)?;
+                    }
+                    Ok(())
+                }
+                .await;
+                if swept.is_err() {
+                    return Err(e.into());
+                }
+                Journal::remove(&self.dir)?;
+                let e = Error::from(e);
+                return Err(Error {
+                    message: format!(
+                        "the rotation stopped at step a and nothing was changed{}: {}",
+                        if j.delete_spare.is_some() {
+                            " (except the deletion of the inactive spare)"
+                        } else {
+                            ""
+                        },
+                        e.message
+                    ),
+                    ..e
+                });
+            }
+        };
         failpoint::hit("after-create");
         if let Err(e) = edges::store_put_checked(&self.store, &nk.key_id, &nk.secret).await {
             // Never an orphan key whose secret is known nowhere.
@@ -311,13 +357,15 @@ impl<C: Connect, F: Files> Ctx<'_, C, F> {
     async fn write(&self, j: &mut Journal) -> Result<()> {
         j.enter(&self.dir, State::Writing, self.now())?;
         let new_id = Self::new_id(j)?;
-        let secret = edges::store_get(&self.store, &new_id).await?.ok_or_else(|| {
-            Error::new(
-                Kind::Keyring,
-                format!("the keyring lost the secret of the new key {new_id}"),
-            )
-            .hint("run `keyage backout`: the old key is still active and in your files")
-        })?;
+        let secret = edges::store_get(&self.store, &new_id)
+            .await?
+            .ok_or_else(|| {
+                Error::new(
+                    Kind::Keyring,
+                    format!("the keyring lost the secret of the new key {new_id}"),
+                )
+                .hint("run `keyage backout`: the old key is still active and in your files")
+            })?;
         if !self.files.holders(&j.old_key_id)?.is_empty() {
             let changed = self.files.replace(&j.old_key_id, &new_id, &secret)?;
             for f in &changed {
@@ -424,7 +472,10 @@ impl<C: Connect, F: Files> Ctx<'_, C, F> {
         if j.old_key == OldKey::Delete {
             edges::store_delete(&self.store, &j.old_key_id).await?;
         } else {
-            journal::add_pending(&self.dir, self.pending_entry(j, &new_id, rotated_at, deadline))?;
+            journal::add_pending(
+                &self.dir,
+                self.pending_entry(j, &new_id, rotated_at, deadline),
+            )?;
         }
         failpoint::hit("after-record");
         Journal::remove(&self.dir)?;

@@ -81,13 +81,15 @@ impl KeyService for FakeSvc {
     async fn whoami(&self) -> Result<Identity, ApiError> {
         let mut w = self.0.lock().unwrap();
         self.auth(&mut w, "GetCallerIdentity")?;
-        Ok(Identity::from_arn("1".into(), "arn:aws:iam::1:user/alice".into()))
+        Ok(Identity::from_arn(
+            "1".into(),
+            "arn:aws:iam::1:user/alice".into(),
+        ))
     }
     async fn list_keys(&self, _u: Option<&str>) -> Result<Vec<KeyMeta>, ApiError> {
         let mut w = self.0.lock().unwrap();
         self.auth(&mut w, "ListAccessKeys")?;
-        Ok(w
-            .order
+        Ok(w.order
             .iter()
             .map(|id| KeyMeta {
                 key_id: id.clone(),
@@ -99,7 +101,10 @@ impl KeyService for FakeSvc {
     async fn last_used(&self, id: &str) -> Result<LastUsed, ApiError> {
         let mut w = self.0.lock().unwrap();
         self.auth(&mut w, "GetAccessKeyLastUsed")?;
-        let k = w.iam.get(id).ok_or(api("GetAccessKeyLastUsed", ApiFailure::NotFound))?;
+        let k = w
+            .iam
+            .get(id)
+            .ok_or(api("GetAccessKeyLastUsed", ApiFailure::NotFound))?;
         Ok(LastUsed {
             date: k.2,
             ..Default::default()
@@ -128,7 +133,10 @@ impl KeyService for FakeSvc {
     async fn set_active(&self, _u: Option<&str>, id: &str, active: bool) -> Result<(), ApiError> {
         let mut w = self.0.lock().unwrap();
         self.auth(&mut w, "UpdateAccessKey")?;
-        let k = w.iam.get_mut(id).ok_or(api("UpdateAccessKey", ApiFailure::NotFound))?;
+        let k = w
+            .iam
+            .get_mut(id)
+            .ok_or(api("UpdateAccessKey", ApiFailure::NotFound))?;
         k.1 = active;
         if injected(&mut w, "update") {
             return Err(api("UpdateAccessKey", ApiFailure::Other));
@@ -138,7 +146,9 @@ impl KeyService for FakeSvc {
     async fn delete_key(&self, _u: Option<&str>, id: &str) -> Result<(), ApiError> {
         let mut w = self.0.lock().unwrap();
         self.auth(&mut w, "DeleteAccessKey")?;
-        w.iam.remove(id).ok_or(api("DeleteAccessKey", ApiFailure::NotFound))?;
+        w.iam
+            .remove(id)
+            .ok_or(api("DeleteAccessKey", ApiFailure::NotFound))?;
         w.order.retain(|k| k != id);
         Ok(())
     }
@@ -160,7 +170,10 @@ impl Files for FakeFiles {
     }
     fn secret_for(&self, id: &str) -> Result<Option<SecretKey>> {
         let w = self.0.lock().unwrap();
-        Ok(w.files.iter().find(|f| f.1 == id).map(|f| secret(f.2.clone())))
+        Ok(w.files
+            .iter()
+            .find(|f| f.1 == id)
+            .map(|f| secret(f.2.clone())))
     }
     fn replace(&self, old: &str, new: &str, s: &SecretKey) -> Result<Vec<PathBuf>> {
         let mut w = self.0.lock().unwrap();
@@ -305,7 +318,10 @@ impl Rig {
         assert_eq!(d, ("default".into(), wk.1.clone(), wk.2.clone()));
         let k = &w.iam[&d.1];
         assert!(k.1 && k.0 == d.2, "the files' key does not work");
-        assert_eq!(w.files[2].1, "AKIAOTHER00000000000", "other profile untouched");
+        assert_eq!(
+            w.files[2].1, "AKIAOTHER00000000000",
+            "other profile untouched"
+        );
         d.1
     }
 }
@@ -384,7 +400,6 @@ fn unproven_key_is_undone() {
 
 /// Injection points and the journal state they leave (a failed keyring write undoes step a).
 const CRASHES: &[(&str, State)] = &[
-    ("create", State::Creating),
     ("put", State::Planned),
     ("replace", State::Writing),
     ("update", State::Retiring),
@@ -457,7 +472,10 @@ fn backout_after_finished_rotation_and_finalize() {
     let v = rt.block_on(r.ctx().finalize_one(&p[0], false)).unwrap();
     assert!(matches!(v, super::finalize::Verdict::NotYet { .. }));
     let v = rt.block_on(r.ctx().finalize_one(&p[0], true)).unwrap();
-    assert!(matches!(v, super::finalize::Verdict::Deleted { .. }), "{v:?}");
+    assert!(
+        matches!(v, super::finalize::Verdict::Deleted { .. }),
+        "{v:?}"
+    );
     assert_eq!(r.w.lock().unwrap().order, vec![OLD.to_string()]);
 }
 
@@ -474,7 +492,10 @@ fn finalize_keeps_a_used_key() {
     }
     let p = journal::load_pending(r.dir.path()).unwrap().remove(0);
     let v = rt.block_on(r.ctx().finalize_one(&p, true)).unwrap();
-    assert!(matches!(v, super::finalize::Verdict::UsedSince { .. }), "{v:?}");
+    assert!(
+        matches!(v, super::finalize::Verdict::UsedSince { .. }),
+        "{v:?}"
+    );
     assert!(r.w.lock().unwrap().iam.contains_key(OLD));
 }
 
@@ -486,4 +507,16 @@ impl Rig {
             || w.files.iter().any(|f| f.1 == OLD && f.2 == OLD_S);
         assert!(old_known, "{op}: old secret lost");
     }
+}
+
+#[test]
+fn failed_create_sweeps_a_key_made_behind_a_lost_response() {
+    let r = Rig::new();
+    r.w.lock().unwrap().inject = Some("create");
+    let mut j = r.journal(OldKey::Inactive);
+    let e = Rig::rt().block_on(r.ctx().drive(&mut j)).unwrap_err();
+    assert!(e.message.contains("nothing was changed"), "{}", e.message);
+    assert_eq!(r.w.lock().unwrap().order, vec![OLD.to_string()]);
+    assert!(Journal::load(r.dir.path()).unwrap().is_none());
+    assert_eq!(r.files_work(), OLD);
 }

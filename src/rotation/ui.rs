@@ -21,7 +21,9 @@ pub fn confirm(question: &str, yes: bool, what_flag: &str) -> Result<bool> {
             Kind::Refused,
             "no terminal to ask for confirmation on, and no --yes".to_string(),
         )
-        .hint(format!("read the plan above, then run again with {what_flag}")));
+        .hint(format!(
+            "read the plan above, then run again with {what_flag}"
+        )));
     }
     let line = ask(&format!("{question} [y/N] "))?;
     Ok(matches!(line.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
