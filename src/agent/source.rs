@@ -1,6 +1,6 @@
-//! The real `Source`: the local files (`profiles::Inventory`), IAM through the keys module's
-//! refresh (which updates the fact cache), the pure `keys::policy::evaluate`, and the prompt
-//! segment. The keys refresh builds its own runtime, so it runs on a thread of its own.
+//! The real `Source`: the local files (`profiles::Inventory`), then `keys::assess` (IAM refresh
+//! into the fact cache, the pure `keys::policy::evaluate`, the prompt segment files), then the
+//! rotation journal and pending-finalize list. The keys refresh builds its own runtime, so it runs on a thread of its own.
 
 use std::collections::BTreeSet;
 
@@ -11,7 +11,6 @@ use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::keys::policy::{self, Finding};
 use crate::profiles::Inventory;
-use crate::state::cache::Cache;
 
 use super::event::{Event, KeySeen, Level, RotationNeed};
 use super::{Refreshed, Source};
@@ -62,25 +61,22 @@ fn refresh_blocking(env: &Env) -> Result<Found> {
     let config = Config::load(env)?;
     let inventory = Inventory::load(env)?;
     let groups = inventory.keys();
-    let ids: Vec<String> = groups.iter().map(|g| g.key_id.clone()).collect();
     let now = Utc::now();
-    let mut cache = Cache::load(env);
-    crate::keys::gather::refresh(env, &inventory, &ids, &mut cache, now)?;
-    if let Err(e) = cache.save(env) {
-        tracing::warn!("cannot save the fact cache: {e}");
-    }
-    let findings = policy::evaluate(&groups, &cache, &config, now);
-    let pending = crate::rotation::pending(env);
-    let pending_ids: BTreeSet<String> = pending.iter().map(|p| p.new_key_id.clone()).collect();
-    if let Err(e) = crate::surfaces::segment::write_all(
+    let pending: BTreeSet<String> = crate::rotation::pending(env)
+        .into_iter()
+        .map(|p| p.new_key_id)
+        .collect();
+    // The same pipeline as `keyage status --refresh`: facts from IAM for every key, the cache,
+    // the pure policy, the prompt segment files.
+    let (_cache, findings) = crate::keys::assess(
         env,
         &inventory,
-        &findings,
-        &config.prompt,
-        &pending_ids,
-    ) {
-        tracing::warn!("cannot update the prompt segment: {e}");
-    }
+        &config,
+        &groups,
+        crate::keys::Refresh::Force,
+        &pending,
+        now,
+    )?;
     let unreachable = findings.iter().any(|f| f.problem == Some("unreachable"));
     let mut rotation = Vec::new();
     if config.agent.auto_finalize {
