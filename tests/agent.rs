@@ -371,3 +371,38 @@ fn auto_rotate_finalize_reminder_and_auto_finalize() {
     }
     assert!(!log(&s).contains(&k.secret));
 }
+
+/// A malformed config: `--once` fails like any command (file, line, fix; exit 1); the
+/// long-running agent logs it, keeps running, and recovers when the file is fixed.
+#[test]
+fn bad_config_is_reported_and_survived() {
+    let m = Moto::start();
+    let d = Desktop::start(DesktopOpts::notifications());
+    let s = Sandbox::new();
+    setup(&m, &s, 80);
+    std::fs::create_dir_all(s.path(".config/keyage")).unwrap();
+    let cfg = s.path(".config/keyage/config.toml");
+    std::fs::write(&cfg, "# mine\nmax_age_days = -3\n").unwrap();
+
+    let out = s
+        .keyage()
+        .moto(&m)
+        .desktop(&d)
+        .args(["agent", "--once"])
+        .run();
+    out.expect_code(1);
+    assert!(out.stderr.contains("config.toml:2:"), "{}", out.stderr);
+
+    let mut a = spawn(&s, s.keyage().moto(&m).desktop(&d));
+    wait_log(&s, "cycle done", 2, Duration::from_secs(30));
+    assert!(a.alive());
+    assert!(log(&s).contains("config.toml:2:"), "{}", log(&s));
+    assert!(d.notifications().is_empty());
+    std::fs::write(&cfg, "max_age_days = 90\n").unwrap();
+    assert_eq!(
+        d.wait_notifications(1, Duration::from_secs(20)).len(),
+        1,
+        "{}",
+        log(&s)
+    );
+}

@@ -270,6 +270,11 @@ pub async fn run_loop<S: Source, N: Notifier + Send + Sync + 'static>(
             Err(e) => {
                 tracing::warn!("refresh failed: {e}");
                 tracing::info!("cycle done (refresh failed)");
+                // `--once` reports a malformed file like any command (exit 1, file:line, fix);
+                // the long-running agent keeps going and picks up the fix when the file changes.
+                if once && e.kind == crate::error::Kind::Input {
+                    return Err(e);
+                }
                 retry_soon = e.kind == crate::error::Kind::Aws;
             }
         }
