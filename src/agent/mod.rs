@@ -167,7 +167,9 @@ impl<N: Notifier + Send + Sync + 'static> Speaker<N> {
 
 /// `agent.auto_rotate`: a key that enters a warn stage is rotated; its note becomes the
 /// outcome (rotated, or why not and what to run).
-async fn auto_rotate<S: Source>(env: &Env, source: &S, planned: &mut [Planned]) {
+/// Returns the entries it acted on.
+async fn auto_rotate<S: Source>(env: &Env, source: &S, planned: &mut [Planned]) -> Vec<Planned> {
+    let mut attempted = Vec::new();
     for p in planned.iter_mut() {
         let Event::Key(k) = &p.event else { continue };
         if k.level != Level::Warn {
@@ -190,7 +192,9 @@ async fn auto_rotate<S: Source>(env: &Env, source: &S, planned: &mut [Planned]) 
         if let Some(note) = texts::note_for(&outcome) {
             p.note = note;
         }
+        attempted.push(p.clone());
     }
+    attempted
 }
 
 /// Why the loop woke.
@@ -256,11 +260,19 @@ pub async fn run_loop<S: Source, N: Notifier + Send + Sync + 'static>(
                 }
                 let now = Utc::now();
                 let mut planned = decide(&r.events, &memory, now);
-                if r.auto_rotate {
-                    auto_rotate(env, source, &mut planned).await;
-                }
+                let attempted = if r.auto_rotate {
+                    auto_rotate(env, source, &mut planned).await
+                } else {
+                    Vec::new()
+                };
                 let due = planned.len();
                 let shown = speaker.say(planned, &mut memory, Some(&mem_path)).await;
+                // A rotation attempt is not repeated even when its note could not be shown.
+                for p in &attempted {
+                    if !memory.said.contains_key(&p.entry) {
+                        memory.record(p, now);
+                    }
+                }
                 memory.prune(&r.events, now);
                 if let Err(e) = memory.save(&mem_path) {
                     tracing::warn!("cannot save the notification memory: {e}");
