@@ -24,7 +24,7 @@ fuzz_target!(|data: &[u8]| {
     for (si, s) in doc.sections().iter().enumerate() {
         for (ei, e) in s.entries.iter().enumerate() {
             n += 1;
-            if e.continuations.is_empty() && (selector as usize >> (n % 8)) & 1 == 1 {
+            if doc.replaceable(e) && (selector as usize >> (n % 8)) & 1 == 1 {
                 edits.push((si, ei, e.value_span.clone(), format!("NEW{si}x{ei}/+=")));
             }
         }

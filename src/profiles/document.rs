@@ -214,6 +214,14 @@ impl Document {
         Cow::Owned(s)
     }
 
+    /// Can this entry's value be replaced by printable ASCII without changing how the line
+    /// parses? Not when it continues on indented lines, nor when a `#`/`;` follows the value
+    /// directly (the value then ends in a non-space whitespace such as a bare CR, and the
+    /// comment would stop being a comment).
+    pub fn replaceable(&self, e: &Entry) -> bool {
+        e.continuations.is_empty() && !self.text[e.value_span.end..].starts_with(COMMENT)
+    }
+
     /// The text with each span replaced by its string. Spans must not overlap (checked).
     pub fn splice(&self, edits: &[(Range<usize>, &str)]) -> Result<String, String> {
         splice(&self.text, edits)

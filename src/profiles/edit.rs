@@ -78,6 +78,13 @@ pub fn targets(
                     "remove the indented line(s) below it".into(),
                 ));
             }
+            if !doc.replaceable(e) {
+                return Err((
+                    e.line,
+                    format!("the value of {} ends in an unusual whitespace character right before a comment", e.key),
+                    "retype the line as `key = value # comment` with a plain space".into(),
+                ));
+            }
             out.push(Span {
                 target,
                 section: si,
@@ -355,6 +362,17 @@ mod tests {
                 .unwrap_err()
                 .0,
             3
+        );
+        // A bare CR right before `#` makes the `#` a comment; a new value would undo that.
+        let doc = Document::parse(
+            "[a]\naws_access_key_id=AKIAIOSFODNN7EXAMPLE\r#c\naws_secret_access_key=abc\n",
+        )
+        .unwrap();
+        assert_eq!(
+            targets(&doc, "AKIAIOSFODNN7EXAMPLE\r", None, &[])
+                .unwrap_err()
+                .0,
+            2
         );
         assert!(!writable_value("a b"));
         assert!(!writable_value("#x"));
