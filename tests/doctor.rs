@@ -165,6 +165,25 @@ fn missing_installs_are_warnings_not_failures() {
     }
     assert_eq!(status(&v, "git"), "ok");
 
+    // Without git on PATH: a warning with the fix, the hook check says why it was skipped.
+    let bin_only = std::path::Path::new(KEYAGE).parent().expect("bin dir");
+    let out = sb
+        .keyage()
+        .args(["doctor", "--json"])
+        .env("PATH", bin_only)
+        .moto(&moto)
+        .desktop(&desk)
+        .run();
+    out.expect_code(0);
+    let v = out.json();
+    let g = one(&v, "git");
+    assert_eq!(g["status"], "warn", "{g:#}");
+    assert!(g["fix"].as_str().expect("fix").contains("install git"));
+    assert!(one(&v, "git_hook")["detail"]
+        .as_str()
+        .expect("d")
+        .contains("git is missing"));
+
     // A repository-local hook counts too.
     let repo = sb.path("proj");
     std::fs::create_dir_all(&repo).expect("repo");

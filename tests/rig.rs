@@ -168,6 +168,52 @@ fn binary_runs_in_a_sandbox() {
         "{}",
         out.stderr
     );
+    // `keyage` on the sandbox's PATH is the build under test.
+    let out = sb.command("sh").args(["-c", "command -v keyage"]).run();
+    assert_eq!(out.stdout.trim(), KEYAGE);
     let out = sb.keyage().arg("--no-such-flag").run();
     out.expect_code(2);
+}
+
+#[test]
+fn faketime_shifts_the_wall_clock_only() {
+    let sb = Sandbox::new();
+    let now: i64 = sb
+        .command("date")
+        .arg("+%s")
+        .run()
+        .stdout
+        .trim()
+        .parse()
+        .expect("date");
+    let later: i64 = sb
+        .command("date")
+        .arg("+%s")
+        .faketime("+8d")
+        .run()
+        .stdout
+        .trim()
+        .parse()
+        .expect("date");
+    let days = (later - now) as f64 / 86400.0;
+    assert!((days - 8.0).abs() < 0.01, "{days}");
+    // keyage runs under it too, and moto accepts its signatures (no clock-skew check).
+    let moto = Moto::start();
+    let k = moto.create_user("tina");
+    moto.enable_auth();
+    sb.write_credentials(&k.credentials_section("default"));
+    let out = sb
+        .keyage()
+        .args(["doctor", "--json"])
+        .moto(&moto)
+        .faketime("+30d")
+        .run();
+    let v = out.json();
+    let id = v["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|c| c["id"] == "identity")
+        .expect("identity");
+    assert_eq!(id["status"], "ok", "{id:#}");
 }

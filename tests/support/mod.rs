@@ -976,7 +976,7 @@ impl Sandbox {
     fn apply_env(&self, c: &mut Command) {
         let home = self.home();
         c.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("PATH", sandbox_path())
             .env("HOME", &home)
             .env("USER", "keyage-test")
             .env("LANG", "C.UTF-8")
@@ -996,6 +996,19 @@ impl Sandbox {
     }
 }
 
+/// PATH for sandboxed programs: the folder of the keyage binary under test first (so hooks and
+/// shell lines that run `keyage` get this build, never an installed one), then the test's PATH.
+pub fn sandbox_path() -> std::ffi::OsString {
+    let mut dirs = vec![Path::new(KEYAGE)
+        .parent()
+        .expect("rig: keyage has a folder")
+        .to_path_buf()];
+    if let Some(p) = std::env::var_os("PATH") {
+        dirs.extend(std::env::split_paths(&p));
+    }
+    std::env::join_paths(dirs).expect("rig: PATH")
+}
+
 fn write_private(p: &Path, text: &str) {
     if let Some(dir) = p.parent() {
         fs::create_dir_all(dir).expect("rig: mkdir");
@@ -1012,8 +1025,23 @@ pub trait KeyageCommand {
     fn endpoint(&mut self, url: &str) -> &mut Self;
     /// Puts the process on this desktop's bus (and display).
     fn desktop(&mut self, desktop: &Desktop) -> &mut Self;
+    /// Shifts the process's wall clock with libfaketime, e.g. `"+8d"` (8 days ahead) or
+    /// `"-100d"`; the monotonic clock is left alone (timeouts keep working).
+    fn faketime(&mut self, offset: &str) -> &mut Self;
     /// Runs to completion (killed after [`COMMAND_TIMEOUT`]), capturing both streams.
     fn run(&mut self) -> Out;
+}
+
+/// libfaketime's multi-threaded preload library (Debian package `faketime`).
+pub fn libfaketime() -> PathBuf {
+    let lib = fs::read_dir("/usr/lib")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path().join("faketime/libfaketimeMT.so.1"))
+        .chain([PathBuf::from("/usr/lib/faketime/libfaketimeMT.so.1")])
+        .find(|p| p.exists());
+    lib.expect("rig: libfaketimeMT.so.1 not found (apt-get install faketime)")
 }
 
 impl KeyageCommand for Command {
@@ -1028,6 +1056,12 @@ impl KeyageCommand for Command {
             self.env(k, v);
         }
         self
+    }
+    fn faketime(&mut self, offset: &str) -> &mut Self {
+        self.env("LD_PRELOAD", libfaketime())
+            .env("FAKETIME", offset)
+            .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+            .env("FAKETIME_NO_CACHE", "1")
     }
     fn run(&mut self) -> Out {
         let mut so = tempfile::tempfile().expect("rig: tempfile");
