@@ -5,6 +5,7 @@
 //! (pure) turns facts into levels; the surfaces (`cmd::status`, `surfaces`, `agent`) show them.
 //! `rotation` is the one path that writes back, step by step under a journal.
 
+pub mod agent;
 pub mod audit;
 pub mod aws;
 pub mod bus;
@@ -40,7 +41,10 @@ pub fn run() -> u8 {
     let env = env::Env::from_process();
     if !matches!(
         cli.command,
-        cli::Command::Prompt(_) | cli::Command::Hook(_) | cli::Command::Init(_)
+        cli::Command::Prompt(_)
+            | cli::Command::Hook(_)
+            | cli::Command::Init(_)
+            | cli::Command::Agent(_)
     ) {
         init_logging(&env);
     }
@@ -59,32 +63,41 @@ pub fn run() -> u8 {
 /// second, global filter (it can only lower a level: with the default `warn` the SDK's info
 /// lines stay hidden).
 pub fn init_logging(env: &env::Env) {
-    use tracing_subscriber::filter::{LevelFilter, Targets};
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
-    use tracing_subscriber::EnvFilter;
-    let base = env
-        .get("KEYAGE_LOG")
-        .or_else(|| env.get("RUST_LOG"))
-        .unwrap_or("warn");
-    let filter = EnvFilter::try_new(base).unwrap_or_else(|_| EnvFilter::new("warn"));
-    let caps = SDK_LOG_CAPS
-        .split(',')
-        .filter_map(|d| d.split_once('='))
-        .fold(
-            Targets::new().with_default(LevelFilter::TRACE),
-            |t, (target, _)| t.with_target(target, LevelFilter::INFO),
-        );
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_env_filter(log_filter(env, "warn"))
         .with_writer(std::io::stderr)
         .with_ansi(
             std::io::IsTerminal::is_terminal(&std::io::stderr()) && env.get("NO_COLOR").is_none(),
         )
         .with_target(true)
         .finish()
-        .with(caps)
+        .with(sdk_caps())
         .try_init();
+}
+
+/// The filter from `KEYAGE_LOG` (else `RUST_LOG`, else `default`). Always combine it with
+/// `sdk_caps()` (the agent's log file does too, see `agent::logfile`).
+pub fn log_filter(env: &env::Env, default: &str) -> tracing_subscriber::EnvFilter {
+    use tracing_subscriber::EnvFilter;
+    let base = env
+        .get("KEYAGE_LOG")
+        .or_else(|| env.get("RUST_LOG"))
+        .unwrap_or(default);
+    EnvFilter::try_new(base).unwrap_or_else(|_| EnvFilter::new(default))
+}
+
+/// A filter that only lowers: every target in `SDK_LOG_CAPS` at most `info`, all else passes.
+pub fn sdk_caps() -> tracing_subscriber::filter::Targets {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    SDK_LOG_CAPS
+        .split(',')
+        .filter_map(|d| d.split_once('='))
+        .fold(
+            Targets::new().with_default(LevelFilter::TRACE),
+            |t, (target, _)| t.with_target(target, LevelFilter::INFO),
+        )
 }
 
 /// Targets whose trace/debug output may include HTTP bodies or signing material.
