@@ -48,6 +48,22 @@ pub fn run() -> u8 {
     ) {
         init_logging(&env);
     }
+    // Every command (but the fast paths and the rotation commands, which handle it themselves)
+    // first looks for an interrupted rotation and names the two ways out.
+    if !matches!(
+        cli.command,
+        cli::Command::Prompt(_)
+            | cli::Command::Hook(_)
+            | cli::Command::Init(_)
+            | cli::Command::Completions(_)
+            | cli::Command::Man
+            | cli::Command::RotateSelf(_)
+            | cli::Command::Backout(_)
+    ) {
+        if let Some(notice) = rotation::unfinished(&env) {
+            eprintln!("{notice}");
+        }
+    }
     match cmd::dispatch(&env, cli) {
         Ok(code) => code,
         Err(e) => {

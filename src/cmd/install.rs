@@ -1,5 +1,5 @@
 //! `keyage install` / `keyage uninstall`: the git hook (per repository or global) and the
-//! shell rc line. The agent has its own issue.
+//! shell rc line; the agent's units are written by `agent::install`.
 
 use std::path::PathBuf;
 
@@ -30,7 +30,13 @@ pub fn run(env: &Env, args: InstallArgs, install: bool) -> Result<u8> {
             }
         }
         InstallWhat::Shell { shell } => shell_line(env, shell, install)?,
-        InstallWhat::Agent { .. } => return Err(super::not_yet("install agent")),
+        InstallWhat::Agent { print } => {
+            return if install {
+                crate::agent::install::install(env, print)
+            } else {
+                crate::agent::install::uninstall(env)
+            };
+        }
     };
     for s in said {
         println!("{s}");

@@ -39,11 +39,3 @@ pub fn dispatch(env: &Env, cli: Cli) -> Result<u8> {
         Command::Man => man::run(),
     }
 }
-
-/// The error for a command whose issue has not landed yet.
-pub(crate) fn not_yet(what: &str) -> crate::error::Error {
-    crate::error::Error::new(
-        crate::error::Kind::Refused,
-        format!("`keyage {what}` is not implemented in this build yet"),
-    )
-}

@@ -11,6 +11,8 @@ use std::io::Write;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::rotation::PendingFinalize;
+
 use crate::cli::{FailOn, StatusArgs};
 use crate::config::Config;
 use crate::env::Env;
@@ -42,15 +44,13 @@ pub fn run_at(env: &Env, args: StatusArgs, now: DateTime<Utc>) -> Result<u8> {
     } else {
         Refresh::Stale
     };
-    let (_cache, findings) = crate::keys::assess(
-        env,
-        &inventory,
-        &config,
-        &selected,
-        mode,
-        &BTreeSet::new(),
-        now,
-    )?;
+    let pending_finalize = crate::rotation::pending(env);
+    let pending: BTreeSet<String> = pending_finalize
+        .iter()
+        .map(|p| p.new_key_id.clone())
+        .collect();
+    let (_cache, findings) =
+        crate::keys::assess(env, &inventory, &config, &selected, mode, &pending, now)?;
 
     let shown: Vec<&Finding> = findings
         .iter()
@@ -88,6 +88,7 @@ pub fn run_at(env: &Env, args: StatusArgs, now: DateTime<Utc>) -> Result<u8> {
             keys: shown.clone(),
             profiles,
             warnings: inventory.warnings.clone(),
+            pending_finalize: &pending_finalize,
             exit_code: code,
         };
         serde_json::to_writer_pretty(&mut out, &doc)
@@ -95,7 +96,8 @@ pub fn run_at(env: &Env, args: StatusArgs, now: DateTime<Utc>) -> Result<u8> {
             .and_then(|_| writeln!(out))
     } else {
         let colour = use_colour(env);
-        let text = render_table(&inventory, &shown, &profiles, colour, now);
+        let mut text = render_table(&inventory, &shown, &profiles, colour, now);
+        text.push_str(&render_pending(&pending_finalize, now));
         out.write_all(text.as_bytes())
     };
     match written {
@@ -155,7 +157,32 @@ struct JsonReport<'a> {
     keys: Vec<&'a Finding>,
     profiles: Vec<ProfileRow>,
     warnings: Vec<String>,
+    /// Old keys kept after a rotation, waiting for `keyage finalize`.
+    pending_finalize: &'a [PendingFinalize],
     exit_code: u8,
+}
+
+/// The "what comes next" lines for old keys kept after a rotation.
+pub fn render_pending(pending: &[PendingFinalize], now: DateTime<Utc>) -> String {
+    let mut s = String::new();
+    for p in pending {
+        let when = if p.deadline <= now {
+            "now".to_string()
+        } else {
+            format!("from {}", p.deadline.format("%Y-%m-%d %H:%M UTC"))
+        };
+        s.push_str(&format!(
+            "\npending finalize: old key {} of {} (replaced by {}, kept {}): `keyage finalize` deletes it {when} if it stays unused\n",
+            p.old_key_id,
+            p.profiles.join(", "),
+            p.new_key_id,
+            match p.old_key {
+                crate::cli::OldKey::KeepActive => "active",
+                _ => "inactive",
+            },
+        ));
+    }
+    s
 }
 
 /// One profile in `status` (table's second part, JSON `profiles[]`).
