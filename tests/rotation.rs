@@ -205,6 +205,19 @@ fn rotate_switches_every_profile_and_keeps_the_old_key_recoverable() {
         .find(|k| k["key_id"] == new_id.as_str())
         .unwrap_or_else(|| panic!("no new key in status: {j:#}"));
     assert_eq!(k["level"], "ok", "{k:#}");
+    // …and the pending finalize of the old key, in JSON and in the table.
+    let pf = j["pending_finalize"]
+        .as_array()
+        .expect("pending_finalize[]");
+    assert_eq!(pf.len(), 1, "{j:#}");
+    assert_eq!(pf[0]["old_key_id"], u.key.id.as_str());
+    assert_eq!(pf[0]["new_key_id"], new_id.as_str());
+    let table = run(&t, &mut u, &["status", "--offline"]);
+    assert!(
+        table.stdout.contains("pending finalize: old key") && table.stdout.contains(&u.key.id),
+        "{}",
+        table.stdout
+    );
     secrets_of_keys_known(&t, &u);
     // The journal is gone, the pending finalize recorded, without secrets.
     assert_eq!(state_file(&u, "rotation-journal.json"), "");

@@ -314,9 +314,11 @@ fn json_schema_field_by_field() {
             "keys",
             "profiles",
             "warnings",
+            "pending_finalize",
             "exit_code",
         ])
     );
+    assert_eq!(j["pending_finalize"], serde_json::json!([]));
     assert_eq!(j["schema"], 1);
     assert!(j["generated_at"].as_str().unwrap().ends_with('Z'));
     assert_eq!(j["offline"], false);
