@@ -90,7 +90,7 @@ impl<C: Connect, F: Files> Ctx<'_, C, F> {
         // Who can call IAM: the MFA session, else the old key if it still works, else the new.
         let old_works = old_svc.whoami().await.is_ok();
         let admin = match (&self.session, old_works, &j.new_key_id) {
-            (Some(_), _, _) | (None, true, _) => self.admin_or(&old_id).await?,
+            (Some(_), _, _) | (None, true, _) => self.admin(&old_id).await?,
             (None, false, Some(n)) => self.as_key(n).await?,
             (None, false, None) => {
                 return Err(Error::new(
@@ -165,7 +165,7 @@ impl<C: Connect, F: Files> Ctx<'_, C, F> {
         if let Some(n) = &new_id {
             let never_used = j.state < State::Writing;
             let listed = keys.iter().find(|k| &k.key_id == n);
-            let admin = self.admin_or(&old_id).await?;
+            let admin = self.admin(&old_id).await?;
             if listed.is_some() {
                 if delete_new || never_used {
                     ignore_not_found(retry_safe(|| admin.delete_key(u, n)).await)?;
@@ -209,15 +209,5 @@ impl<C: Connect, F: Files> Ctx<'_, C, F> {
             new_deleted,
             profiles,
         })
-    }
-
-    async fn admin_or(&self, key_id: &str) -> Result<C::Svc> {
-        match &self.session {
-            Some(s) => Ok(self
-                .connect
-                .connect(&s.key_id, &s.secret, Some(&s.token))
-                .await),
-            None => self.as_key(key_id).await,
-        }
     }
 }

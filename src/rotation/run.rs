@@ -174,7 +174,7 @@ impl<C: Connect, F: Files> Ctx<'_, C, F> {
     }
 
     /// The MFA session if there is one, else the given key.
-    async fn admin(&self, key_id: &str) -> Result<C::Svc> {
+    pub(super) async fn admin(&self, key_id: &str) -> Result<C::Svc> {
         match &self.session {
             Some(s) => Ok(self
                 .connect
