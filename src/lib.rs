@@ -8,6 +8,7 @@
 pub mod agent;
 pub mod audit;
 pub mod aws;
+pub mod bounded;
 pub mod bus;
 pub mod cli;
 pub mod cmd;

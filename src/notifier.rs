@@ -9,7 +9,6 @@
 //! a thread of its own and is given up after `Desktop::timeout` (3 s); the abandoned thread
 //! ends with the process. Callers inside an async runtime should use `spawn_blocking`.
 
-use std::sync::mpsc;
 use std::time::Duration;
 
 use crate::error::{Error, Kind, Result};
@@ -74,16 +73,9 @@ fn bounded<T: Send + 'static>(
     action: &'static str,
     f: impl FnOnce() -> Result<T> + Send + 'static,
 ) -> Result<T> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::Builder::new()
-        .name("keyage-notify".into())
-        .spawn(move || {
-            let _ = tx.send(f());
-        })
-        .map_err(|e| Error::internal(format!("cannot start a notification thread: {e}")))?;
-    match rx.recv_timeout(timeout) {
-        Ok(r) => r,
-        Err(_) => Err(Error::new(
+    match crate::bounded::run("keyage-notify", timeout, f)? {
+        Some(r) => r,
+        None => Err(Error::new(
             Kind::Refused,
             format!(
                 "the notification server did not answer within {} s (while trying to {action})",

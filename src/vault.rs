@@ -18,7 +18,6 @@
 //! `service=keyage username=<id> target=default application=rust-keyring`, so
 //! `secret-tool lookup service keyage username AKIA…` finds them).
 
-use std::sync::mpsc;
 use std::time::Duration;
 
 use crate::error::{Error, Kind, Result};
@@ -109,16 +108,9 @@ impl Keyring {
         action: &'static str,
         f: impl FnOnce() -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let (tx, rx) = mpsc::channel();
-        std::thread::Builder::new()
-            .name("keyage-keyring".into())
-            .spawn(move || {
-                let _ = tx.send(f());
-            })
-            .map_err(|e| Error::internal(format!("cannot start a keyring thread: {e}")))?;
-        match rx.recv_timeout(self.timeout) {
-            Ok(r) => r,
-            Err(_) => Err(Error::new(
+        match crate::bounded::run("keyage-keyring", self.timeout, f)? {
+            Some(r) => r,
+            None => Err(Error::new(
                 Kind::Keyring,
                 format!(
                     "the {} did not answer within {} s (while trying to {action})",
