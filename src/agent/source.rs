@@ -2,8 +2,6 @@
 //! into the fact cache, the pure `keys::policy::evaluate`, the prompt segment files), then the
 //! rotation journal and pending-finalize list. The keys refresh builds its own runtime, so it runs on a thread of its own.
 
-use std::collections::BTreeSet;
-
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
@@ -62,10 +60,7 @@ fn refresh_blocking(env: &Env) -> Result<Found> {
     let inventory = Inventory::load(env)?;
     let groups = inventory.keys();
     let now = Utc::now();
-    let pending: BTreeSet<String> = crate::rotation::pending(env)
-        .into_iter()
-        .map(|p| p.new_key_id)
-        .collect();
+    let pending = crate::rotation::rotating_keys(&crate::rotation::pending(env));
     // The same pipeline as `keyage status --refresh`: facts from IAM for every key, the cache,
     // the pure policy, the prompt segment files.
     let (_cache, findings) = crate::keys::assess(

@@ -5,7 +5,6 @@
 //! place an async runtime is built) → `policy::evaluate` → prompt segment files → output.
 //! Exit 0, or 3 when a key is expired (or, with `--fail-on warn`, warn/unused/invalid).
 
-use std::collections::BTreeSet;
 use std::io::Write;
 
 use chrono::{DateTime, Utc};
@@ -45,10 +44,7 @@ pub fn run_at(env: &Env, args: StatusArgs, now: DateTime<Utc>) -> Result<u8> {
         Refresh::Stale
     };
     let pending_finalize = crate::rotation::pending(env);
-    let pending: BTreeSet<String> = pending_finalize
-        .iter()
-        .map(|p| p.new_key_id.clone())
-        .collect();
+    let pending = crate::rotation::rotating_keys(&pending_finalize);
     let (_cache, findings) =
         crate::keys::assess(env, &inventory, &config, &selected, mode, &pending, now)?;
 

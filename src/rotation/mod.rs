@@ -50,3 +50,9 @@ pub fn unfinished(env: &Env) -> Option<String> {
 pub fn pending(env: &Env) -> Vec<PendingFinalize> {
     journal::load_pending(&env.state_dir()).unwrap_or_default()
 }
+
+/// The keys now in the files after a rotation still waiting for finalize: the prompt marks
+/// them (`[prompt] pending_mark`) through `keys::assess`.
+pub fn rotating_keys(pending: &[PendingFinalize]) -> std::collections::BTreeSet<String> {
+    pending.iter().map(|p| p.new_key_id.clone()).collect()
+}
