@@ -225,13 +225,19 @@ fn saved_config(env: &Env) -> PathBuf {
 }
 const NO_FILE: &[u8] = b"\0keyage:no-file\0";
 
-pub fn install_global_hook(env: &Env, exe: &Path) -> Result<Outcome> {
-    let dir = global_hooks_dir(env);
-    let (_, current) = git(
+/// The global `core.hooksPath`, or "" when unset.
+fn global_hooks_path(env: &Env) -> Result<String> {
+    Ok(git(
         None,
         env,
         &["config", "--global", "--get", "core.hooksPath"],
-    )?;
+    )?
+    .1)
+}
+
+pub fn install_global_hook(env: &Env, exe: &Path) -> Result<Outcome> {
+    let dir = global_hooks_dir(env);
+    let current = global_hooks_path(env)?;
     let mut said = Vec::new();
     if !current.is_empty() {
         if env.expand_tilde(&current) == dir {
@@ -297,11 +303,7 @@ fn saved_after(env: &Env) -> PathBuf {
 
 pub fn uninstall_global_hook(env: &Env) -> Result<Outcome> {
     let dir = global_hooks_dir(env);
-    let (_, current) = git(
-        None,
-        env,
-        &["config", "--global", "--get", "core.hooksPath"],
-    )?;
+    let current = global_hooks_path(env)?;
     let mut said = Vec::new();
     if !current.is_empty() && env.expand_tilde(&current) == dir {
         let cfg = global_git_config(env);
