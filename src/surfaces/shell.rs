@@ -9,6 +9,8 @@ use crate::cli::Shell;
 const BASH: &str = include_str!("shell/keyage.bash");
 const BASH_PROMPT: &str = include_str!("shell/keyage-prompt.bash");
 const ZSH: &str = include_str!("shell/keyage.zsh");
+/// `__keyage_update`, the same function for bash and zsh.
+const UPDATE_FN: &str = include_str!("shell/keyage-update.sh");
 const ZSH_PROMPT: &str = include_str!("shell/keyage-prompt.zsh");
 const FISH: &str = include_str!("shell/keyage.fish");
 const FISH_PROMPT: &str = include_str!("shell/keyage-prompt.fish");
@@ -37,6 +39,7 @@ pub fn render(shell: Shell, segment_dir: &Path, scope_all: bool, with_prompt: bo
     };
     let scope = if scope_all { "all" } else { "current" };
     let mut out = body
+        .replace("@UPDATE_FN@\n", UPDATE_FN)
         .replace("@STATE_DIR@", &quote(&segment_dir.to_string_lossy()))
         .replace("@SCOPE@", &quote(scope));
     // Bash and zsh export the variable in --no-prompt mode so starship's env_var can show it.
