@@ -16,6 +16,7 @@ pub mod config;
 pub mod doctor;
 pub mod env;
 pub mod error;
+pub mod front;
 pub mod keys;
 pub mod notifier;
 pub mod profiles;
@@ -27,19 +28,32 @@ pub mod vault;
 
 use clap::Parser;
 
-/// Parses the command line, runs the command, maps errors to exit codes (once, here).
+/// The full program (`keyage-core`): parses the command line, runs any command, maps errors to
+/// exit codes (once, here). The `keyage` users call is the small `front`, which runs the fast
+/// paths itself and hands everything else here.
 pub fn run() -> u8 {
     let cli = match cli::Cli::try_parse() {
         Ok(c) => c,
-        Err(e) => {
-            let _ = e.print();
-            return match e.kind() {
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
-                _ => 2,
-            };
-        }
+        Err(e) => return usage_error(e),
     };
     let env = env::Env::from_process();
+    prepare(&env, &cli);
+    finish(cmd::dispatch(&env, cli))
+}
+
+/// Prints a clap error (or help/version) and returns its exit code: 0 for help/version, else 2.
+fn usage_error(e: clap::Error) -> u8 {
+    let _ = e.print();
+    match e.kind() {
+        clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
+        _ => 2,
+    }
+}
+
+/// What every command does before its own work: logging (not on the quiet fast paths), and
+/// the notice naming the two ways out of an interrupted rotation (not on the fast paths nor on
+/// the rotation commands, which handle it themselves).
+fn prepare(env: &env::Env, cli: &cli::Cli) {
     if !matches!(
         cli.command,
         cli::Command::Prompt(_)
@@ -47,10 +61,8 @@ pub fn run() -> u8 {
             | cli::Command::Init(_)
             | cli::Command::Agent(_)
     ) {
-        init_logging(&env);
+        init_logging(env);
     }
-    // Every command (but the fast paths and the rotation commands, which handle it themselves)
-    // first looks for an interrupted rotation and names the two ways out.
     if !matches!(
         cli.command,
         cli::Command::Prompt(_)
@@ -61,11 +73,15 @@ pub fn run() -> u8 {
             | cli::Command::RotateSelf(_)
             | cli::Command::Backout(_)
     ) {
-        if let Some(notice) = rotation::unfinished(&env) {
+        if let Some(notice) = rotation::unfinished(env) {
             eprintln!("{notice}");
         }
     }
-    match cmd::dispatch(&env, cli) {
+}
+
+/// A command's result as an exit code; an error is printed once, here.
+fn finish(r: error::Result<u8>) -> u8 {
+    match r {
         Ok(code) => code,
         Err(e) => {
             eprintln!("keyage: {e}");

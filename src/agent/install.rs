@@ -257,7 +257,7 @@ fn bytes_for(os: Os, contents: &str) -> Vec<u8> {
 }
 
 fn current_bin() -> Result<PathBuf> {
-    let exe = std::env::current_exe()
+    let exe = crate::front::user_facing_exe()
         .map_err(|e| Error::internal(format!("cannot find this program's path: {e}")))?;
     Ok(std::fs::canonicalize(&exe).unwrap_or(exe))
 }

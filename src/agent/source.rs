@@ -68,7 +68,7 @@ fn refresh_blocking(env: &Env) -> Result<Found> {
         &inventory,
         &config,
         &groups,
-        crate::keys::Refresh::Force,
+        crate::keys::Refresh::force(),
         &pending,
         now,
     )?;

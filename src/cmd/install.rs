@@ -45,7 +45,7 @@ pub fn run(env: &Env, args: InstallArgs, install: bool) -> Result<u8> {
 }
 
 fn exe() -> Result<PathBuf> {
-    std::env::current_exe()
+    crate::front::user_facing_exe()
         .map_err(|e| Error::new(Kind::Io, format!("cannot find keyage's own path: {e}")))
 }
 

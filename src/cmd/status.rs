@@ -24,10 +24,23 @@ use crate::profiles::{Class, FileKind, Inventory, KeyGroup};
 pub const SCHEMA: u32 = 1;
 
 pub fn run(env: &Env, args: StatusArgs) -> Result<u8> {
-    run_at(env, args, Utc::now())
+    run_at(env, args, Utc::now(), Some(crate::keys::gather::refresh))
 }
 
-pub fn run_at(env: &Env, args: StatusArgs, now: DateTime<Utc>) -> Result<u8> {
+/// `keyage status --offline`, linking no AWS SDK: what the fast front binary runs
+/// (`crate::front`). `args.offline` must be set.
+pub fn run_offline(env: &Env, args: StatusArgs) -> Result<u8> {
+    debug_assert!(args.offline);
+    run_at(env, args, Utc::now(), None)
+}
+
+/// `fetch`: how to ask IAM (`None`: never, as with `--offline`).
+pub fn run_at(
+    env: &Env,
+    args: StatusArgs,
+    now: DateTime<Utc>,
+    fetch: Option<crate::keys::Fetch>,
+) -> Result<u8> {
     let config = Config::load(env)?;
     let inventory = Inventory::load(env)?;
     for w in &inventory.warnings {
@@ -36,12 +49,10 @@ pub fn run_at(env: &Env, args: StatusArgs, now: DateTime<Utc>) -> Result<u8> {
     let groups = inventory.keys();
     let selected = select(&inventory, &groups, &args.profiles)?;
 
-    let mode = if args.offline {
-        Refresh::Offline
-    } else if args.refresh {
-        Refresh::Force
-    } else {
-        Refresh::Stale
+    let mode = match fetch {
+        Some(f) if !args.offline && args.refresh => Refresh::Force(f),
+        Some(f) if !args.offline => Refresh::Stale(f),
+        _ => Refresh::Offline,
     };
     let pending_finalize = crate::rotation::pending(env);
     let pending = crate::rotation::rotating_keys(&pending_finalize);

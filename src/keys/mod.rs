@@ -16,15 +16,31 @@ use crate::error::Result;
 use crate::profiles::{Inventory, KeyGroup};
 use crate::state::cache::Cache;
 
-/// When to ask IAM.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How stale facts are fetched: [`gather::refresh`] (IAM through the SDK). A parameter rather
+/// than a direct call so that code which only ever runs [`Refresh::Offline`] (the fast `keyage`
+/// front binary, see `crate::front`) does not link the AWS SDK at all.
+pub type Fetch = fn(&Env, &Inventory, &[String], &mut Cache, DateTime<Utc>) -> Result<()>;
+
+/// When to ask IAM, and how.
+#[derive(Clone, Copy)]
 pub enum Refresh {
     /// Never (cache only; no async runtime is built).
     Offline,
     /// Keys whose facts are older than the config's `cache_ttl_hours`.
-    Stale,
+    Stale(Fetch),
     /// Every selected key.
-    Force,
+    Force(Fetch),
+}
+
+impl Refresh {
+    /// Stale keys through IAM (the default of `keyage status`).
+    pub fn stale() -> Self {
+        Refresh::Stale(gather::refresh)
+    }
+    /// Every key through IAM (`--refresh`, the agent).
+    pub fn force() -> Self {
+        Refresh::Force(gather::refresh)
+    }
 }
 
 /// The shared pipeline of `status` and the agent: records `first_seen` for every local key,
@@ -45,12 +61,15 @@ pub fn assess(
     for g in &groups {
         cache.observe(&g.key_id, now);
     }
-    if mode != Refresh::Offline {
+    let (fetch, force) = match mode {
+        Refresh::Offline => (None, false),
+        Refresh::Stale(f) => (Some(f), false),
+        Refresh::Force(f) => (Some(f), true),
+    };
+    if let Some(fetch) = fetch {
         let stale: Vec<String> = selected
             .iter()
-            .filter(|g| {
-                mode == Refresh::Force || !cache.is_fresh(&g.key_id, now, config.cache_ttl())
-            })
+            .filter(|g| force || !cache.is_fresh(&g.key_id, now, config.cache_ttl()))
             .filter(|g| {
                 !config
                     .policy_for(g.profiles.iter().map(String::as_str))
@@ -59,7 +78,7 @@ pub fn assess(
             .map(|g| g.key_id.clone())
             .collect();
         if !stale.is_empty() {
-            gather::refresh(env, inventory, &stale, &mut cache, now)?;
+            fetch(env, inventory, &stale, &mut cache, now)?;
         }
     }
     if let Err(e) = cache.save(env) {
