@@ -37,6 +37,7 @@ import re
 import signal
 import sys
 import threading
+import time
 import urllib.parse
 
 from werkzeug.serving import make_server
@@ -44,6 +45,8 @@ from werkzeug.serving import make_server
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto import settings
+import moto.backends as moto_backends
+import moto.core.responses as moto_responses
 import moto.iam.models as iam_models
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
@@ -64,6 +67,25 @@ SELF_SERVICE_ACTIONS = [
 ]
 
 LOCK = threading.Lock()
+LATENCY_S = 0.0
+
+# Speed only (no behaviour change): stock moto lists its ~180 service folders on disk (a stat
+# each) and inspects the response class's members on every request — about half of its time per
+# IAM call. Both answers never change while the server runs, so they are computed once.
+_MODULES = tuple(moto_backends.list_of_moto_modules())
+moto_backends.list_of_moto_modules = lambda: _MODULES
+_METHOD_NAMES = {}
+_orig_method_names = moto_responses.method_names_from_class
+
+
+def _method_names(clazz):
+    names = _METHOD_NAMES.get(clazz)
+    if names is None:
+        names = _METHOD_NAMES[clazz] = _orig_method_names(clazz)
+    return names
+
+
+moto_responses.method_names_from_class = _method_names
 # key id -> pinned AccessKeyLastUsed (or None = never used)
 PINNED = {}
 
@@ -198,6 +220,8 @@ class Wrapper:
         path = environ.get("PATH_INFO", "")
         if path.startswith("/keyage-test/"):
             return self.test_endpoint(environ, start_response, path[len("/keyage-test/") :])
+        if LATENCY_S:
+            time.sleep(LATENCY_S)  # an emulated network round trip (benchmarks only)
         if auth_on():
             m = CRED_RE.search(environ.get("HTTP_AUTHORIZATION", ""))
             if m:
@@ -263,7 +287,16 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0)
+    p.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0,
+        help="wait this long before answering each AWS call (emulates the network to AWS; "
+        "the waits of concurrent calls overlap, as on a network)",
+    )
     args = p.parse_args()
+    global LATENCY_S
+    LATENCY_S = args.latency_ms / 1000
     app = DomainDispatcherApplication(create_backend_app)
     server = make_server(
         args.host, args.port, Wrapper(app), threaded=True, request_handler=MotoRequestHandler
