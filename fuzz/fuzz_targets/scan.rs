@@ -76,9 +76,14 @@ fuzz_target!(|data: &[u8]| {
         .scan(&planted)
         .iter()
         .any(|h| h.kind == HitKind::OwnSecret));
-    // The git-output parsers.
-    for s in surfaces::hook::parse_name_status(data) {
-        assert!(!s.path.is_empty() || s.path.is_empty());
+    // The git-output parsers: the one `git diff -z --raw -p -U0` output, its raw records and
+    // patch sections apart, and `git cat-file --batch`.
+    let (entries, at) = surfaces::hook::parse_raw(data);
+    assert!(at <= data.len());
+    assert!(entries.iter().all(|e| !e.path.contains('\0')));
+    if let Ok(files) = surfaces::hook::parse_diff(data) {
+        assert_eq!(files.len(), entries.len());
+        let _ = surfaces::hook::scan_staged(std::path::Path::new("/r"), m, &files);
     }
     for added in surfaces::hook::parse_patch(data) {
         assert_eq!(
