@@ -100,6 +100,11 @@ fn bench(c: &mut Criterion) {
         });
     }
     g.finish();
+    // What the pre-commit hook pays before scanning: building the matcher (Aho-Corasick over
+    // the own values, the key-id regex).
+    c.bench_function("matcher_build", |b| {
+        b.iter(|| std::hint::black_box(matcher()))
+    });
 }
 
 criterion_group!(benches, bench);

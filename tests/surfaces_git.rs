@@ -284,6 +284,76 @@ fn hook_allowlists() {
     assert!(!o.status.success());
 }
 
+/// The one `git diff -z --raw -p` call: file names git would quote (a newline, a name that
+/// looks like a patch header, spaces, non-ASCII), a file that becomes a symlink (git splits
+/// that into two patch sections), a renamed binary file, and `keyage.allow` set in an
+/// included config file (git's own lookup).
+#[test]
+fn hook_handles_odd_names_type_changes_and_included_config() {
+    let sb = Sb::new();
+    let repo = sb.repo("r");
+    assert!(sb.keyage(&repo, &["install", "git-hook"]).status.success());
+    let o = sb.commit(
+        &repo,
+        &[
+            ("plain.txt", b"one\ntwo\n"),
+            ("blob.bin", b"\0\x01binary\0\n"),
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+
+    // Odd names, clean content: passes. Then a key in each, found under its real name.
+    let odd = [
+        "new\nline.txt",
+        "diff --git a b.txt",
+        "sp ace \u{e9}t\u{e9}.txt",
+    ];
+    let files: Vec<(&str, &[u8])> = odd.iter().map(|n| (*n, &b"clean\n"[..])).collect();
+    let o = sb.commit(&repo, &files, &[]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    for (i, name) in odd.iter().enumerate() {
+        let body = format!("clean\nx {}{}\n", &OTHER_ID[..19], ["X", "Y", "Z"][i]);
+        let o = sb.commit(&repo, &[(name, body.as_bytes())], &[]);
+        assert!(!o.status.success(), "{name}");
+        let err = text(&o.stderr);
+        assert!(
+            err.contains(&format!("{name}:2:3: an AWS access key id")),
+            "{err}"
+        );
+        assert!(sb.git(&repo, &["reset", "-q", "--hard"]).status.success());
+    }
+
+    // A file that becomes a symlink: one file, two patch sections.
+    std::fs::remove_file(repo.join("plain.txt")).unwrap();
+    std::os::unix::fs::symlink("blob.bin", repo.join("plain.txt")).unwrap();
+    assert!(sb.git(&repo, &["add", "plain.txt"]).status.success());
+    let o = sb.git(&repo, &["commit", "-q", "-m", "type change"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+
+    // A renamed and changed binary file: its staged blob is scanned, reported once.
+    assert!(sb
+        .git(&repo, &["mv", "blob.bin", "moved.bin"])
+        .status
+        .success());
+    let mut bin = b"\0\x01binary\0\n".to_vec();
+    bin.extend_from_slice(format!("\0{OTHER_ID}\0{OTHER_ID}\n").as_bytes());
+    let o = sb.commit(&repo, &[("moved.bin", &bin)], &[]);
+    assert!(!o.status.success());
+    let err = text(&o.stderr);
+    assert_eq!(err.matches("moved.bin (binary file)").count(), 1, "{err}");
+
+    // keyage.allow from a file included by the repository's config.
+    let inc = sb.dir.path().join("included.gitconfig");
+    std::fs::write(&inc, "[keyage]\n\tallow = moved.bin\n").unwrap();
+    assert!(sb
+        .git(&repo, &["config", "include.path", inc.to_str().unwrap()])
+        .status
+        .success());
+    let o = sb.git(&repo, &["commit", "-q", "-m", "allowed"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+}
+
 fn mode(p: &Path) -> u32 {
     std::fs::metadata(p).unwrap().permissions().mode()
 }

@@ -10,6 +10,17 @@ struct Sb {
     dir: tempfile::TempDir,
 }
 
+/// Profiles whose segment file names are escaped (`segment::file_name`: `%XX` for each byte
+/// but `[A-Za-z0-9-]`, and `.`/`_` after the first), with their segments.
+const ESCAPED: &[(&str, &str)] = &[
+    ("odd name", "key 80d"),
+    (".hidden", "key 81d"),
+    ("a/b~c", "key 82d"),
+    ("_x", "key 83d"),
+    ("\u{e9}t\u{e9}", "key 84d"),
+    ("x%y", "key 85d"),
+];
+
 impl Sb {
     fn new() -> Sb {
         let sb = Sb {
@@ -38,7 +49,10 @@ impl Sb {
         std::thread::sleep(Duration::from_millis(20));
         std::fs::write(self.seg_dir().join("default"), "key 92d!\n").unwrap();
         std::fs::write(self.seg_dir().join("fresh"), "").unwrap();
-        std::fs::write(self.seg_dir().join("odd%20name"), "key 80d\n").unwrap();
+        for (name, seg) in ESCAPED {
+            let file = keyage::surfaces::segment::file_name(name);
+            std::fs::write(self.seg_dir().join(file), format!("{seg}\n")).unwrap();
+        }
         std::fs::write(self.seg_dir().join("_all"), "key 92d!\n").unwrap();
         let mtime = |p: &Path| match std::fs::metadata(p).and_then(|m| m.modified()) {
             Ok(t) => {
@@ -161,9 +175,14 @@ fn bash_and_zsh_show_expired_and_nothing_for_fresh() {
         let out = sb.interactive(mk(&sb), &script, Some("fresh"));
         assert!(!out.contains("key 9"), "{name}: {out}");
         assert!(out.contains("seg=[]"), "{name}: {out}");
-        // a profile whose file name is escaped (segment::file_name)
-        let out = sb.interactive(mk(&sb), &script, Some("odd name"));
-        assert!(out.contains("seg=[key 80d]"), "{name}: {out}");
+        // profiles whose file names are escaped (segment::file_name)
+        for (profile, seg) in ESCAPED {
+            let out = sb.interactive(mk(&sb), &script, Some(profile));
+            assert!(
+                out.contains(&format!("seg=[{seg}]")),
+                "{name} {profile}: {out}"
+            );
+        }
         // a profile with no segment file at all
         let out = sb.interactive(mk(&sb), &script, Some("nosuch"));
         assert!(
@@ -220,6 +239,28 @@ fn fish_shows_expired_and_nothing_for_fresh() {
     assert!(out.contains("seg=[key 92d!]"), "{out}");
     let out = run(Some("fresh"));
     assert!(!out.contains("key 9") && out.contains("seg=[]"), "{out}");
+    // profiles whose file names are escaped (segment::file_name), in a UTF-8 locale and (ASCII
+    // names only) in the C locale: there fish 3 re-encodes non-ASCII environment values, so
+    // the aws CLI and keyage started from that fish see another name as well.
+    for utf8 in [true, false] {
+        for (profile, seg) in ESCAPED.iter().filter(|(p, _)| utf8 || p.is_ascii()) {
+            let mut c = sb.cmd("fish");
+            if utf8 {
+                c.env("LANG", "C.UTF-8");
+            }
+            c.env("AWS_PROFILE", profile).args([
+                "--no-config",
+                "-c",
+                "keyage init fish | source; fish_prompt; echo; echo \"seg=[$KEYAGE_SEGMENT]\"",
+            ]);
+            let o = c.output().unwrap();
+            let out = format!("{}{}", text(&o.stdout), text(&o.stderr));
+            assert!(out.starts_with(&format!("{seg} ")), "{profile}: {out}");
+            assert!(out.contains(&format!("seg=[{seg}]")), "{profile}: {out}");
+        }
+    }
+    let out = run(Some("no such"));
+    assert!(out.contains("seg=[]") && !out.contains("key "), "{out}");
 }
 
 #[test]

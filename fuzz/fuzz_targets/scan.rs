@@ -1,5 +1,6 @@
 //! Any bytes through the matcher and the hook's git-output parsers: no panic, spans in bounds,
-//! masked renderings never hold the user's secret, and a planted own secret is always found.
+//! the fast (SIMD) path gives exactly the general path's hits, masked renderings never hold
+//! the user's secret, and a planted own secret is always found.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -35,9 +36,15 @@ const OWN_SECRET: &str = "q9Xv3mK2pL8sT4wZ7yB1nC6dF0gH5jR2eA3uI9oP";
 fn matcher() -> &'static Matcher {
     static M: OnceLock<Matcher> = OnceLock::new();
     M.get_or_init(|| {
+        // Own values that overlap one another and the key-id prefixes, so the fast path's
+        // leftmost-longest bookkeeping is exercised.
         let own = OwnValues {
-            key_ids: vec![OWN_ID.into()],
-            secrets: vec![(secret::secret(OWN_SECRET), Some(OWN_ID.into()))],
+            key_ids: vec![OWN_ID.into(), "ASIAQWERTY234567ABCE".into()],
+            secrets: vec![
+                (secret::secret(OWN_SECRET), Some(OWN_ID.into())),
+                (secret::secret("KIAq9Xv3mK2pL8sT4wZ7yB1nC6dF0gH5jR2eA3uI"), None),
+                (secret::secret("xxAKIAZ7QW3RTYU2IOPLKJq9Xv3mK2pL8sT4wZ7y"), None),
+            ],
         };
         let allow = Allowlist::new(
             std::path::Path::new("/r"),
@@ -52,6 +59,9 @@ fn matcher() -> &'static Matcher {
 
 fn check(m: &Matcher, data: &[u8]) {
     let hits = m.scan(data);
+    // The SIMD path and the general path (Aho-Corasick + regex) agree exactly.
+    assert!(m.has_fast_path());
+    assert_eq!(hits, m.scan_reference(data));
     let mut last = 0;
     for h in &hits {
         assert!(h.start < h.end && h.end <= data.len());
@@ -76,9 +86,14 @@ fuzz_target!(|data: &[u8]| {
         .scan(&planted)
         .iter()
         .any(|h| h.kind == HitKind::OwnSecret));
-    // The git-output parsers.
-    for s in surfaces::hook::parse_name_status(data) {
-        assert!(!s.path.is_empty() || s.path.is_empty());
+    // The git-output parsers: the one `git diff -z --raw -p -U0` output, its raw records and
+    // patch sections apart, and `git cat-file --batch`.
+    let (entries, at) = surfaces::hook::parse_raw(data);
+    assert!(at <= data.len());
+    assert!(entries.iter().all(|e| !e.path.contains('\0')));
+    if let Ok(files) = surfaces::hook::parse_diff(data) {
+        assert_eq!(files.len(), entries.len());
+        let _ = surfaces::hook::scan_staged(std::path::Path::new("/r"), m, &files);
     }
     for added in surfaces::hook::parse_patch(data) {
         assert_eq!(

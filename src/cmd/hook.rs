@@ -6,7 +6,7 @@ use std::io::Write;
 use crate::cli::{HookArgs, HookKind};
 use crate::env::Env;
 use crate::error::{IoContext, Result};
-use crate::surfaces::hook::{read_staged, scan_staged};
+use crate::surfaces::hook::{allow_config, finish_diff, load_binaries, scan_staged, spawn_diff};
 use crate::surfaces::scan::{Allowlist, Matcher, OwnValues};
 
 pub fn run(env: &Env, args: HookArgs) -> Result<u8> {
@@ -17,19 +17,27 @@ pub fn run(env: &Env, args: HookArgs) -> Result<u8> {
 
 fn pre_commit(env: &Env) -> Result<u8> {
     let dir = std::env::current_dir().at("read", ".")?;
-    let staged = read_staged(&dir)?;
-    let mut err = std::io::stderr().lock();
+    // One git process, started first: it runs while keyage reads the AWS files and the state.
+    let diff = spawn_diff(&dir)?;
     let (own, note) = OwnValues::load(env);
+    let age = crate::surfaces::prompt::hook_age_warning(env);
+    let matcher = Matcher::new(&own, Allowlist::default());
+    let mut files = finish_diff(diff)?;
+    load_binaries(&dir, &mut files)?;
+    let mut findings = scan_staged(&dir, &matcher, &files);
+    let mut err = std::io::stderr().lock();
     if let Some(n) = note {
         let _ = writeln!(err, "keyage: note: {n}");
     }
-    let allow = Allowlist::load(&dir, &staged.allow);
-    for w in &allow.warnings {
-        let _ = writeln!(err, "keyage: warning: {w}");
+    // The allowlist (.keyageignore, `git config keyage.allow`) can only remove findings, so it
+    // is read only when there are some: a clean commit costs no second git process.
+    if !findings.is_empty() {
+        let allow = Allowlist::load(&dir, &allow_config(&dir)?);
+        for w in &allow.warnings {
+            let _ = writeln!(err, "keyage: warning: {w}");
+        }
+        findings = scan_staged(&dir, &Matcher::new(&own, allow), &files);
     }
-    let matcher = Matcher::new(&own, allow);
-    let findings = scan_staged(&dir, &matcher, &staged)?;
-    let age = crate::surfaces::prompt::hook_age_warning(env);
     let mut block = false;
     if let Some(a) = &age {
         let _ = writeln!(err, "keyage: {}", a.message);

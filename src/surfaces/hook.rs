@@ -1,6 +1,9 @@
-//! What a commit is about to record, read from git: the staged files (`git diff --cached -z
-//! --name-status`), the added lines of each (`git diff --cached -U0`), and, for binary files,
-//! the staged blob (`git cat-file --batch`). Only the index against HEAD is read, so
+//! What a commit is about to record, read from git with **one** process:
+//! `git diff --cached -z --raw -p -U0 --no-abbrev`. Its output is the raw records (status,
+//! paths and the staged blob id of each file, NUL-separated, so any file name works), one NUL,
+//! then the `-U0` patch, whose sections come in the same order and give each file's added
+//! lines. Binary files are read whole from their staged blob (`git cat-file --batch`, a second
+//! process only when a binary file is staged). Only the index against HEAD is read, so
 //! `git commit --amend` scans the new changes, never the whole tree.
 //!
 //! The parsers are pure (bytes in, structures out) and fuzzed; the git calls are at the edge.
@@ -12,38 +15,57 @@ use std::process::{Command, Stdio};
 use crate::error::{Error, Kind, Result};
 use crate::surfaces::scan::{binary_findings, Finding, LineIndex, Matcher};
 
-/// One staged path (after rename detection).
+/// One record of `git diff --raw -z`: `:<mode> <mode> <oid> <oid> <status>\0<path>\0`
+/// (`\0<old path>\0<new path>\0` for a rename or copy).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Staged {
+pub struct RawEntry {
     /// Status letter: A, C, M, R or T.
     pub status: u8,
     /// The path in the new tree.
     pub path: String,
+    /// The object id of the staged blob (the record's second oid).
+    pub blob: String,
 }
 
-/// Parses `git diff --cached -z --name-status` output.
-pub fn parse_name_status(bytes: &[u8]) -> Vec<Staged> {
+/// Parses the raw part of `git diff -z --raw -p`: records up to the NUL that separates them
+/// from the patch. Returns the records and the offset where the patch starts.
+pub fn parse_raw(bytes: &[u8]) -> (Vec<RawEntry>, usize) {
     let mut out = Vec::new();
-    let mut parts = bytes.split(|&b| b == 0);
-    while let Some(status) = parts.next() {
-        let Some(&letter) = status.first() else {
-            continue;
+    let mut pos = 0;
+    while pos < bytes.len() {
+        match bytes[pos] {
+            // The separator between the records and the patch.
+            0 => return (out, pos + 1),
+            b':' => {}
+            // Not a record: the patch (git printed no separator).
+            _ => return (out, pos),
+        }
+        let mut fields = bytes[pos..].splitn(4, |&b| b == 0);
+        let (Some(header), Some(first)) = (fields.next(), fields.next()) else {
+            break;
         };
-        let Some(first) = parts.next() else { break };
-        let path = if letter == b'R' || letter == b'C' {
-            match parts.next() {
-                Some(p) => p,
-                None => break,
-            }
+        let mut words = header.split(|&b| b == b' ');
+        let blob = words.nth(3).unwrap_or_default();
+        let status = words
+            .next()
+            .and_then(|w| w.first().copied())
+            .unwrap_or(b'?');
+        let mut used = header.len() + 1 + first.len() + 1;
+        let path = if status == b'R' || status == b'C' {
+            let Some(second) = fields.next() else { break };
+            used += second.len() + 1;
+            second
         } else {
             first
         };
-        out.push(Staged {
-            status: letter,
+        out.push(RawEntry {
+            status,
             path: String::from_utf8_lossy(path).into_owned(),
+            blob: String::from_utf8_lossy(blob).into_owned(),
         });
+        pos = (pos + used).min(bytes.len());
     }
-    out
+    (out, bytes.len())
 }
 
 /// The added side of one file's section of a `-U0` patch.
@@ -51,13 +73,16 @@ pub fn parse_name_status(bytes: &[u8]) -> Vec<Staged> {
 pub struct Added {
     /// git said "Binary files … differ" (or sent a binary patch).
     pub binary: bool,
+    /// A "deleted file" section: git splits a type change (file ↔ symlink) into a deletion
+    /// and a creation. Deletions add nothing.
+    pub deleted: bool,
     /// The added lines, newline-joined, and for each its start offset and new-file line number.
     pub text: Vec<u8>,
     pub lines: Vec<(usize, usize)>,
 }
 
-/// Splits a `git diff -U0 --no-color` patch into per-file sections (in the same order as
-/// `--name-status`) and collects each file's added lines with their line numbers.
+/// Splits a `git diff -U0 --no-color` patch into per-file sections and collects each file's
+/// added lines with their line numbers.
 pub fn parse_patch(bytes: &[u8]) -> Vec<Added> {
     let mut out: Vec<Added> = Vec::new();
     let mut next_line = 0usize;
@@ -77,6 +102,8 @@ pub fn parse_patch(bytes: &[u8]) -> Vec<Added> {
         if !in_hunk {
             if raw.starts_with(b"Binary files ") || raw.starts_with(b"GIT binary patch") {
                 cur.binary = true;
+            } else if raw.starts_with(b"deleted file mode ") {
+                cur.deleted = true;
             }
             continue;
         }
@@ -105,6 +132,41 @@ fn hunk_new_start(line: &[u8]) -> Option<usize> {
     std::str::from_utf8(&digits).ok()?.parse().ok()
 }
 
+/// One staged file: its raw record, its added lines, and (binary files only, once
+/// [`load_binaries`] ran) the staged bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StagedFile {
+    pub entry: RawEntry,
+    pub added: Added,
+    pub content: Option<Vec<u8>>,
+}
+
+/// Parses the whole `git diff -z --raw -p -U0` output. Every record must have its patch
+/// section (deletion halves of type changes aside), else the output is not what we asked for.
+pub fn parse_diff(bytes: &[u8]) -> Result<Vec<StagedFile>> {
+    let (entries, at) = parse_raw(bytes);
+    let patch: Vec<Added> = parse_patch(&bytes[at..])
+        .into_iter()
+        .filter(|a| !a.deleted)
+        .collect();
+    if entries.len() != patch.len() {
+        return Err(Error::internal(format!(
+            "git listed {} staged files but its patch has {} sections",
+            entries.len(),
+            patch.len()
+        )));
+    }
+    Ok(entries
+        .into_iter()
+        .zip(patch)
+        .map(|(entry, added)| StagedFile {
+            entry,
+            added,
+            content: None,
+        })
+        .collect())
+}
+
 /// Findings in one text file's added lines, with new-file line numbers.
 pub fn findings_in_added(matcher: &Matcher, path: &str, added: &Added) -> Vec<Finding> {
     let hits = matcher.scan(&added.text);
@@ -125,11 +187,10 @@ pub fn findings_in_added(matcher: &Matcher, path: &str, added: &Added) -> Vec<Fi
         .collect()
 }
 
-/// Runs git in `dir` and returns stdout (a spawned child, so several can run at once).
+/// Runs git in `dir` with piped stdout/stderr (a spawned child: keyage works while it runs).
 pub fn spawn_git(dir: &Path, args: &[&str]) -> Result<std::process::Child> {
     Command::new("git")
         .current_dir(dir)
-        .args(["-c", "core.quotePath=false"])
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -159,56 +220,54 @@ pub fn finish_git(child: std::process::Child, what: &str, allow_fail: bool) -> R
     })
 }
 
-const DIFF_COMMON: &[&str] = &[
+/// The one git call: staged changes against HEAD, raw records then the `-U0` patch.
+pub const DIFF_ARGS: &[&str] = &[
     "diff",
     "--cached",
+    "-z",
+    "--raw",
+    "-p",
+    "-U0",
+    "--no-abbrev",
     "--no-color",
     "--no-ext-diff",
     "--no-textconv",
     "--find-renames",
     "--diff-filter=ACMRT",
     "--ignore-submodules",
+    "--src-prefix=a/",
+    "--dst-prefix=b/",
 ];
 
-/// Everything staged, read with three concurrent git processes (plus one for binary blobs).
-pub struct StagedChanges {
-    pub files: Vec<(Staged, Added)>,
-    /// `git config --get-all keyage.allow`.
-    pub allow: Vec<String>,
+/// Starts the diff; [`finish_diff`] collects it (do other work in between).
+pub fn spawn_diff(dir: &Path) -> Result<std::process::Child> {
+    spawn_git(dir, DIFF_ARGS)
 }
 
-pub fn read_staged(dir: &Path) -> Result<StagedChanges> {
-    let mut ns_args = DIFF_COMMON.to_vec();
-    ns_args.extend(["-z", "--name-status"]);
-    let mut patch_args = DIFF_COMMON.to_vec();
-    patch_args.extend(["-U0", "--src-prefix=a/", "--dst-prefix=b/"]);
-    let ns = spawn_git(dir, &ns_args)?;
-    let patch = spawn_git(dir, &patch_args)?;
-    let cfg = spawn_git(dir, &["config", "--get-all", "keyage.allow"])?;
-    let ns = parse_name_status(&finish_git(ns, "diff --name-status", false)?);
-    let patch = parse_patch(&finish_git(patch, "diff", false)?);
-    let allow = String::from_utf8_lossy(&finish_git(cfg, "config", true)?)
+pub fn finish_diff(child: std::process::Child) -> Result<Vec<StagedFile>> {
+    parse_diff(&finish_git(child, "diff --cached", false)?)
+}
+
+/// `git config --get-all keyage.allow` (git's own lookup: every level, includes,
+/// `includeIf`, `git -c`). Unset, or a config git cannot read, gives no entries.
+pub fn allow_config(dir: &Path) -> Result<Vec<String>> {
+    let child = spawn_git(dir, &["config", "--get-all", "keyage.allow"])?;
+    Ok(String::from_utf8_lossy(&finish_git(child, "config", true)?)
         .lines()
         .map(str::to_string)
         .filter(|l| !l.trim().is_empty())
-        .collect();
-    if ns.len() != patch.len() {
-        return Err(Error::internal(format!(
-            "git listed {} staged files but its patch has {} sections",
-            ns.len(),
-            patch.len()
-        )));
-    }
-    Ok(StagedChanges {
-        files: ns.into_iter().zip(patch).collect(),
-        allow,
-    })
+        .collect())
 }
 
-/// Reads staged blobs (`:path`) in one `git cat-file --batch`; None for a missing one.
-pub fn staged_blobs(dir: &Path, paths: &[&str]) -> Result<Vec<Option<Vec<u8>>>> {
-    if paths.is_empty() {
-        return Ok(Vec::new());
+/// Reads the staged blobs of the binary files (one `git cat-file --batch`, by object id) into
+/// their `content`. A blob git does not have stays None.
+pub fn load_binaries(dir: &Path, files: &mut [StagedFile]) -> Result<()> {
+    let wanted: Vec<usize> = (0..files.len())
+        .filter(|&i| files[i].added.binary)
+        .collect();
+    let n = wanted.len();
+    if n == 0 {
+        return Ok(());
     }
     let mut child = Command::new("git")
         .current_dir(dir)
@@ -219,11 +278,12 @@ pub fn staged_blobs(dir: &Path, paths: &[&str]) -> Result<Vec<Option<Vec<u8>>>> 
         .spawn()
         .map_err(|e| Error::new(Kind::Io, format!("cannot run git: {e}")))?;
     let mut input = Vec::new();
-    for p in paths {
-        // A newline in a path cannot be asked for in batch mode; ask for nothing instead.
-        let p = if p.contains('\n') { "" } else { p };
-        input.extend_from_slice(b":");
-        input.extend_from_slice(p.as_bytes());
+    for &i in &wanted {
+        // An object id is hex; anything else asks for nothing (git answers "missing").
+        let blob = &files[i].entry.blob;
+        if !blob.is_empty() && blob.bytes().all(|b| b.is_ascii_hexdigit()) {
+            input.extend_from_slice(blob.as_bytes());
+        }
         input.push(b'\n');
     }
     let mut stdin = child
@@ -238,7 +298,10 @@ pub fn staged_blobs(dir: &Path, paths: &[&str]) -> Result<Vec<Option<Vec<u8>>>> 
         .wait_with_output()
         .map_err(|e| Error::new(Kind::Io, format!("git cat-file: {e}")))?;
     let _ = writer.join();
-    Ok(parse_batch(&out.stdout, paths.len()))
+    for (i, blob) in wanted.into_iter().zip(parse_batch(&out.stdout, n)) {
+        files[i].content = blob;
+    }
+    Ok(())
 }
 
 /// Parses `git cat-file --batch` output: `<oid> <type> <size>\n<bytes>\n` or `<x> missing\n`.
@@ -267,40 +330,57 @@ pub fn parse_batch(mut bytes: &[u8], n: usize) -> Vec<Option<Vec<u8>>> {
 }
 
 /// Scans the staged changes: added lines of text files, whole staged blobs of binary files
-/// (reported once per file). Paths excluded by the allowlist are skipped.
-pub fn scan_staged(dir: &Path, matcher: &Matcher, staged: &StagedChanges) -> Result<Vec<Finding>> {
+/// (reported once per file). Paths excluded by the matcher's allowlist are skipped; `root` is
+/// the folder the paths are relative to.
+pub fn scan_staged(root: &Path, matcher: &Matcher, files: &[StagedFile]) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let mut binaries: Vec<&str> = Vec::new();
-    for (s, added) in &staged.files {
-        if matcher.allowlist().allows_path(&dir.join(&s.path), false) {
+    for f in files {
+        if matcher
+            .allowlist()
+            .allows_path(&root.join(&f.entry.path), false)
+        {
             continue;
         }
-        if added.binary {
-            binaries.push(&s.path);
+        if f.added.binary {
+            if let Some(b) = &f.content {
+                findings.extend(binary_findings(&f.entry.path, matcher.scan(b)));
+            }
         } else {
-            findings.extend(findings_in_added(matcher, &s.path, added));
+            findings.extend(findings_in_added(matcher, &f.entry.path, &f.added));
         }
     }
-    for (path, blob) in binaries.iter().zip(staged_blobs(dir, &binaries)?) {
-        if let Some(b) = blob {
-            findings.extend(binary_findings(path, matcher.scan(&b)));
-        }
-    }
-    Ok(findings)
+    findings
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const OID: &str = "393b0cbf2ee37a3a07eb95b6969078dd9dd6c29f";
+
     #[test]
-    fn name_status_with_renames() {
-        let s = b"M\0a.txt\0R087\0old name\0new name\0A\0b\0";
-        let v = parse_name_status(s);
+    fn raw_records_renames_odd_names_and_separator() {
+        let mut s = Vec::new();
+        s.extend_from_slice(format!(":100644 100644 {OID} {OID} M\0a.txt\0").as_bytes());
+        s.extend_from_slice(
+            format!(":100644 100644 {OID} {OID} R087\0old\0new\nname\0").as_bytes(),
+        );
+        s.extend_from_slice(
+            format!(
+                ":000000 100644 {} {OID} A\0diff --git x\0\0",
+                "0".repeat(40)
+            )
+            .as_bytes(),
+        );
+        s.extend_from_slice(b"diff --git a/a.txt b/a.txt\n");
+        let (v, at) = parse_raw(&s);
         assert_eq!(v.len(), 3);
-        assert_eq!(v[1].path, "new name");
+        assert_eq!(v[1].path, "new\nname");
         assert_eq!(v[1].status, b'R');
-        assert_eq!(v[2].path, "b");
+        assert_eq!(v[2].path, "diff --git x");
+        assert_eq!(v[2].blob, OID);
+        assert!(s[at..].starts_with(b"diff --git a/a.txt"));
+        assert_eq!(parse_raw(b""), (vec![], 0));
     }
 
     #[test]
@@ -314,6 +394,18 @@ mod tests {
         // "+++" inside a hunk is an added line starting with "++"
         let p = b"diff --git a/x b/x\n@@ -0,0 +1 @@\n+++x\n";
         assert_eq!(parse_patch(p)[0].text, b"++x\n");
+    }
+
+    #[test]
+    fn type_change_is_one_file() {
+        let mut s = format!(":100644 120000 {OID} {OID} T\0f\0\0").into_bytes();
+        s.extend_from_slice(b"diff --git a/f b/f\ndeleted file mode 100644\nindex 1..0\n--- a/f\n+++ /dev/null\n@@ -1,2 +0,0 @@\n-a\n-b\ndiff --git a/f b/f\nnew file mode 120000\nindex 0..2\n--- /dev/null\n+++ b/f\n@@ -0,0 +1 @@\n+target\n\\ No newline at end of file\n");
+        let v = parse_diff(&s).unwrap();
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].added.text, b"target\n");
+        // A record without its patch section is an error, not a silent pass.
+        let s = format!(":100644 100644 {OID} {OID} M\0f\0\0").into_bytes();
+        assert!(parse_diff(&s).is_err());
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //!
 //! Two kinds of evidence, nothing else (the tool must never cry wolf):
 //! - **exact** occurrences of the user's own access key ids and secrets, taken from the
-//!   credentials/config files (one Aho-Corasick automaton: a random 40-character string can
-//!   never match by accident);
+//!   credentials/config files (a multi-literal search: a random 40-character string can never
+//!   match by accident);
 //! - the **shape of an AWS key id** (`(A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}` between
 //!   word boundaries), minus the allowlist: the documented `…EXAMPLE` family, values listed in
 //!   `.keyageignore` / `git config keyage.allow`, and lines carrying `keyage:allow`.
@@ -14,8 +14,11 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use std::sync::OnceLock;
+
+use aho_corasick::{packed, AhoCorasick, AhoCorasickBuilder, MatchKind, Span};
 use regex::bytes::Regex;
+use zeroize::Zeroizing;
 
 use crate::secret::{mask_id, mask_secret_like, ExposeSecret, SecretKey};
 
@@ -189,11 +192,30 @@ struct OwnPattern {
     label: String,
 }
 
-/// The compiled matcher. Build once, scan many buffers.
-pub struct Matcher {
+/// The literal starts of [`KEY_ID_PATTERN`].
+const KEY_ID_PREFIXES: [&[u8]; 5] = [b"AKIA", b"ASIA", b"ABIA", b"ACCA", b"A3T"];
+/// The length of every key id the pattern matches.
+const KEY_ID_LEN: usize = 20;
+
+/// The general search (and the reference the fast path is checked against): Aho-Corasick
+/// (leftmost-longest) over the own values and the key-id regex. Built on first use.
+struct Reference {
     own: Option<AhoCorasick>,
-    own_patterns: Vec<OwnPattern>,
     key_id: Regex,
+}
+
+/// The compiled matcher. Build once, scan many buffers.
+///
+/// The fast path is one SIMD (Teddy) search for the own values and the key-id prefixes
+/// together; key-id candidates are checked in place. It needs x86-64 or aarch64 and at most
+/// ~60 own values; otherwise the general path (Aho-Corasick + regex) runs. Both give the same
+/// hits (fuzzed: `fuzz/fuzz_targets/scan.rs`).
+pub struct Matcher {
+    /// Own values, longest first (so "first added" is "longest" at a given start).
+    own_patterns: Vec<OwnPattern>,
+    own_bytes: Vec<Zeroizing<Vec<u8>>>,
+    packed: Option<packed::Searcher>,
+    reference: OnceLock<Reference>,
     allow: Allowlist,
 }
 
@@ -201,14 +223,14 @@ impl std::fmt::Debug for Matcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Matcher")
             .field("own_patterns", &self.own_patterns.len())
+            .field("fast_path", &self.packed.is_some())
             .finish()
     }
 }
 
 impl Matcher {
     pub fn new(own: &OwnValues, allow: Allowlist) -> Self {
-        let mut pats: Vec<&[u8]> = Vec::new();
-        let mut own_patterns = Vec::new();
+        let mut pats: Vec<(&[u8], OwnPattern)> = Vec::new();
         let mut seen: HashSet<&[u8]> = HashSet::new();
         for id in &own.key_ids {
             let b = id.as_bytes();
@@ -216,18 +238,20 @@ impl Matcher {
             if b.len() < 16 || is_documented_example(b) || !seen.insert(b) {
                 continue;
             }
-            pats.push(b);
-            own_patterns.push(OwnPattern {
-                kind: HitKind::OwnKeyId,
-                label: mask_id(id),
-            });
+            let label = mask_id(id);
+            pats.push((
+                b,
+                OwnPattern {
+                    kind: HitKind::OwnKeyId,
+                    label,
+                },
+            ));
         }
         for (s, owner) in &own.secrets {
             let b = s.expose_secret().as_bytes();
             if b.len() < 16 || is_documented_example(b) || !seen.insert(b) {
                 continue;
             }
-            pats.push(b);
             let label = match owner {
                 Some(id) => format!(
                     "{} (secret of {})",
@@ -236,23 +260,33 @@ impl Matcher {
                 ),
                 None => mask_secret_like(s.expose_secret()),
             };
-            own_patterns.push(OwnPattern {
-                kind: HitKind::OwnSecret,
-                label,
-            });
+            pats.push((
+                b,
+                OwnPattern {
+                    kind: HitKind::OwnSecret,
+                    label,
+                },
+            ));
         }
-        let own_ac = if pats.is_empty() {
-            None
-        } else {
-            AhoCorasickBuilder::new()
-                .match_kind(MatchKind::LeftmostLongest)
-                .build(&pats)
-                .ok()
-        };
+        // Longest first (stable: ids before secrets of the same length).
+        pats.sort_by_key(|(b, _)| std::cmp::Reverse(b.len()));
+        let mut builder = packed::Config::new()
+            .match_kind(packed::MatchKind::LeftmostFirst)
+            .builder();
+        for (b, _) in &pats {
+            builder.add(b);
+        }
+        for p in KEY_ID_PREFIXES {
+            builder.add(p);
+        }
         Matcher {
-            own: own_ac,
-            own_patterns,
-            key_id: Regex::new(&format!(r"(?-u)\b{KEY_ID_PATTERN}\b")).expect("static regex"),
+            packed: builder.build(),
+            own_bytes: pats
+                .iter()
+                .map(|(b, _)| Zeroizing::new(b.to_vec()))
+                .collect(),
+            own_patterns: pats.into_iter().map(|(_, p)| p).collect(),
+            reference: OnceLock::new(),
             allow,
         }
     }
@@ -266,31 +300,110 @@ impl Matcher {
         &self.allow
     }
 
+    /// True when [`Matcher::scan`] takes the SIMD path.
+    pub fn has_fast_path(&self) -> bool {
+        self.packed.is_some()
+    }
+
     /// Every hit in `hay`, in order. Own values win over the pattern on the same bytes.
     pub fn scan(&self, hay: &[u8]) -> Vec<Hit> {
-        let mut hits: Vec<Hit> = Vec::new();
-        if let Some(ac) = &self.own {
-            for m in ac.find_iter(hay) {
-                let p = &self.own_patterns[m.pattern().as_usize()];
-                hits.push(Hit {
-                    start: m.start(),
-                    end: m.end(),
-                    kind: p.kind,
-                    masked: p.label.clone(),
-                });
-            }
+        match &self.packed {
+            Some(p) => self.scan_packed(p, hay),
+            None => self.scan_reference(hay),
         }
+    }
+
+    /// The fast path. Candidates come leftmost first; restarting one byte after each start
+    /// visits every start, and at a given start the longest own value wins (it was added
+    /// first). Taking an own value only when it starts after the previous one ended is then
+    /// exactly Aho-Corasick's leftmost-longest; key ids never overlap one another (each is a
+    /// whole run of 20 word bytes), so checking each candidate alone is the regex's answer.
+    fn scan_packed(&self, searcher: &packed::Searcher, hay: &[u8]) -> Vec<Hit> {
+        let n_own = self.own_patterns.len();
+        let mut own = Vec::new();
+        let mut keys = Vec::new();
+        let mut own_end = 0;
+        let mut at = 0;
+        while at < hay.len() {
+            let Some(m) = searcher.find_in(hay, Span::from(at..hay.len())) else {
+                break;
+            };
+            let (s, pid) = (m.start(), m.pattern().as_usize());
+            if pid < n_own {
+                if s >= own_end {
+                    own.push(self.own_hit(pid, s, m.end()));
+                    own_end = m.end();
+                }
+            } else if key_id_at(hay, s) {
+                keys.push((s, s + KEY_ID_LEN));
+            }
+            at = s + 1;
+        }
+        self.finish(hay, own, keys.into_iter())
+    }
+
+    /// The general path: Aho-Corasick over the own values, then the key-id regex.
+    pub fn scan_reference(&self, hay: &[u8]) -> Vec<Hit> {
+        let r = self.reference.get_or_init(|| Reference {
+            own: if self.own_bytes.is_empty() {
+                None
+            } else {
+                AhoCorasickBuilder::new()
+                    .match_kind(MatchKind::LeftmostLongest)
+                    .build(self.own_bytes.iter().map(|b| b.as_slice()))
+                    .ok()
+            },
+            key_id: Regex::new(&format!(r"(?-u)\b{KEY_ID_PATTERN}\b")).expect("static regex"),
+        });
+        let own = match &r.own {
+            Some(ac) => ac
+                .find_iter(hay)
+                .map(|m| self.own_hit(m.pattern().as_usize(), m.start(), m.end()))
+                .collect(),
+            None => Vec::new(),
+        };
+        self.finish(
+            hay,
+            own,
+            r.key_id.find_iter(hay).map(|m| (m.start(), m.end())),
+        )
+    }
+
+    fn own_hit(&self, pattern: usize, start: usize, end: usize) -> Hit {
+        let p = &self.own_patterns[pattern];
+        Hit {
+            start,
+            end,
+            kind: p.kind,
+            masked: p.label.clone(),
+        }
+    }
+
+    /// Own hits (in order, not overlapping) plus the key-id matches (in order) that overlap
+    /// none of them and are not allowlisted, sorted by start.
+    fn finish(
+        &self,
+        hay: &[u8],
+        own: Vec<Hit>,
+        keys: impl Iterator<Item = (usize, usize)>,
+    ) -> Vec<Hit> {
+        let mut hits = own;
         let own_count = hits.len();
-        for m in self.key_id.find_iter(hay) {
-            let (s, e) = (m.start(), m.end());
-            if hits[..own_count].iter().any(|h| h.start < e && s < h.end) {
+        let mut next_own = 0;
+        let mut line = PragmaLine::default();
+        for (s, e) in keys {
+            // Own hits are sorted and disjoint: skip those that end before this match.
+            while next_own < own_count && hits[next_own].end <= s {
+                next_own += 1;
+            }
+            if next_own < own_count && hits[next_own].start < e {
                 continue;
             }
-            let v = m.as_bytes();
-            if self.allow.allows_value(v) || line_has_pragma(hay, s, e) {
+            let v = &hay[s..e];
+            if self.allow.allows_value(v) || line.has_pragma(hay, s, e) {
                 continue;
             }
-            // The regex only matches ASCII, so this is valid UTF-8.
+            // Key ids are ASCII, so this is valid UTF-8.
             let text = std::str::from_utf8(v).unwrap_or_default();
             hits.push(Hit {
                 start: s,
@@ -306,18 +419,53 @@ impl Matcher {
     }
 }
 
-/// True when the line around `start..end` contains [`INLINE_ALLOW`].
-fn line_has_pragma(hay: &[u8], start: usize, end: usize) -> bool {
-    let ls = hay[..start]
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |i| i + 1);
-    let le = hay[end..]
-        .iter()
-        .position(|&b| b == b'\n')
-        .map_or(hay.len(), |i| end + i);
-    let line = &hay[ls..le];
-    line.len() >= INLINE_ALLOW.len() && line.windows(INLINE_ALLOW.len()).any(|w| w == INLINE_ALLOW)
+/// `[0-9A-Za-z_]`: the regex's ASCII `\b` word bytes.
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// True when `(?-u)\b(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}\b` matches at `start`.
+fn key_id_at(hay: &[u8], start: usize) -> bool {
+    let Some(w) = hay.get(start..start + KEY_ID_LEN) else {
+        return false;
+    };
+    if start > 0 && is_word(hay[start - 1]) {
+        return false;
+    }
+    if hay.get(start + KEY_ID_LEN).is_some_and(|&b| is_word(b)) {
+        return false;
+    }
+    let prefix = match &w[..4] {
+        b"AKIA" | b"ASIA" | b"ABIA" | b"ACCA" => true,
+        [b'A', b'3', b'T', c] => c.is_ascii_uppercase() || c.is_ascii_digit(),
+        _ => false,
+    };
+    prefix
+        && w[4..]
+            .iter()
+            .all(|&b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b))
+}
+
+/// Whether the line around a match carries [`INLINE_ALLOW`], remembered for the last line
+/// (so many matches on one long line do not rescan it).
+#[derive(Default)]
+struct PragmaLine {
+    start: usize,
+    end: usize,
+    has: bool,
+}
+
+impl PragmaLine {
+    fn has_pragma(&mut self, hay: &[u8], start: usize, end: usize) -> bool {
+        if self.end == 0 || start < self.start || end > self.end {
+            let ls = memchr::memrchr(b'\n', &hay[..start]).map_or(0, |i| i + 1);
+            let le = memchr::memchr(b'\n', &hay[end..]).map_or(hay.len(), |i| end + i);
+            self.start = ls;
+            self.end = le;
+            self.has = memchr::memmem::find(&hay[ls..le], INLINE_ALLOW).is_some();
+        }
+        self.has
+    }
 }
 
 /// git's heuristic: a NUL byte in the first 8000 bytes means binary.
@@ -558,6 +706,85 @@ mod tests {
         assert_eq!(f.len(), 1);
         assert!(f[0].binary);
         assert!(f[0].render().contains("binary"));
+    }
+
+    /// Own values that start inside a key-id prefix, and one that holds an own key id.
+    const KIA_SECRET: &str = "KIAq9Xv3mK2pL8sT4wZ7yB1nC6dF0gH5jR2eA3uI";
+    const OVERLAP_SECRET: &str = "xxAKIAZ7QW3RTYU2IOPLKJq9Xv3mK2pL8sT4wZ7y";
+
+    /// Pieces that make near misses, boundaries, overlaps and pragmas likely.
+    fn piece() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        prop_oneof![
+            Just(b"AKIA".to_vec()),
+            Just(b"ASIA".to_vec()),
+            Just(b"A3T".to_vec()),
+            Just(b"ACCA".to_vec()),
+            Just(b"ABIA".to_vec()),
+            Just(b"QWERTY234567ABCD".to_vec()),
+            Just(b"Z7QW3RTYU2IOPLKJ".to_vec()),
+            Just(OWN_ID.as_bytes().to_vec()),
+            Just(OWN_SECRET.as_bytes().to_vec()),
+            Just(OWN_SECRET.as_bytes()[..20].to_vec()),
+            Just(OWN_SECRET.as_bytes()[20..].to_vec()),
+            Just(b"keyage:allow".to_vec()),
+            Just(b"AK".to_vec()),
+            Just(OVERLAP_SECRET.as_bytes()[..25].to_vec()),
+            Just(KIA_SECRET.as_bytes().to_vec()),
+            Just(OVERLAP_SECRET.as_bytes().to_vec()),
+            Just(EXAMPLE_KEY_ID.as_bytes().to_vec()),
+            proptest::collection::vec(
+                prop_oneof![
+                    Just(b'A'),
+                    Just(b'_'),
+                    Just(b' '),
+                    Just(b'\n'),
+                    Just(b'x'),
+                    Just(b'2'),
+                    Just(0u8)
+                ],
+                0..3
+            ),
+        ]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_path_equals_reference(parts in proptest::collection::vec(piece(), 0..24)) {
+            let hay = parts.concat();
+            let tricky = OwnValues {
+                key_ids: vec![OWN_ID.into(), "ASIAQWERTY234567ABCD".into()],
+                secrets: vec![
+                    (secret(OWN_SECRET), None),
+                    (secret(KIA_SECRET), None),
+                    (secret(OVERLAP_SECRET), None),
+                ],
+            };
+            for m in [
+                Matcher::new(&own(), Allowlist::default()),
+                Matcher::patterns_only(),
+                Matcher::new(&tricky, Allowlist::default()),
+            ] {
+                proptest::prop_assert!(m.has_fast_path() || !cfg!(target_arch = "x86_64"));
+                proptest::prop_assert_eq!(m.scan(&hay), m.scan_reference(&hay));
+            }
+        }
+    }
+
+    #[test]
+    fn many_own_values_use_the_general_path() {
+        let ids: Vec<String> = (0..80)
+            .map(|i| format!("AKIAZ7QW3RTYU2IOP{i:03}"))
+            .collect();
+        let own = OwnValues {
+            key_ids: ids.clone(),
+            secrets: vec![],
+        };
+        let m = Matcher::new(&own, Allowlist::default());
+        assert!(!m.has_fast_path());
+        let hits = m.scan(format!("x {} y", ids[79]).as_bytes());
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].kind, HitKind::OwnKeyId);
     }
 
     #[test]

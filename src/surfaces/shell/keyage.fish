@@ -13,8 +13,13 @@ function __keyage_update --on-event fish_prompt
         set -l p default
         set -q AWS_DEFAULT_PROFILE; and test -n "$AWS_DEFAULT_PROFILE"; and set p $AWS_DEFAULT_PROFILE
         set -q AWS_PROFILE; and test -n "$AWS_PROFILE"; and set p $AWS_PROFILE
-        # Profile names that need escaping in file names are not shown here (keyage prompt does).
-        string match -qr -- '^[A-Za-z0-9-][A-Za-z0-9._-]*$' $p; or return 0
+        # Escaped as surfaces::segment::file_name does: each byte but [A-Za-z0-9-] (and '.' or
+        # '_' after the first) as %XX. fish's url style (builtins, no fork) leaves / ~ . _ as is.
+        if not string match -qr -- '^[A-Za-z0-9-][A-Za-z0-9._-]*$' $p
+            set p (string escape --style=url -- $p | string replace -a -- / %2F \
+                | string replace -a -- '~' %7E | string replace -r -- '^\.' %2E \
+                | string replace -r -- '^_' %5F)
+        end
         set f $p
     end
     set f $__keyage_dir/$f
