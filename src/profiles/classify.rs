@@ -48,46 +48,49 @@ pub fn load(env: &Env) -> Result<Inventory> {
 
 /// What a section is to the SDK.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Role {
-    Profile(String),
+pub enum Role<'a> {
+    /// A profile of this name (borrowed from the document).
+    Profile(&'a str),
     /// Ignored by the SDK; the reason says how to fix it.
     Ignored(String),
     /// A valid non-profile section (`[sso-session x]`, `[services x]`).
     Other,
 }
 
-/// The SDK's reading of one section header in a file of `kind`.
-pub fn role(kind: FileKind, s: &Section, config_has_profile_default: bool) -> Role {
+/// The SDK's reading of one section header (of `doc`) in a file of `kind`.
+pub fn role<'a>(
+    kind: FileKind,
+    doc: &'a Document,
+    s: &Section,
+    config_has_profile_default: bool,
+) -> Role<'a> {
+    let name = doc.name(s);
     match kind {
-        FileKind::Config => match s.prefix.as_deref() {
-            Some("profile") if is_identifier(&s.name) => Role::Profile(s.name.clone()),
-            Some(p) if !is_identifier(&s.name) => Role::Ignored(format!(
-                "in `[{p} {}]`, `{}` is not a valid name (use letters, digits and _-/.%@:+)",
-                s.name, s.name
+        FileKind::Config => match doc.prefix(s) {
+            Some("profile") if is_identifier(name) => Role::Profile(name),
+            Some(p) if !is_identifier(name) => Role::Ignored(format!(
+                "in `[{p} {name}]`, `{name}` is not a valid name (use letters, digits and _-/.%@:+)"
             )),
             Some(_) => Role::Other,
-            None if s.name == "default" => {
+            None if name == "default" => {
                 if config_has_profile_default {
                     Role::Ignored("`[profile default]` in the same file takes priority".into())
                 } else {
-                    Role::Profile("default".into())
+                    Role::Profile(name)
                 }
             }
             None => Role::Ignored(format!(
-                "the config file needs `[profile {}]` for a profile",
-                s.name
+                "the config file needs `[profile {name}]` for a profile"
             )),
         },
-        FileKind::Credentials => match &s.prefix {
-            Some(p) if p == "profile" => Role::Ignored(format!(
-                "the credentials file takes `[{}]`, without `profile `",
-                s.name
+        FileKind::Credentials => match doc.prefix(s) {
+            Some("profile") => Role::Ignored(format!(
+                "the credentials file takes `[{name}]`, without `profile `"
             )),
             Some(_) => Role::Ignored("settings belong in the config file".into()),
-            None if is_identifier(&s.name) => Role::Profile(s.name.clone()),
+            None if is_identifier(name) => Role::Profile(name),
             None => Role::Ignored(format!(
-                "`{}` is not a valid name (use letters, digits and _-/.%@:+)",
-                s.name
+                "`{name}` is not a valid name (use letters, digits and _-/.%@:+)"
             )),
         },
     }
@@ -97,15 +100,15 @@ pub fn role(kind: FileKind, s: &Section, config_has_profile_default: bool) -> Ro
 pub fn has_profile_default(doc: &Document) -> bool {
     doc.sections()
         .iter()
-        .any(|s| s.prefix.as_deref() == Some("profile") && s.name == "default")
+        .any(|s| doc.prefix(s) == Some("profile") && doc.name(s) == "default")
 }
 
 /// The profile-name of every section of a document (None for non-profile sections).
-pub fn section_profiles(kind: FileKind, doc: &Document) -> Vec<Option<String>> {
+pub fn section_profiles(kind: FileKind, doc: &Document) -> Vec<Option<&str>> {
     let pd = kind == FileKind::Config && has_profile_default(doc);
     doc.sections()
         .iter()
-        .map(|s| match role(kind, s, pd) {
+        .map(|s| match role(kind, doc, s, pd) {
             Role::Profile(n) => Some(n),
             _ => None,
         })
@@ -127,46 +130,108 @@ struct Origin {
     entry: usize,
 }
 
-struct Merged {
-    name: String,
+/// One profile's effective settings (key -> where its value is), in first-set order.
+/// A profile has a handful of keys: a list searched in order, with a hash index only when a
+/// profile has many (so a pathological file stays linear).
+#[derive(Default)]
+struct Settings<'a> {
+    list: Vec<(&'a str, Origin)>,
+    index: Option<HashMap<&'a str, usize>>,
+}
+
+impl<'a> Settings<'a> {
+    const INDEX_FROM: usize = 16;
+
+    fn position(&self, key: &str) -> Option<usize> {
+        match &self.index {
+            Some(ix) => ix.get(key).copied(),
+            None => self.list.iter().position(|(k, _)| *k == key),
+        }
+    }
+    fn get(&self, key: &str) -> Option<&Origin> {
+        self.position(key).map(|i| &self.list[i].1)
+    }
+    fn contains_key(&self, key: &str) -> bool {
+        self.position(key).is_some()
+    }
+    /// Sets `key` (a later setting wins); returns the origin it replaces.
+    fn insert(&mut self, key: &'a str, o: Origin) -> Option<Origin> {
+        if let Some(i) = self.position(key) {
+            return Some(std::mem::replace(&mut self.list[i].1, o));
+        }
+        self.list.push((key, o));
+        if let Some(ix) = &mut self.index {
+            ix.insert(key, self.list.len() - 1);
+        } else if self.list.len() > Self::INDEX_FROM {
+            self.index = Some(
+                self.list
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (k, _))| (*k, i))
+                    .collect(),
+            );
+        }
+        None
+    }
+}
+
+struct Merged<'a> {
+    name: &'a str,
     /// First section in listing order (credentials file first).
     first: (FileKind, usize),
-    settings: HashMap<String, Origin>,
+    settings: Settings<'a>,
 }
 
 /// The pure core: two loaded files + the current profile name → an Inventory.
 pub fn build(credentials: LoadedFile, config: LoadedFile, current: &str) -> Inventory {
+    let (profiles, warnings, secrets) = analyze(&credentials, &config, current);
+    Inventory::from_parts(
+        credentials,
+        config,
+        profiles,
+        current.to_string(),
+        warnings,
+        secrets,
+    )
+}
+
+type Analysis = (Vec<Profile>, Vec<String>, Vec<(String, SecretKey)>);
+
+/// `build` without taking the files: names, keys and values are borrowed from the documents
+/// while merging; only what the Inventory keeps is copied.
+fn analyze(credentials: &LoadedFile, config: &LoadedFile, current: &str) -> Analysis {
     let mut warnings = Vec::new();
-    let roles = |f: &LoadedFile| -> Vec<Option<String>> {
+    fn roles(f: &LoadedFile) -> Vec<Option<&str>> {
         f.doc
             .as_ref()
             .map(|d| section_profiles(f.kind, d))
             .unwrap_or_default()
-    };
-    let cred_roles = roles(&credentials);
-    let conf_roles = roles(&config);
+    }
+    let cred_roles = roles(credentials);
+    let conf_roles = roles(config);
     let file = |k: FileKind| match k {
-        FileKind::Credentials => &credentials,
-        FileKind::Config => &config,
+        FileKind::Credentials => credentials,
+        FileKind::Config => config,
     };
 
     // Listing order: credentials file first, then profiles only in the config file.
-    let mut merged: Vec<Merged> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
+    let sections = cred_roles.len() + conf_roles.len();
+    let mut merged: Vec<Merged<'_>> = Vec::with_capacity(sections);
+    let mut index: HashMap<&str, usize> = HashMap::with_capacity(sections);
     for (kind, rs) in [
         (FileKind::Credentials, &cred_roles),
         (FileKind::Config, &conf_roles),
     ] {
         for (si, r) in rs.iter().enumerate() {
-            if let Some(n) = r {
-                if !index.contains_key(n) {
-                    index.insert(n.clone(), merged.len());
+            if let Some(n) = *r {
+                index.entry(n).or_insert_with(|| {
                     merged.push(Merged {
-                        name: n.clone(),
+                        name: n,
                         first: (kind, si),
-                        settings: HashMap::new(),
+                        settings: Settings::default(),
                     });
-                }
+                    merged.len() - 1
+                });
             }
         }
     }
@@ -179,17 +244,15 @@ pub fn build(credentials: LoadedFile, config: LoadedFile, current: &str) -> Inve
             continue;
         };
         for (si, r) in rs.iter().enumerate() {
-            let Some(n) = r else { continue };
+            let Some(n) = *r else { continue };
             let m = &mut merged[index[n]];
             for (ei, e) in doc.sections()[si].entries.iter().enumerate() {
-                if let Some(prev) = m.settings.insert(
-                    e.key.clone(),
-                    Origin {
-                        kind,
-                        section: si,
-                        entry: ei,
-                    },
-                ) {
+                let origin = Origin {
+                    kind,
+                    section: si,
+                    entry: ei,
+                };
+                if let Some(prev) = m.settings.insert(&e.key, origin) {
                     if e.key == ACCESS_KEY_ID || e.key == SECRET_ACCESS_KEY {
                         let pe = entry(file(prev.kind), prev);
                         warnings.push(format!(
@@ -209,8 +272,10 @@ pub fn build(credentials: LoadedFile, config: LoadedFile, current: &str) -> Inve
     let mut profiles = Vec::with_capacity(merged.len());
     let mut secrets: Vec<(String, SecretKey)> = Vec::new();
     // Values borrowed from the documents (not copied): key id -> (first profile, secret).
-    let mut ids_secret: HashMap<String, (String, Cow<'_, str>)> = HashMap::new();
-    let mut seen: std::collections::HashSet<Cow<'_, str>> = std::collections::HashSet::new();
+    let mut ids_secret: HashMap<Cow<'_, str>, (&str, Cow<'_, str>)> =
+        HashMap::with_capacity(merged.len());
+    let mut seen: std::collections::HashSet<Cow<'_, str>> =
+        std::collections::HashSet::with_capacity(merged.len());
     for m in &merged {
         let get = |key: &str| -> Option<(Origin, Cow<'_, str>)> {
             let o = *m.settings.get(key)?;
@@ -232,8 +297,8 @@ pub fn build(credentials: LoadedFile, config: LoadedFile, current: &str) -> Inve
             }
         };
         if let Class::Static { key_id } | Class::Temporary { key_id } = &class {
-            if let Some((_, s)) = get(SECRET_ACCESS_KEY) {
-                match ids_secret.get(key_id) {
+            if let (Some((_, id)), Some((_, s))) = (get(ACCESS_KEY_ID), get(SECRET_ACCESS_KEY)) {
+                match ids_secret.get(&id) {
                     Some((other, prev)) if prev.as_ref() != s.as_ref() => warnings.push(format!(
                         "profiles {other} and {} hold key {key_id} with different secrets; at least one of them is wrong",
                         m.name
@@ -242,7 +307,7 @@ pub fn build(credentials: LoadedFile, config: LoadedFile, current: &str) -> Inve
                     None => {
                         secrets.push((key_id.clone(), secret(s.to_string())));
                         seen.insert(s.clone());
-                        ids_secret.insert(key_id.clone(), (m.name.clone(), s));
+                        ids_secret.insert(id, (m.name, s));
                     }
                 }
             }
@@ -255,26 +320,28 @@ pub fn build(credentials: LoadedFile, config: LoadedFile, current: &str) -> Inve
         }
         let mut sources: Vec<ValueSource> = m
             .settings
+            .list
             .iter()
-            .map(|(k, o)| {
+            .map(|(_, o)| {
                 let f = file(o.kind);
                 let sec_line = f
                     .doc
                     .as_ref()
                     .map(|d| d.sections()[o.section].line)
                     .unwrap_or(0);
+                let e = entry(f, *o);
                 ValueSource {
-                    key: k.clone(),
+                    key: e.key.clone(),
                     file_kind: o.kind,
                     section_line: sec_line,
-                    line: entry(f, *o).line,
+                    line: e.line,
                 }
             })
             .collect();
         sources.sort_by_key(|s| (s.file_kind, s.line));
         let plain = |k: &str| get(k).map(|(_, v)| v.into_owned());
         profiles.push(Profile {
-            name: m.name.clone(),
+            name: m.name.to_string(),
             class,
             file: file(kind).path.clone(),
             file_kind: kind,
@@ -287,17 +354,18 @@ pub fn build(credentials: LoadedFile, config: LoadedFile, current: &str) -> Inve
     }
 
     // Every other secret written anywhere (shadowed duplicates, ignored sections), for the scanner.
-    for f in [&credentials, &config] {
+    for f in [credentials, config] {
         let Some(doc) = &f.doc else { continue };
         let pd = f.kind == FileKind::Config && has_profile_default(doc);
+        let mut holds_secret = false;
         for s in doc.sections() {
-            let role = role(f.kind, s, pd);
             let mut holds_key = false;
             for e in &s.entries {
                 if e.key == SECRET_ACCESS_KEY || e.key == ACCESS_KEY_ID {
                     holds_key = true;
                 }
                 if e.key == SECRET_ACCESS_KEY {
+                    holds_secret = true;
                     let v = doc.value(e);
                     if !v.is_empty() && !seen.contains(&v) {
                         secrets.push((String::new(), secret(v.to_string())));
@@ -305,12 +373,14 @@ pub fn build(credentials: LoadedFile, config: LoadedFile, current: &str) -> Inve
                     }
                 }
             }
-            if let (Role::Ignored(why), true) = (role, holds_key) {
-                warnings.push(format!(
-                    "{}:{}: this section holds a key but the AWS SDKs ignore it: {why}",
-                    f.path.display(),
-                    s.line
-                ));
+            if holds_key {
+                if let Role::Ignored(why) = role(f.kind, doc, s, pd) {
+                    warnings.push(format!(
+                        "{}:{}: this section holds a key but the AWS SDKs ignore it: {why}",
+                        f.path.display(),
+                        s.line
+                    ));
+                }
             }
         }
         if doc.has_bom() {
@@ -320,10 +390,6 @@ pub fn build(credentials: LoadedFile, config: LoadedFile, current: &str) -> Inve
                 f.path.display()
             ));
         }
-        let holds_secret = doc
-            .sections()
-            .iter()
-            .any(|s| s.entries.iter().any(|e| e.key == SECRET_ACCESS_KEY));
         if let Some(w) = mode_warning(f, holds_secret) {
             warnings.push(w);
         }
@@ -335,15 +401,7 @@ pub fn build(credentials: LoadedFile, config: LoadedFile, current: &str) -> Inve
             config.path.display()
         ));
     }
-
-    Inventory::from_parts(
-        credentials,
-        config,
-        profiles,
-        current.to_string(),
-        warnings,
-        secrets,
-    )
+    (profiles, warnings, secrets)
 }
 
 fn entry(f: &LoadedFile, o: Origin) -> &Entry {
