@@ -246,7 +246,7 @@ fn analyze(credentials: &LoadedFile, config: &LoadedFile, current: &str) -> Anal
         for (si, r) in rs.iter().enumerate() {
             let Some(n) = *r else { continue };
             let m = &mut merged[index[n]];
-            for (ei, e) in doc.sections()[si].entries.iter().enumerate() {
+            for (ei, e) in doc.entries(&doc.sections()[si]).iter().enumerate() {
                 let origin = Origin {
                     kind,
                     section: si,
@@ -360,7 +360,7 @@ fn analyze(credentials: &LoadedFile, config: &LoadedFile, current: &str) -> Anal
         let mut holds_secret = false;
         for s in doc.sections() {
             let mut holds_key = false;
-            for e in &s.entries {
+            for e in doc.entries(s) {
                 if e.key == SECRET_ACCESS_KEY || e.key == ACCESS_KEY_ID {
                     holds_key = true;
                 }
@@ -410,7 +410,8 @@ fn entry(f: &LoadedFile, o: Origin) -> &Entry {
         .doc
         .as_ref()
         .expect("origin points into a loaded document");
-    &doc.sections()[o.section].entries[o.entry]
+    doc.entry(o.section, o.entry)
+        .expect("origin points into a loaded document")
 }
 
 /// `chmod 600` advice when a file holding secrets is open to group/others (like ssh).

@@ -1,11 +1,12 @@
 //! A lossless, line-based model of an AWS shared credentials or config file.
 //!
-//! Every line is kept as a byte span of the original text plus its line ending, so
-//! `render(parse(x)) == x` byte for byte (comments, blank lines, indentation, spacing around
-//! `=`, CRLF/LF mixed, a UTF-8 BOM, trailing whitespace, a missing final newline). Settings keep
-//! the byte span of their key and of their value, which is what the one writer (`edit`) splices.
-//! Section names are byte spans too: parsing allocates only the line, section and entry tables
-//! (plus the rare key that is not one of the well-known ones).
+//! The document keeps the original text; every line is a byte span of it plus its line ending
+//! (`lines`), so `render(parse(x)) == x` byte for byte (comments, blank lines, indentation,
+//! spacing around `=`, CRLF/LF mixed, a UTF-8 BOM, trailing whitespace, a missing final
+//! newline). Settings keep the byte span of their key and of their value, which is what the one
+//! writer (`edit`) splices. Section names are byte spans too: parsing allocates only the
+//! section and entry tables (plus the rare key that is not one of the well-known ones); the
+//! line table is built on demand.
 //!
 //! The line rules are those of the AWS SDK for Rust (`aws-runtime` `env_config::parse`):
 //! - a line that is empty or only spaces/tabs is blank; a line starting with `#` or `;` is a
@@ -112,8 +113,9 @@ pub struct Line {
 }
 
 /// A `[...]` section as written. Names are not secret; values are never stored here.
-/// The name and prefix are spans of the document's text: read them with `Document::name` and
-/// `Document::prefix`.
+/// The name and prefix are spans of the document's text and the settings are a range of the
+/// document's entry table: read them with `Document::name`, `Document::prefix` and
+/// `Document::entries`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Section {
     /// 1-based line of the header.
@@ -122,14 +124,7 @@ pub struct Section {
     pub prefix_span: Option<Range<usize>>,
     /// `work` in `[profile work]` or `[work]`.
     pub name_span: Range<usize>,
-    pub entries: Vec<Entry>,
-}
-
-impl Section {
-    /// The entry the SDK uses for `key` in this section (the last one: later keys win).
-    pub fn get(&self, key: &str) -> Option<&Entry> {
-        self.entries.iter().rev().find(|e| e.key == key)
-    }
+    entries: Range<usize>,
 }
 
 /// One `key = value` setting: spans only (the value may be a secret).
@@ -166,8 +161,9 @@ impl fmt::Display for ParseError {
 pub struct Document {
     text: String,
     bom: bool,
-    lines: Vec<Line>,
     sections: Vec<Section>,
+    /// Every section's entries, in file order (one table: a section holds a range of it).
+    entries: Vec<Entry>,
 }
 
 impl fmt::Debug for Document {
@@ -176,8 +172,8 @@ impl fmt::Debug for Document {
         f.debug_struct("Document")
             .field("bytes", &self.text.len())
             .field("bom", &self.bom)
-            .field("lines", &self.lines.len())
             .field("sections", &self.sections.len())
+            .field("entries", &self.entries.len())
             .finish()
     }
 }
@@ -201,12 +197,12 @@ impl Document {
 
     /// Parses text. Fails on the lines the AWS SDK rejects.
     pub fn parse(text: &str) -> Result<Document, ParseError> {
-        let (bom, lines, sections) = Parser::new(text).run()?;
+        let (bom, sections, entries) = Parser::new(text).run()?;
         Ok(Document {
             text: text.to_string(),
             bom,
-            lines,
             sections,
+            entries,
         })
     }
 
@@ -221,14 +217,63 @@ impl Document {
     pub fn has_bom(&self) -> bool {
         self.bom
     }
-    pub fn lines(&self) -> &[Line] {
-        &self.lines
+    /// Every line, in order: its span, ending and kind (built from the text on each call,
+    /// with the parser's own line rules).
+    pub fn lines(&self) -> Vec<Line> {
+        let mut out = Vec::new();
+        let mut pos = if self.bom { BOM.len() } else { 0 };
+        // Headers and settings seen so far (the file parsed, so a setting has a header).
+        let (mut headers, mut settings) = (0usize, 0usize);
+        while pos < self.text.len() {
+            let (end, next, eol) = line_end(&self.text, pos);
+            let section = headers.saturating_sub(1);
+            let entry = settings.saturating_sub(1);
+            let kind = match shape(&self.text.as_bytes()[pos..end]) {
+                Shape::Blank => LineKind::Blank,
+                Shape::Comment => LineKind::Comment,
+                Shape::Header => {
+                    headers += 1;
+                    settings = 0;
+                    LineKind::Header {
+                        section: headers - 1,
+                    }
+                }
+                Shape::Setting => {
+                    settings += 1;
+                    LineKind::Setting {
+                        section,
+                        entry: settings - 1,
+                    }
+                }
+                Shape::Continuation => LineKind::Continuation { section, entry },
+            };
+            out.push(Line {
+                span: pos..end,
+                eol,
+                kind,
+            });
+            pos = next;
+        }
+        out
     }
     pub fn sections(&self) -> &[Section] {
         &self.sections
     }
     pub fn slice(&self, span: &Range<usize>) -> &str {
         &self.text[span.clone()]
+    }
+    /// The settings of a section of this document, in file order (`LineKind::Setting`'s
+    /// `entry` indexes this).
+    pub fn entries(&self, s: &Section) -> &[Entry] {
+        self.entries.get(s.entries.clone()).unwrap_or_default()
+    }
+    /// Entry `entry` of section `section`.
+    pub fn entry(&self, section: usize, entry: usize) -> Option<&Entry> {
+        self.entries(self.sections.get(section)?).get(entry)
+    }
+    /// The entry the SDK uses for `key` in section `s` (the last one: later keys win).
+    pub fn get(&self, s: &Section, key: &str) -> Option<&Entry> {
+        self.entries(s).iter().rev().find(|e| e.key == key)
     }
     /// `work` in `[profile work]` or `[work]` (a section of this document).
     pub fn name(&self, s: &Section) -> &str {
@@ -245,7 +290,7 @@ impl Document {
         if self.bom {
             out.push_str(BOM);
         }
-        for l in &self.lines {
+        for l in self.lines() {
             out.push_str(&self.text[l.span.clone()]);
             out.push_str(l.eol.as_str());
         }
@@ -306,12 +351,10 @@ impl Document {
         edits: &[(usize, usize, &str)],
         out: &mut String,
     ) -> Result<(), String> {
-        let mut planned: Vec<(LineKind, &Entry, &str)> = Vec::with_capacity(edits.len());
+        let mut planned: Vec<(&Entry, &str)> = Vec::with_capacity(edits.len());
         for &(si, ei, new) in edits {
             let e = self
-                .sections
-                .get(si)
-                .and_then(|s| s.entries.get(ei))
+                .entry(si, ei)
                 .ok_or_else(|| "an edit points at no setting".to_string())?;
             if !e.continuations.is_empty() {
                 return Err(format!(
@@ -325,41 +368,34 @@ impl Document {
                     e.line
                 ));
             }
-            let kind = LineKind::Setting {
-                section: si,
-                entry: ei,
-            };
-            planned.push((kind, e, new));
+            planned.push((e, new));
         }
-        planned.sort_by_key(|(_, e, _)| e.value_span.start);
-        if planned.windows(2).any(|w| w[0].1.line == w[1].1.line) {
+        planned.sort_by_key(|(e, _)| e.value_span.start);
+        if planned.windows(2).any(|w| w[0].0.line == w[1].0.line) {
             return Err("two edits of one line".into());
         }
         let spans: Vec<(Range<usize>, &str)> = planned
             .iter()
-            .map(|(_, e, new)| (e.value_span.clone(), *new))
+            .map(|(e, new)| (e.value_span.clone(), *new))
             .collect();
         splice_into(&self.text, &spans, out)?;
         let out: &str = out;
         // Walk the edited lines in file order, tracking how far earlier edits moved the text.
         let mut shift: isize = 0;
-        for (kind, e, new) in &planned {
+        for (e, new) in &planned {
             let at = |p: usize| p.checked_add_signed(shift).unwrap_or(usize::MAX);
-            let line = self
-                .lines
-                .get(e.line.wrapping_sub(1))
-                .filter(|l| l.kind == *kind)
-                .ok_or_else(|| format!("line {}: the edit does not match the file", e.line))?;
+            // A setting line starts with its key (it is not indented).
+            let (old_end, _, old_eol) = line_end(&self.text, e.key_span.start);
             let grow = new.len() as isize - e.value_span.len() as isize;
-            let start = at(line.span.start);
-            let want_end = at(line.span.end).checked_add_signed(grow);
+            let start = at(e.key_span.start);
+            let want_end = at(old_end).checked_add_signed(grow);
             let refuse = || format!("line {}: the edit would not land as intended", e.line);
             if start > out.len() {
                 return Err(refuse());
             }
             let (end, _, eol) = line_end(out, start);
             if Some(end) != want_end
-                || eol != line.eol
+                || eol != old_eol
                 || shape(&out.as_bytes()[start..end]) != Shape::Setting
             {
                 return Err(refuse());
@@ -548,20 +584,20 @@ fn offset_in(text: &str, part: &str) -> Range<usize> {
 
 struct Parser<'a> {
     text: &'a str,
-    lines: Vec<Line>,
     sections: Vec<Section>,
+    entries: Vec<Entry>,
     /// (entry index in the current section, value was empty = `s3 =` block)
     property: Option<(usize, bool)>,
 }
 
-type Parsed = (bool, Vec<Line>, Vec<Section>);
+type Parsed = (bool, Vec<Section>, Vec<Entry>);
 
 impl<'a> Parser<'a> {
     fn new(text: &'a str) -> Self {
         Parser {
             text,
-            lines: Vec::new(),
             sections: Vec::new(),
+            entries: Vec::new(),
             property: None,
         }
     }
@@ -570,30 +606,32 @@ impl<'a> Parser<'a> {
         let text = self.text;
         let bom = text.starts_with(BOM);
         let mut pos = if bom { BOM.len() } else { 0 };
-        // One allocation for the line table; then one pass over the newlines.
-        self.lines
-            .reserve_exact(memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1);
+        // Size the tables up front (no regrowth): the lines starting with `[` are the
+        // sections; the other lines bound the settings (the unused rest is given back below).
+        let bytes = text.as_bytes();
+        let (mut lines, mut headers) = (1, usize::from(bytes.get(pos) == Some(&b'[')));
+        for i in memchr::memchr_iter(b'\n', bytes) {
+            lines += 1;
+            headers += usize::from(bytes.get(i + 1) == Some(&b'['));
+        }
+        self.sections.reserve_exact(headers);
+        self.entries.reserve_exact(lines - headers);
         let first = pos;
         let mut newlines = memchr::memchr_iter(b'\n', &text.as_bytes()[first..]).map(|i| first + i);
         let mut line_no = 0usize;
         while pos < text.len() {
             line_no += 1;
-            let (end, next, eol) = line_at(text, pos, newlines.next());
-            let kind = self
-                .line(pos..end, line_no)
+            let (end, next, _) = line_at(text, pos, newlines.next());
+            self.line(pos..end, line_no)
                 .map_err(|(message, hint)| ParseError {
                     line: line_no,
                     message,
                     hint,
                 })?;
-            self.lines.push(Line {
-                span: pos..end,
-                eol,
-                kind,
-            });
             pos = next;
         }
-        Ok((bom, self.lines, self.sections))
+        self.entries.shrink_to_fit();
+        Ok((bom, self.sections, self.entries))
     }
 
     fn line(&mut self, span: Range<usize>, line_no: usize) -> Result<LineKind, (String, String)> {
@@ -628,7 +666,7 @@ impl<'a> Parser<'a> {
             line: line_no,
             prefix_span: prefix.map(|p| offset_in(text, p)),
             name_span: offset_in(text, name),
-            entries: Vec::new(),
+            entries: self.entries.len()..self.entries.len(),
         });
         self.property = None;
         Ok(LineKind::Header {
@@ -651,15 +689,17 @@ impl<'a> Parser<'a> {
         let key = key_name(&self.text[key_span.clone()]);
         let empty = value_span.is_empty();
         let section = self.sections.len() - 1;
-        let entries = &mut self.sections[section].entries;
-        entries.push(Entry {
+        self.entries.push(Entry {
             key,
             line: line_no,
             key_span,
             value_span,
             continuations: Vec::new(),
         });
-        let entry = entries.len() - 1;
+        // The section's range ends at the table's end (its entries are the last ones pushed).
+        let range = &mut self.sections[section].entries;
+        range.end = self.entries.len();
+        let entry = range.len() - 1;
         self.property = Some((entry, empty));
         Ok(LineKind::Setting { section, entry })
     }
@@ -687,9 +727,10 @@ impl<'a> Parser<'a> {
         }
         let section = self.sections.len() - 1;
         let trimmed = trim_span(self.text, span);
-        self.sections[section].entries[entry]
-            .continuations
-            .push(trimmed);
+        // The setting being continued is the last one pushed (a header resets `property`).
+        if let Some(e) = self.entries.last_mut() {
+            e.continuations.push(trimmed);
+        }
         Ok(LineKind::Continuation { section, entry })
     }
 }
@@ -722,10 +763,10 @@ mod tests {
         let d = doc("[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE # mine\nK=v;x\n");
         let s = &d.sections()[0];
         assert_eq!(d.name(s), "default");
-        let e = s.get("aws_access_key_id").unwrap();
+        let e = d.get(s, "aws_access_key_id").unwrap();
         assert_eq!(d.slice(&e.value_span), "AKIAIOSFODNN7EXAMPLE");
         assert_eq!(e.line, 2);
-        let k = s.get("k").unwrap();
+        let k = d.get(s, "k").unwrap();
         assert_eq!(d.value(k), "v;x");
     }
 
@@ -780,7 +821,7 @@ mod tests {
     #[test]
     fn splice_replaces_only_spans() {
         let d = doc("[a]\nk = old # c\n");
-        let e = d.sections()[0].get("k").unwrap();
+        let e = d.get(&d.sections()[0], "k").unwrap();
         let out = d.splice(&[(e.value_span.clone(), "new")]).unwrap();
         assert_eq!(out, "[a]\nk = new # c\n");
         assert!(d.splice(&[(0..3, "x"), (1..2, "y")]).is_err());
@@ -789,7 +830,7 @@ mod tests {
     #[test]
     fn keys_are_lower_cased_and_known_ones_borrowed() {
         let d = doc("[a]\nAWS_Access_Key_ID=x\nMy_Key=y\n");
-        let e = &d.sections()[0].entries;
+        let e = d.entries(&d.sections()[0]);
         assert!(matches!(e[0].key, Cow::Borrowed("aws_access_key_id")));
         assert_eq!(e[1].key, "my_key");
     }

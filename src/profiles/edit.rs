@@ -56,11 +56,11 @@ pub fn targets(
 ) -> Result<Vec<Span>, Refusal> {
     let mut out: Vec<Span> = Vec::new();
     for (si, s) in doc.sections().iter().enumerate() {
-        let holds = s
-            .entries
+        let entries = doc.entries(s);
+        let holds = entries
             .iter()
             .any(|e| e.key == ACCESS_KEY_ID && doc.value(e) == old_id);
-        for (ei, e) in s.entries.iter().enumerate() {
+        for (ei, e) in entries.iter().enumerate() {
             let target = if holds && e.key == ACCESS_KEY_ID && doc.value(e) == old_id {
                 Target::KeyId
             } else if e.key == SECRET_ACCESS_KEY
@@ -109,10 +109,7 @@ pub fn apply(
 ) -> Result<Zeroizing<String>, String> {
     let mut edits: Vec<(usize, usize, &str)> = Vec::with_capacity(targets.len());
     for t in targets {
-        let e = doc
-            .sections()
-            .get(t.section)
-            .and_then(|s| s.entries.get(t.entry));
+        let e = doc.entry(t.section, t.entry);
         if !e.is_some_and(|e| e.value_span == t.span && e.line == t.line) {
             return Err(format!(
                 "the edit would not land as intended on line {}",
