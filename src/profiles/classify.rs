@@ -132,20 +132,27 @@ struct Origin {
 
 /// One profile's effective settings (key -> where its value is), in first-set order.
 /// A profile has a handful of keys: a list searched in order, with a hash index only when a
-/// profile has many (so a pathological file stays linear).
+/// profile has many (so a pathological file stays linear). One is reused for every profile.
 #[derive(Default)]
 struct Settings<'a> {
     list: Vec<(&'a str, Origin)>,
-    index: Option<HashMap<&'a str, usize>>,
+    index: HashMap<&'a str, usize>,
+    indexed: bool,
 }
 
 impl<'a> Settings<'a> {
     const INDEX_FROM: usize = 16;
 
+    fn clear(&mut self) {
+        self.list.clear();
+        self.index.clear();
+        self.indexed = false;
+    }
     fn position(&self, key: &str) -> Option<usize> {
-        match &self.index {
-            Some(ix) => ix.get(key).copied(),
-            None => self.list.iter().position(|(k, _)| *k == key),
+        if self.indexed {
+            self.index.get(key).copied()
+        } else {
+            self.list.iter().position(|(k, _)| *k == key)
         }
     }
     fn get(&self, key: &str) -> Option<&Origin> {
@@ -160,16 +167,12 @@ impl<'a> Settings<'a> {
             return Some(std::mem::replace(&mut self.list[i].1, o));
         }
         self.list.push((key, o));
-        if let Some(ix) = &mut self.index {
-            ix.insert(key, self.list.len() - 1);
+        if self.indexed {
+            self.index.insert(key, self.list.len() - 1);
         } else if self.list.len() > Self::INDEX_FROM {
-            self.index = Some(
-                self.list
-                    .iter()
-                    .enumerate()
-                    .map(|(i, (k, _))| (*k, i))
-                    .collect(),
-            );
+            let keys = self.list.iter().enumerate().map(|(i, (k, _))| (*k, i));
+            self.index.extend(keys);
+            self.indexed = true;
         }
         None
     }
@@ -179,7 +182,8 @@ struct Merged<'a> {
     name: &'a str,
     /// First section in listing order (credentials file first).
     first: (FileKind, usize),
-    settings: Settings<'a>,
+    /// Its sections in merge order: a range of the sorted section list.
+    sections: std::ops::Range<usize>,
 }
 
 /// The pure core: two loaded files + the current profile name → an Inventory.
@@ -228,46 +232,42 @@ fn analyze(credentials: &LoadedFile, config: &LoadedFile, current: &str) -> Anal
                     merged.push(Merged {
                         name: n,
                         first: (kind, si),
-                        settings: Settings::default(),
+                        sections: 0..0,
                     });
                     merged.len() - 1
                 });
             }
         }
     }
-    // Merge order: config file first, then credentials (later wins).
+    // Merge order: config file first, then credentials (later wins). Each profile's sections,
+    // in that order, grouped by profile (a stable sort keeps the order within a profile).
+    let mut order: Vec<(usize, FileKind, usize)> = Vec::with_capacity(sections);
     for (kind, rs) in [
         (FileKind::Config, &conf_roles),
         (FileKind::Credentials, &cred_roles),
     ] {
-        let Some(doc) = file(kind).doc.as_ref() else {
-            continue;
-        };
         for (si, r) in rs.iter().enumerate() {
-            let Some(n) = *r else { continue };
-            let m = &mut merged[index[n]];
-            for (ei, e) in doc.entries(&doc.sections()[si]).iter().enumerate() {
-                let origin = Origin {
-                    kind,
-                    section: si,
-                    entry: ei,
-                };
-                if let Some(prev) = m.settings.insert(&e.key, origin) {
-                    if e.key == ACCESS_KEY_ID || e.key == SECRET_ACCESS_KEY {
-                        let pe = entry(file(prev.kind), prev);
-                        warnings.push(format!(
-                            "profile {n}: {} is set more than once ({}:{} and {}:{}); the AWS SDKs use the later one",
-                            e.key,
-                            file(prev.kind).path.display(),
-                            pe.line,
-                            file(kind).path.display(),
-                            e.line
-                        ));
-                    }
-                }
+            if let Some(n) = *r {
+                order.push((index[n], kind, si));
             }
         }
     }
+    // Merge position of a setting, to report duplicates in merge order across profiles.
+    let seq = |kind: FileKind, si: usize, ei: usize| {
+        let offset = match kind {
+            FileKind::Config => 0,
+            FileKind::Credentials => conf_roles.len(),
+        };
+        (offset + si, ei)
+    };
+    order.sort_by_key(|o| o.0);
+    let mut start = 0;
+    for run in order.chunk_by(|a, b| a.0 == b.0) {
+        merged[run[0].0].sections = start..start + run.len();
+        start += run.len();
+    }
+    let mut duplicates: Vec<((usize, usize), String)> = Vec::new();
+    let mut settings = Settings::default();
 
     let mut profiles = Vec::with_capacity(merged.len());
     let mut secrets: Vec<(String, SecretKey)> = Vec::new();
@@ -277,14 +277,42 @@ fn analyze(credentials: &LoadedFile, config: &LoadedFile, current: &str) -> Anal
     let mut seen: std::collections::HashSet<Cow<'_, str>> =
         std::collections::HashSet::with_capacity(merged.len());
     for m in &merged {
+        settings.clear();
+        for &(_, kind, si) in &order[m.sections.clone()] {
+            let Some(doc) = file(kind).doc.as_ref() else {
+                continue;
+            };
+            for (ei, e) in doc.entries(&doc.sections()[si]).iter().enumerate() {
+                let origin = Origin {
+                    kind,
+                    section: si,
+                    entry: ei,
+                };
+                if let Some(prev) = settings.insert(&e.key, origin) {
+                    if e.key == ACCESS_KEY_ID || e.key == SECRET_ACCESS_KEY {
+                        let pe = entry(file(prev.kind), prev);
+                        duplicates.push((seq(kind, si, ei), format!(
+                            "profile {}: {} is set more than once ({}:{} and {}:{}); the AWS SDKs use the later one",
+                            m.name,
+                            e.key,
+                            file(prev.kind).path.display(),
+                            pe.line,
+                            file(kind).path.display(),
+                            e.line
+                        )));
+                    }
+                }
+            }
+        }
+        let settings = &settings;
         let get = |key: &str| -> Option<(Origin, Cow<'_, str>)> {
-            let o = *m.settings.get(key)?;
+            let o = *settings.get(key)?;
             let f = file(o.kind);
             let doc = f.doc.as_ref()?;
             Some((o, doc.value(entry(f, o))))
         };
         let (class, at) = classify(&get);
-        let (kind, line) = match at.and_then(|k| m.settings.get(k)) {
+        let (kind, line) = match at.and_then(|k| settings.get(k)) {
             Some(o) => (o.kind, entry(file(o.kind), *o).line),
             None => {
                 let f = file(m.first.0);
@@ -311,15 +339,14 @@ fn analyze(credentials: &LoadedFile, config: &LoadedFile, current: &str) -> Anal
                     }
                 }
             }
-            if key_id.starts_with("AKIA") && m.settings.contains_key(SESSION_TOKEN) {
+            if key_id.starts_with("AKIA") && settings.contains_key(SESSION_TOKEN) {
                 warnings.push(format!(
                     "profile {}: a long-term key id (AKIA…) with aws_session_token; treated as temporary",
                     m.name
                 ));
             }
         }
-        let mut sources: Vec<ValueSource> = m
-            .settings
+        let mut sources: Vec<ValueSource> = settings
             .list
             .iter()
             .map(|(_, o)| {
@@ -401,6 +428,13 @@ fn analyze(credentials: &LoadedFile, config: &LoadedFile, current: &str) -> Anal
             config.path.display()
         ));
     }
+    // Duplicates first, in merge order (as the SDK reads the files), then the rest.
+    duplicates.sort_by_key(|(at, _)| *at);
+    let warnings = duplicates
+        .into_iter()
+        .map(|(_, w)| w)
+        .chain(warnings)
+        .collect();
     (profiles, warnings, secrets)
 }
 
@@ -602,6 +636,35 @@ mod tests {
         assert_eq!(
             inv.profile("default").unwrap().region.as_deref(),
             Some("r1")
+        );
+    }
+
+    #[test]
+    fn duplicate_warnings_in_merge_order() {
+        let cred = lf(
+            FileKind::Credentials,
+            "[b]\naws_access_key_id=AKIAAAAAAAAAAAAAAAA1\naws_access_key_id=AKIAAAAAAAAAAAAAAAA2\n\
+             [a]\naws_access_key_id=AKIAAAAAAAAAAAAAAAA3\n",
+            None,
+        );
+        let conf = lf(
+            FileKind::Config,
+            "[profile a]\naws_access_key_id=AKIAAAAAAAAAAAAAAAA4\naws_access_key_id=AKIAAAAAAAAAAAAAAAA5\n",
+            None,
+        );
+        let inv = build(cred, conf, "default");
+        let dups: Vec<&str> = inv
+            .warnings
+            .iter()
+            .filter(|w| w.contains("set more than once"))
+            .map(|w| w.split(':').next().unwrap_or(""))
+            .collect();
+        // Config first, then credentials, as the SDK merges them.
+        assert_eq!(dups, vec!["profile a", "profile b", "profile a"]);
+        assert!(inv.warnings[2].contains("/h/.aws/config:3 and /h/.aws/credentials:5"));
+        assert_eq!(
+            inv.profiles.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+            vec!["b", "a"]
         );
     }
 }

@@ -606,16 +606,20 @@ impl<'a> Parser<'a> {
         let text = self.text;
         let bom = text.starts_with(BOM);
         let mut pos = if bom { BOM.len() } else { 0 };
-        // Size the tables up front (no regrowth): the lines starting with `[` are the
-        // sections; the other lines bound the settings (the unused rest is given back below).
+        // Size the tables up front from the first byte of each line: `[` starts a section; a
+        // setting starts with anything but `[`, whitespace, `#`, `;` or the end (an estimate:
+        // a line starting with a bare CR is a setting too, and then the table grows).
         let bytes = text.as_bytes();
-        let (mut lines, mut headers) = (1, usize::from(bytes.get(pos) == Some(&b'[')));
-        for i in memchr::memchr_iter(b'\n', bytes) {
-            lines += 1;
-            headers += usize::from(bytes.get(i + 1) == Some(&b'['));
-        }
+        let (mut headers, mut settings) = (0, 0);
+        let mut count = |first: Option<&u8>| match first {
+            Some(b'[') => headers += 1,
+            None | Some(b' ' | b'\t' | b'#' | b';' | b'\r' | b'\n') => {}
+            Some(_) => settings += 1,
+        };
+        count(bytes.get(pos));
+        memchr::memchr_iter(b'\n', bytes).for_each(|i| count(bytes.get(i + 1)));
         self.sections.reserve_exact(headers);
-        self.entries.reserve_exact(lines - headers);
+        self.entries.reserve_exact(settings);
         let first = pos;
         let mut newlines = memchr::memchr_iter(b'\n', &text.as_bytes()[first..]).map(|i| first + i);
         let mut line_no = 0usize;
@@ -630,7 +634,6 @@ impl<'a> Parser<'a> {
                 })?;
             pos = next;
         }
-        self.entries.shrink_to_fit();
         Ok((bom, self.sections, self.entries))
     }
 
