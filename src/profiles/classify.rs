@@ -663,7 +663,10 @@ mod tests {
         assert_eq!(dups, vec!["profile a", "profile b", "profile a"]);
         assert!(inv.warnings[2].contains("/h/.aws/config:3 and /h/.aws/credentials:5"));
         assert_eq!(
-            inv.profiles.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+            inv.profiles
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>(),
             vec!["b", "a"]
         );
     }

@@ -277,11 +277,12 @@ impl Document {
     }
     /// `work` in `[profile work]` or `[work]` (a section of this document).
     pub fn name(&self, s: &Section) -> &str {
-        &self.text[s.name_span.clone()]
+        self.text.get(s.name_span.clone()).unwrap_or_default()
     }
     /// `profile` in `[profile work]`; None for `[work]` (a section of this document).
     pub fn prefix(&self, s: &Section) -> Option<&str> {
-        s.prefix_span.as_ref().map(|r| &self.text[r.clone()])
+        let span = s.prefix_span.clone()?;
+        self.text.get(span)
     }
 
     /// Rebuilds the file from its lines: BOM, then each line's content and ending.
@@ -390,7 +391,10 @@ impl Document {
             let start = at(e.key_span.start);
             let want_end = at(old_end).checked_add_signed(grow);
             let refuse = || format!("line {}: the edit would not land as intended", e.line);
-            if start > out.len() {
+            let starts_line = start == 0
+                || (self.bom && start == BOM.len())
+                || out.as_bytes().get(start - 1) == Some(&b'\n');
+            if start > out.len() || !starts_line {
                 return Err(refuse());
             }
             let (end, _, eol) = line_end(out, start);
