@@ -98,11 +98,11 @@ fn expected_lines(inv: &Inventory, kind: FileKind, doc: &Document, old: &str) ->
     let old_secret = inv.secret_for(old).map(|s| s.expose_secret().to_string());
     let mut set = BTreeSet::new();
     for s in doc.sections() {
-        let holds = s
-            .entries
+        let holds = doc
+            .entries(s)
             .iter()
             .any(|e| e.key == "aws_access_key_id" && doc.value(e) == old);
-        for e in &s.entries {
+        for e in doc.entries(s) {
             if e.key == "aws_access_key_id" && doc.value(e) == old {
                 set.insert(e.line);
             }
@@ -149,7 +149,7 @@ fn assert_only_values_changed(
         let LineKind::Setting { section, entry } = b.kind else {
             panic!("{what}: line {n} is not a setting");
         };
-        let e = &before.sections()[section].entries[entry];
+        let e = before.entry(section, entry).unwrap();
         let value = if e.key == "aws_access_key_id" {
             NEW_ID
         } else {

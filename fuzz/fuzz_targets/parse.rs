@@ -12,7 +12,7 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(doc.render().as_bytes(), data);
         assert_eq!(doc.as_bytes(), data);
         for s in doc.sections() {
-            for e in &s.entries {
+            for e in doc.entries(s) {
                 let _ = doc.value(e);
             }
         }

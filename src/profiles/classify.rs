@@ -48,46 +48,49 @@ pub fn load(env: &Env) -> Result<Inventory> {
 
 /// What a section is to the SDK.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Role {
-    Profile(String),
+pub enum Role<'a> {
+    /// A profile of this name (borrowed from the document).
+    Profile(&'a str),
     /// Ignored by the SDK; the reason says how to fix it.
     Ignored(String),
     /// A valid non-profile section (`[sso-session x]`, `[services x]`).
     Other,
 }
 
-/// The SDK's reading of one section header in a file of `kind`.
-pub fn role(kind: FileKind, s: &Section, config_has_profile_default: bool) -> Role {
+/// The SDK's reading of one section header (of `doc`) in a file of `kind`.
+pub fn role<'a>(
+    kind: FileKind,
+    doc: &'a Document,
+    s: &Section,
+    config_has_profile_default: bool,
+) -> Role<'a> {
+    let name = doc.name(s);
     match kind {
-        FileKind::Config => match s.prefix.as_deref() {
-            Some("profile") if is_identifier(&s.name) => Role::Profile(s.name.clone()),
-            Some(p) if !is_identifier(&s.name) => Role::Ignored(format!(
-                "in `[{p} {}]`, `{}` is not a valid name (use letters, digits and _-/.%@:+)",
-                s.name, s.name
+        FileKind::Config => match doc.prefix(s) {
+            Some("profile") if is_identifier(name) => Role::Profile(name),
+            Some(p) if !is_identifier(name) => Role::Ignored(format!(
+                "in `[{p} {name}]`, `{name}` is not a valid name (use letters, digits and _-/.%@:+)"
             )),
             Some(_) => Role::Other,
-            None if s.name == "default" => {
+            None if name == "default" => {
                 if config_has_profile_default {
                     Role::Ignored("`[profile default]` in the same file takes priority".into())
                 } else {
-                    Role::Profile("default".into())
+                    Role::Profile(name)
                 }
             }
             None => Role::Ignored(format!(
-                "the config file needs `[profile {}]` for a profile",
-                s.name
+                "the config file needs `[profile {name}]` for a profile"
             )),
         },
-        FileKind::Credentials => match &s.prefix {
-            Some(p) if p == "profile" => Role::Ignored(format!(
-                "the credentials file takes `[{}]`, without `profile `",
-                s.name
+        FileKind::Credentials => match doc.prefix(s) {
+            Some("profile") => Role::Ignored(format!(
+                "the credentials file takes `[{name}]`, without `profile `"
             )),
             Some(_) => Role::Ignored("settings belong in the config file".into()),
-            None if is_identifier(&s.name) => Role::Profile(s.name.clone()),
+            None if is_identifier(name) => Role::Profile(name),
             None => Role::Ignored(format!(
-                "`{}` is not a valid name (use letters, digits and _-/.%@:+)",
-                s.name
+                "`{name}` is not a valid name (use letters, digits and _-/.%@:+)"
             )),
         },
     }
@@ -97,15 +100,15 @@ pub fn role(kind: FileKind, s: &Section, config_has_profile_default: bool) -> Ro
 pub fn has_profile_default(doc: &Document) -> bool {
     doc.sections()
         .iter()
-        .any(|s| s.prefix.as_deref() == Some("profile") && s.name == "default")
+        .any(|s| doc.prefix(s) == Some("profile") && doc.name(s) == "default")
 }
 
 /// The profile-name of every section of a document (None for non-profile sections).
-pub fn section_profiles(kind: FileKind, doc: &Document) -> Vec<Option<String>> {
+pub fn section_profiles(kind: FileKind, doc: &Document) -> Vec<Option<&str>> {
     let pd = kind == FileKind::Config && has_profile_default(doc);
     doc.sections()
         .iter()
-        .map(|s| match role(kind, s, pd) {
+        .map(|s| match role(kind, doc, s, pd) {
             Role::Profile(n) => Some(n),
             _ => None,
         })
@@ -127,99 +130,189 @@ struct Origin {
     entry: usize,
 }
 
-struct Merged {
-    name: String,
+/// One profile's effective settings (key -> where its value is), in first-set order.
+/// A profile has a handful of keys: a list searched in order, with a hash index only when a
+/// profile has many (so a pathological file stays linear). One is reused for every profile.
+#[derive(Default)]
+struct Settings<'a> {
+    list: Vec<(&'a str, Origin)>,
+    index: HashMap<&'a str, usize>,
+    indexed: bool,
+}
+
+impl<'a> Settings<'a> {
+    const INDEX_FROM: usize = 16;
+
+    fn clear(&mut self) {
+        self.list.clear();
+        self.index.clear();
+        self.indexed = false;
+    }
+    fn position(&self, key: &str) -> Option<usize> {
+        if self.indexed {
+            self.index.get(key).copied()
+        } else {
+            self.list.iter().position(|(k, _)| *k == key)
+        }
+    }
+    fn get(&self, key: &str) -> Option<&Origin> {
+        self.position(key).map(|i| &self.list[i].1)
+    }
+    fn contains_key(&self, key: &str) -> bool {
+        self.position(key).is_some()
+    }
+    /// Sets `key` (a later setting wins); returns the origin it replaces.
+    fn insert(&mut self, key: &'a str, o: Origin) -> Option<Origin> {
+        if let Some(i) = self.position(key) {
+            return Some(std::mem::replace(&mut self.list[i].1, o));
+        }
+        self.list.push((key, o));
+        if self.indexed {
+            self.index.insert(key, self.list.len() - 1);
+        } else if self.list.len() > Self::INDEX_FROM {
+            let keys = self.list.iter().enumerate().map(|(i, (k, _))| (*k, i));
+            self.index.extend(keys);
+            self.indexed = true;
+        }
+        None
+    }
+}
+
+struct Merged<'a> {
+    name: &'a str,
     /// First section in listing order (credentials file first).
     first: (FileKind, usize),
-    settings: HashMap<String, Origin>,
+    /// Its sections in merge order: a range of the sorted section list.
+    sections: std::ops::Range<usize>,
 }
 
 /// The pure core: two loaded files + the current profile name → an Inventory.
 pub fn build(credentials: LoadedFile, config: LoadedFile, current: &str) -> Inventory {
+    let (profiles, warnings, secrets) = analyze(&credentials, &config, current);
+    Inventory::from_parts(
+        credentials,
+        config,
+        profiles,
+        current.to_string(),
+        warnings,
+        secrets,
+    )
+}
+
+type Analysis = (Vec<Profile>, Vec<String>, Vec<(String, SecretKey)>);
+
+/// `build` without taking the files: names, keys and values are borrowed from the documents
+/// while merging; only what the Inventory keeps is copied.
+fn analyze(credentials: &LoadedFile, config: &LoadedFile, current: &str) -> Analysis {
     let mut warnings = Vec::new();
-    let roles = |f: &LoadedFile| -> Vec<Option<String>> {
+    fn roles(f: &LoadedFile) -> Vec<Option<&str>> {
         f.doc
             .as_ref()
             .map(|d| section_profiles(f.kind, d))
             .unwrap_or_default()
-    };
-    let cred_roles = roles(&credentials);
-    let conf_roles = roles(&config);
+    }
+    let cred_roles = roles(credentials);
+    let conf_roles = roles(config);
     let file = |k: FileKind| match k {
-        FileKind::Credentials => &credentials,
-        FileKind::Config => &config,
+        FileKind::Credentials => credentials,
+        FileKind::Config => config,
     };
 
     // Listing order: credentials file first, then profiles only in the config file.
-    let mut merged: Vec<Merged> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
+    let sections = cred_roles.len() + conf_roles.len();
+    let mut merged: Vec<Merged<'_>> = Vec::with_capacity(sections);
+    let mut index: HashMap<&str, usize> = HashMap::with_capacity(sections);
     for (kind, rs) in [
         (FileKind::Credentials, &cred_roles),
         (FileKind::Config, &conf_roles),
     ] {
         for (si, r) in rs.iter().enumerate() {
-            if let Some(n) = r {
-                if !index.contains_key(n) {
-                    index.insert(n.clone(), merged.len());
+            if let Some(n) = *r {
+                index.entry(n).or_insert_with(|| {
                     merged.push(Merged {
-                        name: n.clone(),
+                        name: n,
                         first: (kind, si),
-                        settings: HashMap::new(),
+                        sections: 0..0,
                     });
-                }
+                    merged.len() - 1
+                });
             }
         }
     }
-    // Merge order: config file first, then credentials (later wins).
+    // Merge order: config file first, then credentials (later wins). Each profile's sections,
+    // in that order, grouped by profile (a stable sort keeps the order within a profile).
+    let mut order: Vec<(usize, FileKind, usize)> = Vec::with_capacity(sections);
     for (kind, rs) in [
         (FileKind::Config, &conf_roles),
         (FileKind::Credentials, &cred_roles),
     ] {
-        let Some(doc) = file(kind).doc.as_ref() else {
-            continue;
-        };
         for (si, r) in rs.iter().enumerate() {
-            let Some(n) = r else { continue };
-            let m = &mut merged[index[n]];
-            for (ei, e) in doc.sections()[si].entries.iter().enumerate() {
-                if let Some(prev) = m.settings.insert(
-                    e.key.clone(),
-                    Origin {
-                        kind,
-                        section: si,
-                        entry: ei,
-                    },
-                ) {
+            if let Some(n) = *r {
+                order.push((index[n], kind, si));
+            }
+        }
+    }
+    // Merge position of a setting, to report duplicates in merge order across profiles.
+    let seq = |kind: FileKind, si: usize, ei: usize| {
+        let offset = match kind {
+            FileKind::Config => 0,
+            FileKind::Credentials => conf_roles.len(),
+        };
+        (offset + si, ei)
+    };
+    order.sort_by_key(|o| o.0);
+    let mut start = 0;
+    for run in order.chunk_by(|a, b| a.0 == b.0) {
+        merged[run[0].0].sections = start..start + run.len();
+        start += run.len();
+    }
+    let mut duplicates: Vec<((usize, usize), String)> = Vec::new();
+    let mut settings = Settings::default();
+
+    let mut profiles = Vec::with_capacity(merged.len());
+    let mut secrets: Vec<(String, SecretKey)> = Vec::new();
+    // Values borrowed from the documents (not copied): key id -> (first profile, secret).
+    let mut ids_secret: HashMap<Cow<'_, str>, (&str, Cow<'_, str>)> =
+        HashMap::with_capacity(merged.len());
+    let mut seen: std::collections::HashSet<Cow<'_, str>> =
+        std::collections::HashSet::with_capacity(merged.len());
+    for m in &merged {
+        settings.clear();
+        for &(_, kind, si) in &order[m.sections.clone()] {
+            let Some(doc) = file(kind).doc.as_ref() else {
+                continue;
+            };
+            for (ei, e) in doc.entries(&doc.sections()[si]).iter().enumerate() {
+                let origin = Origin {
+                    kind,
+                    section: si,
+                    entry: ei,
+                };
+                if let Some(prev) = settings.insert(&e.key, origin) {
                     if e.key == ACCESS_KEY_ID || e.key == SECRET_ACCESS_KEY {
                         let pe = entry(file(prev.kind), prev);
-                        warnings.push(format!(
-                            "profile {n}: {} is set more than once ({}:{} and {}:{}); the AWS SDKs use the later one",
+                        duplicates.push((seq(kind, si, ei), format!(
+                            "profile {}: {} is set more than once ({}:{} and {}:{}); the AWS SDKs use the later one",
+                            m.name,
                             e.key,
                             file(prev.kind).path.display(),
                             pe.line,
                             file(kind).path.display(),
                             e.line
-                        ));
+                        )));
                     }
                 }
             }
         }
-    }
-
-    let mut profiles = Vec::with_capacity(merged.len());
-    let mut secrets: Vec<(String, SecretKey)> = Vec::new();
-    // Values borrowed from the documents (not copied): key id -> (first profile, secret).
-    let mut ids_secret: HashMap<String, (String, Cow<'_, str>)> = HashMap::new();
-    let mut seen: std::collections::HashSet<Cow<'_, str>> = std::collections::HashSet::new();
-    for m in &merged {
+        let settings = &settings;
         let get = |key: &str| -> Option<(Origin, Cow<'_, str>)> {
-            let o = *m.settings.get(key)?;
+            let o = *settings.get(key)?;
             let f = file(o.kind);
             let doc = f.doc.as_ref()?;
             Some((o, doc.value(entry(f, o))))
         };
         let (class, at) = classify(&get);
-        let (kind, line) = match at.and_then(|k| m.settings.get(k)) {
+        let (kind, line) = match at.and_then(|k| settings.get(k)) {
             Some(o) => (o.kind, entry(file(o.kind), *o).line),
             None => {
                 let f = file(m.first.0);
@@ -232,8 +325,8 @@ pub fn build(credentials: LoadedFile, config: LoadedFile, current: &str) -> Inve
             }
         };
         if let Class::Static { key_id } | Class::Temporary { key_id } = &class {
-            if let Some((_, s)) = get(SECRET_ACCESS_KEY) {
-                match ids_secret.get(key_id) {
+            if let (Some((_, id)), Some((_, s))) = (get(ACCESS_KEY_ID), get(SECRET_ACCESS_KEY)) {
+                match ids_secret.get(&id) {
                     Some((other, prev)) if prev.as_ref() != s.as_ref() => warnings.push(format!(
                         "profiles {other} and {} hold key {key_id} with different secrets; at least one of them is wrong",
                         m.name
@@ -242,39 +335,40 @@ pub fn build(credentials: LoadedFile, config: LoadedFile, current: &str) -> Inve
                     None => {
                         secrets.push((key_id.clone(), secret(s.to_string())));
                         seen.insert(s.clone());
-                        ids_secret.insert(key_id.clone(), (m.name.clone(), s));
+                        ids_secret.insert(id, (m.name, s));
                     }
                 }
             }
-            if key_id.starts_with("AKIA") && m.settings.contains_key(SESSION_TOKEN) {
+            if key_id.starts_with("AKIA") && settings.contains_key(SESSION_TOKEN) {
                 warnings.push(format!(
                     "profile {}: a long-term key id (AKIA…) with aws_session_token; treated as temporary",
                     m.name
                 ));
             }
         }
-        let mut sources: Vec<ValueSource> = m
-            .settings
+        let mut sources: Vec<ValueSource> = settings
+            .list
             .iter()
-            .map(|(k, o)| {
+            .map(|(_, o)| {
                 let f = file(o.kind);
                 let sec_line = f
                     .doc
                     .as_ref()
                     .map(|d| d.sections()[o.section].line)
                     .unwrap_or(0);
+                let e = entry(f, *o);
                 ValueSource {
-                    key: k.clone(),
+                    key: e.key.clone(),
                     file_kind: o.kind,
                     section_line: sec_line,
-                    line: entry(f, *o).line,
+                    line: e.line,
                 }
             })
             .collect();
         sources.sort_by_key(|s| (s.file_kind, s.line));
         let plain = |k: &str| get(k).map(|(_, v)| v.into_owned());
         profiles.push(Profile {
-            name: m.name.clone(),
+            name: m.name.to_string(),
             class,
             file: file(kind).path.clone(),
             file_kind: kind,
@@ -287,17 +381,18 @@ pub fn build(credentials: LoadedFile, config: LoadedFile, current: &str) -> Inve
     }
 
     // Every other secret written anywhere (shadowed duplicates, ignored sections), for the scanner.
-    for f in [&credentials, &config] {
+    for f in [credentials, config] {
         let Some(doc) = &f.doc else { continue };
         let pd = f.kind == FileKind::Config && has_profile_default(doc);
+        let mut holds_secret = false;
         for s in doc.sections() {
-            let role = role(f.kind, s, pd);
             let mut holds_key = false;
-            for e in &s.entries {
+            for e in doc.entries(s) {
                 if e.key == SECRET_ACCESS_KEY || e.key == ACCESS_KEY_ID {
                     holds_key = true;
                 }
                 if e.key == SECRET_ACCESS_KEY {
+                    holds_secret = true;
                     let v = doc.value(e);
                     if !v.is_empty() && !seen.contains(&v) {
                         secrets.push((String::new(), secret(v.to_string())));
@@ -305,12 +400,14 @@ pub fn build(credentials: LoadedFile, config: LoadedFile, current: &str) -> Inve
                     }
                 }
             }
-            if let (Role::Ignored(why), true) = (role, holds_key) {
-                warnings.push(format!(
-                    "{}:{}: this section holds a key but the AWS SDKs ignore it: {why}",
-                    f.path.display(),
-                    s.line
-                ));
+            if holds_key {
+                if let Role::Ignored(why) = role(f.kind, doc, s, pd) {
+                    warnings.push(format!(
+                        "{}:{}: this section holds a key but the AWS SDKs ignore it: {why}",
+                        f.path.display(),
+                        s.line
+                    ));
+                }
             }
         }
         if doc.has_bom() {
@@ -320,10 +417,6 @@ pub fn build(credentials: LoadedFile, config: LoadedFile, current: &str) -> Inve
                 f.path.display()
             ));
         }
-        let holds_secret = doc
-            .sections()
-            .iter()
-            .any(|s| s.entries.iter().any(|e| e.key == SECRET_ACCESS_KEY));
         if let Some(w) = mode_warning(f, holds_secret) {
             warnings.push(w);
         }
@@ -335,15 +428,14 @@ pub fn build(credentials: LoadedFile, config: LoadedFile, current: &str) -> Inve
             config.path.display()
         ));
     }
-
-    Inventory::from_parts(
-        credentials,
-        config,
-        profiles,
-        current.to_string(),
-        warnings,
-        secrets,
-    )
+    // Duplicates first, in merge order (as the SDK reads the files), then the rest.
+    duplicates.sort_by_key(|(at, _)| *at);
+    let warnings = duplicates
+        .into_iter()
+        .map(|(_, w)| w)
+        .chain(warnings)
+        .collect();
+    (profiles, warnings, secrets)
 }
 
 fn entry(f: &LoadedFile, o: Origin) -> &Entry {
@@ -352,7 +444,8 @@ fn entry(f: &LoadedFile, o: Origin) -> &Entry {
         .doc
         .as_ref()
         .expect("origin points into a loaded document");
-    &doc.sections()[o.section].entries[o.entry]
+    doc.entry(o.section, o.entry)
+        .expect("origin points into a loaded document")
 }
 
 /// `chmod 600` advice when a file holding secrets is open to group/others (like ssh).
@@ -543,6 +636,38 @@ mod tests {
         assert_eq!(
             inv.profile("default").unwrap().region.as_deref(),
             Some("r1")
+        );
+    }
+
+    #[test]
+    fn duplicate_warnings_in_merge_order() {
+        let cred = lf(
+            FileKind::Credentials,
+            "[b]\naws_access_key_id=AKIAAAAAAAAAAAAAAAA1\naws_access_key_id=AKIAAAAAAAAAAAAAAAA2\n\
+             [a]\naws_access_key_id=AKIAAAAAAAAAAAAAAAA3\n",
+            None,
+        );
+        let conf = lf(
+            FileKind::Config,
+            "[profile a]\naws_access_key_id=AKIAAAAAAAAAAAAAAAA4\naws_access_key_id=AKIAAAAAAAAAAAAAAAA5\n",
+            None,
+        );
+        let inv = build(cred, conf, "default");
+        let dups: Vec<&str> = inv
+            .warnings
+            .iter()
+            .filter(|w| w.contains("set more than once"))
+            .map(|w| w.split(':').next().unwrap_or(""))
+            .collect();
+        // Config first, then credentials, as the SDK merges them.
+        assert_eq!(dups, vec!["profile a", "profile b", "profile a"]);
+        assert!(inv.warnings[2].contains("/h/.aws/config:3 and /h/.aws/credentials:5"));
+        assert_eq!(
+            inv.profiles
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>(),
+            vec!["b", "a"]
         );
     }
 }

@@ -104,8 +104,8 @@ pub struct Profile {
 /// The place of one effective setting: which file, which section header, which line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValueSource {
-    /// Lower-cased key, e.g. `aws_access_key_id`.
-    pub key: String,
+    /// Lower-cased key, e.g. `aws_access_key_id` (borrowed for the well-known keys).
+    pub key: std::borrow::Cow<'static, str>,
     pub file_kind: FileKind,
     /// 1-based line of the `[...]` header of the section that holds it.
     pub section_line: usize,
@@ -177,7 +177,8 @@ impl Inventory {
     /// Static keys grouped by id, in order of first appearance.
     pub fn keys(&self) -> Vec<KeyGroup> {
         let mut out: Vec<KeyGroup> = Vec::new();
-        let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        let mut index: std::collections::HashMap<&str, usize> =
+            std::collections::HashMap::with_capacity(self.profiles.len());
         for p in &self.profiles {
             if let Class::Static { key_id } = &p.class {
                 match index.get(key_id.as_str()) {
