@@ -551,15 +551,17 @@ fn split_setting(
     let b = text.as_bytes();
     let mut eq = None;
     let mut end = body.end;
-    for i in body.clone() {
-        match b[i] {
-            b'=' if eq.is_none() => eq = Some(i),
-            b'#' | b';' if i > body.start && whitespace_before(text, i) => {
-                end = i;
-                break;
-            }
-            _ => {}
+    // Jump from one `=`, `#` or `;` to the next.
+    let mut at = body.start;
+    while let Some(k) = memchr::memchr3(b'=', b'#', b';', &b[at..body.end]) {
+        let i = at + k;
+        if b[i] == b'=' {
+            eq = eq.or(Some(i));
+        } else if i > body.start && whitespace_before(text, i) {
+            end = i;
+            break;
         }
+        at = i + 1;
     }
     let Some(eq) = eq else {
         return Err((
