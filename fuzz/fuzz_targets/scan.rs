@@ -70,8 +70,18 @@ fn check(m: &Matcher, data: &[u8]) {
         assert!(!h.masked.contains(&OWN_SECRET[4..]));
         assert!(!h.masked.contains(OWN_ID));
     }
-    for f in findings_for(m, "f", data) {
+    let findings = findings_for(m, "f", data);
+    for f in &findings {
         assert!(!f.render().contains(&OWN_SECRET[4..]));
+    }
+    // Line and column (memchr-counted) equal a plain count up to each hit.
+    if !findings.is_empty() && !findings[0].binary {
+        for (f, h) in findings.iter().zip(&hits) {
+            let before = &data[..h.start];
+            let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+            let col = h.start - before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1) + 1;
+            assert_eq!((f.line, f.column), (Some(line), Some(col)));
+        }
     }
 }
 
