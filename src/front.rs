@@ -14,7 +14,7 @@
 //! `--help` or `--version` is handed over too, so every message comes from one place.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Parser;
 
@@ -58,10 +58,14 @@ fn runs_here(command: &Command) -> bool {
     }
 }
 
+/// The program called `name` (plus the platform's executable suffix) beside `exe`.
+fn beside(exe: &Path, name: &str) -> PathBuf {
+    exe.with_file_name(format!("{name}{}", std::env::consts::EXE_SUFFIX))
+}
+
 /// `keyage-core` beside this program.
 fn core_path() -> std::io::Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    Ok(exe.with_file_name(format!("{CORE}{}", std::env::consts::EXE_SUFFIX)))
+    Ok(beside(&std::env::current_exe()?, CORE))
 }
 
 /// Runs `keyage-core` with this command line (same argv[0], so its messages say `keyage`).
@@ -109,7 +113,7 @@ fn run_replacing(mut command: std::process::Command, _arg0: Option<&OsString>) -
 pub fn user_facing_exe() -> std::io::Result<PathBuf> {
     let exe = std::env::current_exe()?;
     let is_core = exe.file_stem().is_some_and(|s| s == CORE);
-    let front = exe.with_file_name(format!("{FRONT}{}", std::env::consts::EXE_SUFFIX));
+    let front = beside(&exe, FRONT);
     Ok(if is_core && front.is_file() {
         front
     } else {

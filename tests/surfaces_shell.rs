@@ -221,19 +221,24 @@ fn fish_shows_expired_and_nothing_for_fresh() {
     }
     let sb = Sb::new();
     sb.segments();
-    let run = |profile: Option<&str>| {
+    // fish's prompt and segment for AWS_PROFILE `profile`, in the sandbox's locale or C.UTF-8.
+    let run_in = |profile: Option<&str>, utf8: bool| {
         let mut c = sb.cmd("fish");
         c.args([
             "--no-config",
             "-c",
             "keyage init fish | source; fish_prompt; echo; echo \"seg=[$KEYAGE_SEGMENT]\"",
         ]);
+        if utf8 {
+            c.env("LANG", "C.UTF-8");
+        }
         if let Some(p) = profile {
             c.env("AWS_PROFILE", p);
         }
         let o = c.output().unwrap();
         format!("{}{}", text(&o.stdout), text(&o.stderr))
     };
+    let run = |profile: Option<&str>| run_in(profile, false);
     let out = run(None);
     assert!(out.starts_with("key 92d! "), "{out}");
     assert!(out.contains("seg=[key 92d!]"), "{out}");
@@ -244,17 +249,7 @@ fn fish_shows_expired_and_nothing_for_fresh() {
     // the aws CLI and keyage started from that fish see another name as well.
     for utf8 in [true, false] {
         for (profile, seg) in ESCAPED.iter().filter(|(p, _)| utf8 || p.is_ascii()) {
-            let mut c = sb.cmd("fish");
-            if utf8 {
-                c.env("LANG", "C.UTF-8");
-            }
-            c.env("AWS_PROFILE", profile).args([
-                "--no-config",
-                "-c",
-                "keyage init fish | source; fish_prompt; echo; echo \"seg=[$KEYAGE_SEGMENT]\"",
-            ]);
-            let o = c.output().unwrap();
-            let out = format!("{}{}", text(&o.stdout), text(&o.stderr));
+            let out = run_in(Some(profile), utf8);
             assert!(out.starts_with(&format!("{seg} ")), "{profile}: {out}");
             assert!(out.contains(&format!("seg=[{seg}]")), "{profile}: {out}");
         }
