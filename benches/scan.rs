@@ -3,8 +3,8 @@
 //! and binary noise. Run: `cargo bench --bench scan`.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use keyage::scan::{Allowlist, Matcher, OwnValues};
 use keyage::secret::secret;
-use keyage::surfaces::scan::{Allowlist, Matcher, OwnValues};
 
 const SIZE: usize = 64 << 20;
 
@@ -81,6 +81,7 @@ fn matcher() -> Matcher {
             (secret("q9Xv3mK2pL8sT4wZ7yB1nC6dF0gH5jR2eA3uI9oP"), None),
             (secret("Zz9Xv3mK2pL8sT4wZ7yB1nC6dF0gH5jR2eA3uI9o"), None),
         ],
+        ..Default::default()
     };
     Matcher::new(&own, Allowlist::default())
 }
