@@ -97,7 +97,7 @@ pub fn run(env: &Env, args: ScanArgs) -> Result<u8> {
     for p in &paths {
         if let Err(e) = std::fs::symlink_metadata(p) {
             return Err(Error::new(
-                Kind::Usage,
+                Kind::Io,
                 format!("cannot scan {}: {}", p.display(), io_reason(&e)),
             )
             .hint("check the path (keyage scan [PATH...], default: the current folder)"));
