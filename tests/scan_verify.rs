@@ -27,7 +27,10 @@ fn verify_checks_found_pairs_live_and_never_prints_secrets() {
     .unwrap();
     std::fs::write(
         proj.join("old.csv"),
-        format!("Access key ID,Secret access key\n{},{}\n", dead.id, dead.secret),
+        format!(
+            "Access key ID,Secret access key\n{},{}\n",
+            dead.id, dead.secret
+        ),
     )
     .unwrap();
     let p = proj.to_str().unwrap();
@@ -42,11 +45,7 @@ fn verify_checks_found_pairs_live_and_never_prints_secrets() {
     // moto makes key ids for account 123456789012; keyage decodes that offline.
     assert!(f.iter().any(|x| x["account"] == "123456789012"), "{v}");
 
-    let out = sb
-        .keyage()
-        .args(["scan", "--verify", p])
-        .moto(&moto)
-        .run();
+    let out = sb.keyage().args(["scan", "--verify", p]).moto(&moto).run();
     out.expect_code(3);
     let all = format!("{}{}", out.stdout, out.stderr);
     for s in [&live.secret, &dead.secret] {
@@ -66,7 +65,10 @@ fn verify_checks_found_pairs_live_and_never_prints_secrets() {
     assert!(l.contains("VALID") && l.contains("123456789012"), "{l}");
     assert!(l.contains("live.env:2:23"), "{l}");
     let l = line(&dead_masked);
-    assert!(l.contains("invalid") && l.contains("InvalidClientTokenId"), "{l}");
+    assert!(
+        l.contains("invalid") && l.contains("InvalidClientTokenId"),
+        "{l}"
+    );
 
     let out = sb
         .keyage()
@@ -76,6 +78,8 @@ fn verify_checks_found_pairs_live_and_never_prints_secrets() {
     let v = out.json();
     let ver = v["verified"].as_array().unwrap();
     assert_eq!(ver.len(), 2, "{v}");
-    assert!(ver.iter().any(|x| x["verdict"] == "valid" && x["account"] == "123456789012"));
+    assert!(ver
+        .iter()
+        .any(|x| x["verdict"] == "valid" && x["account"] == "123456789012"));
     assert!(ver.iter().any(|x| x["verdict"] == "invalid"));
 }

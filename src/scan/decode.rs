@@ -57,12 +57,14 @@ pub fn group_offset(k: u8) -> usize {
     [0, 2, 3][k as usize % 3]
 }
 
-/// The fixed fragments: the base64 forms of `AKIA` and `ASIA` at the three alignments.
+/// The fixed fragments: the base64 forms of `AKIA` and `ASIA` at the three alignments, and
+/// of `"auths"` (a `.dockerconfigjson`, whose `auth` values are base64 again: the key id is
+/// encoded twice there, so no `AKIA` form shows).
 pub fn fragments() -> &'static [(u8, Vec<u8>)] {
     static F: std::sync::OnceLock<Vec<(u8, Vec<u8>)>> = std::sync::OnceLock::new();
     F.get_or_init(|| {
         let mut v = Vec::new();
-        for p in [&b"AKIA"[..], b"ASIA"] {
+        for p in [&b"AKIA"[..], b"ASIA", b"\"auths\""] {
             for f in encoded_forms(p) {
                 if !v.contains(&f) {
                     v.push(f);

@@ -67,7 +67,7 @@ impl HitKind {
             HitKind::OldKeyId => "your old access key id",
             HitKind::KeyIdPattern => "an AWS access key id",
             HitKind::SecretWithContext => "an AWS secret access key",
-            HitKind::DocumentedExample => "AWS's documented example",
+            HitKind::DocumentedExample => "a documented example or placeholder",
         }
     }
     /// Own values (current or old) are certain, and never allowlisted; a pattern match may be
@@ -480,6 +480,18 @@ impl Matcher {
                 kind: HitKind::DocumentedExample,
                 masked: text.to_string(),
                 what: Some("key id".into()),
+                account: None,
+                encoded: false,
+            };
+        }
+        if !rules::key_id_random_enough(v) {
+            // `AKIAXXXXXXXXXXXXXXXX`: a placeholder, not a key.
+            return Hit {
+                start: s,
+                end: s + KEY_ID_LEN,
+                kind: HitKind::DocumentedExample,
+                masked: text.to_string(),
+                what: Some("placeholder key id".into()),
                 account: None,
                 encoded: false,
             };

@@ -68,6 +68,20 @@ pub fn key_id_at(hay: &[u8], start: usize) -> bool {
             .all(|&b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b))
 }
 
+/// A placeholder like `AKIAXXXXXXXXXXXXXXXX` or `AKIAAAAABBBBCCCCDDDD` is not a key: the 16
+/// characters after the prefix of a real key id are random (about 12 distinct ones).
+pub fn key_id_random_enough(id: &[u8]) -> bool {
+    let mut seen = [false; 256];
+    let mut distinct = 0;
+    for &b in id.get(4..).unwrap_or_default() {
+        if !seen[b as usize] {
+            seen[b as usize] = true;
+            distinct += 1;
+        }
+    }
+    distinct >= 6
+}
+
 /// A byte of a secret access key (the standard base64 alphabet without `=`).
 pub fn is_secret_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'/' || b == b'+'
@@ -290,6 +304,9 @@ fn skip_separators(hay: &[u8], from: usize) -> Option<usize> {
                 i += 1;
             }
             b'-' if hay.get(i + 1) == Some(&b'>') => i += 2,
+            // `+=`, `?=`, `.=` (make, PHP), `|` (a YAML block, a pipe)
+            b'+' | b'?' | b'.' if hay.get(i + 1) == Some(&b'=') => i += 2,
+            b'|' => i += 1,
             _ => {
                 if i > from {
                     if let Some(w) = VALUE_WORDS.iter().find(|w| hay[i..].starts_with(w)) {
@@ -439,6 +456,10 @@ mod tests {
             format!("$aws_secret => '{S}',"),
             format!("aws.secretKey={S}\n"),
             format!("secretAccessKey: \"{S}\""),
+            format!("AWS_SECRET_KEY ?= \"{S}\""),
+            format!("$awsSecret .= \"{S}\";"),
+            format!("aws_secret_key: |\n  {S}\n"),
+            format!("<AwsSecretKey>\n    {S}\n</AwsSecretKey>"),
             format!(
                 "  AWS_SECRET_ACCESS_KEY: {}\n",
                 base64::engine::general_purpose::STANDARD.encode(S)
