@@ -252,3 +252,36 @@ pub struct AuditArgs {
 pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
+
+/// What every command needs before its own work (see `crate::prepare`): the one list, each
+/// command once, so a new command must say where it stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Needs {
+    /// Logging to stderr (not on the quiet fast paths; the agent logs to its own file).
+    pub logging: bool,
+    /// The notice naming the two ways out of an interrupted rotation (not on the fast paths,
+    /// not on what only prints, not on the rotation commands, which handle it themselves).
+    pub unfinished_notice: bool,
+}
+
+impl Command {
+    pub fn needs(&self) -> Needs {
+        let (logging, unfinished_notice) = match self {
+            Command::Prompt(_) | Command::Hook(_) | Command::Init(_) => (false, false),
+            Command::Agent(_) => (false, true),
+            Command::Completions(_) | Command::Man => (true, false),
+            Command::RotateSelf(_) | Command::Backout(_) => (true, false),
+            Command::Status(_)
+            | Command::Doctor(_)
+            | Command::Finalize(_)
+            | Command::Scan(_)
+            | Command::Install(_)
+            | Command::Uninstall(_)
+            | Command::Audit(_) => (true, true),
+        };
+        Needs {
+            logging,
+            unfinished_notice,
+        }
+    }
+}

@@ -367,7 +367,8 @@ fn a_held_lock_makes_the_writer_wait() {
         b"[default]\naws_access_key_id=AKIAIOSFODNN7EXAMPLE\naws_secret_access_key=s1\n",
     );
     let inv = sb.load();
-    let lock = std::fs::File::create(edit::lock_path(&c.canonicalize().unwrap())).unwrap();
+    // The lock is on the credentials file itself (nothing is left in ~/.aws).
+    let lock = std::fs::File::open(edit::lock_path(&c.canonicalize().unwrap())).unwrap();
     assert!(lock.try_lock_exclusive().unwrap());
     let t = std::thread::spawn(move || {
         std::thread::sleep(std::time::Duration::from_millis(300));

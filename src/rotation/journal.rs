@@ -108,10 +108,8 @@ impl Journal {
     /// The journal, or None when no rotation is unfinished.
     pub fn load(dir: &Path) -> Result<Option<Journal>> {
         let p = Self::path(dir);
-        let bytes = match std::fs::read(&p) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Error::io("read", &p, e)),
+        let Some(bytes) = crate::sys::fs::read_state(&p)? else {
+            return Ok(None);
         };
         let j: Journal = serde_json::from_slice(&bytes).map_err(|e| {
             Error::input(&p, e.line(), format!("not a keyage rotation journal: {e}")).hint(
@@ -215,10 +213,8 @@ struct PendingFile {
 
 pub fn load_pending(dir: &Path) -> Result<Vec<PendingFinalize>> {
     let p = dir.join(PENDING_FILE);
-    let bytes = match std::fs::read(&p) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io("read", &p, e)),
+    let Some(bytes) = crate::sys::fs::read_state(&p)? else {
+        return Ok(Vec::new());
     };
     let f: PendingFile = serde_json::from_slice(&bytes)
         .map_err(|e| Error::input(&p, e.line(), format!("not a keyage pending list: {e}")))?;
