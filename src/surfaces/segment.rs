@@ -129,6 +129,8 @@ pub fn write_all(
     pending: &BTreeSet<String>,
 ) -> Result<()> {
     let dir = dir(env);
+    // The state folder first (refused when a symlink or someone else's), then its subfolder.
+    crate::state::ensure_dir(env)?;
     crate::state::ensure_private_dir(&dir)?;
     let files = render(inventory, findings, cfg, pending);
     let mut keep: BTreeSet<String> = files.iter().map(|(n, _)| n.clone()).collect();

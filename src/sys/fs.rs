@@ -375,7 +375,8 @@ pub fn sync_dir(dir: &Path) {
 /// Creates `dir` (missing parents too, 0700) and makes sure it is a private folder of the
 /// current user: mode 0700, not a symlink, owned by us. A symlink or a folder owned by
 /// someone else is refused with the fix; the mode is set on the folder itself (opened with
-/// O_NOFOLLOW), never on a link's target.
+/// O_NOFOLLOW), never on a link's target. Only the last component is checked: for a
+/// subfolder of the state folder, check the state folder first (`state::ensure_dir`).
 pub fn ensure_private_dir(dir: &Path) -> Result<()> {
     let mut b = std::fs::DirBuilder::new();
     b.recursive(true);

@@ -90,15 +90,15 @@ impl Table {
         let rows = self.rows.iter().enumerate().map(|(i, r)| (Some(i), r));
         for (ri, r) in head.chain(rows) {
             let mut l = String::new();
-            for col in 0..n {
+            for (col, width) in w.iter().copied().enumerate() {
                 let c = r.get(col).map(String::as_str).unwrap_or("");
                 if col + 1 == n {
                     l.push_str(&paint(ri, col, c));
                     break;
                 }
                 let padded = match self.align[col] {
-                    Align::Left => format!("{c:<width$}", width = w[col]),
-                    Align::Right => format!("{c:>width$}", width = w[col]),
+                    Align::Left => format!("{c:<width$}"),
+                    Align::Right => format!("{c:>width$}"),
                 };
                 l.push_str(&paint(ri, col, &padded));
                 l.push_str("  ");

@@ -1090,3 +1090,41 @@ impl KeyageCommand for Command {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Small shared helpers
+
+/// Bytes as text (lossy).
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A file's permission bits (`& 0o7777`).
+pub fn mode(p: &Path) -> u32 {
+    fs::metadata(p)
+        .unwrap_or_else(|e| panic!("rig: metadata of {}: {e}", p.display()))
+        .permissions()
+        .mode()
+        & 0o7777
+}
+
+pub fn set_mode(p: &Path, mode: u32) {
+    fs::set_permissions(p, fs::Permissions::from_mode(mode))
+        .unwrap_or_else(|e| panic!("rig: chmod {}: {e}", p.display()));
+}
+
+/// Points this test process's D-Bus clients at `addr` (tests of the library's edges).
+pub fn set_bus(addr: &str) {
+    std::env::set_var("DBUS_SESSION_BUS_ADDRESS", addr);
+}
+
+/// `text` holds no part of `key`'s secret.
+pub fn no_secret(text: &str, key: &TestKey) {
+    assert!(!text.contains(&key.secret), "secret leaked: {text}");
+}
+
+/// `text` holds neither `key`'s secret nor its full id.
+pub fn no_full_key(text: &str, key: &TestKey) {
+    no_secret(text, key);
+    assert!(!text.contains(&key.id), "full key id shown: {text}");
+}
