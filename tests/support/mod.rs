@@ -996,6 +996,69 @@ impl Sandbox {
     }
 }
 
+/// Git in a sandbox: `GIT_CONFIG_GLOBAL` in HOME, a fixed author and committer, repositories
+/// beside HOME (in the sandbox's own folder).
+impl Sandbox {
+    /// The sandbox's own folder (HOME is `root()/home`).
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+    /// The file `git config --global` writes in this sandbox.
+    pub fn gitconfig(&self) -> PathBuf {
+        self.path(".gitconfig")
+    }
+    /// Adds the git settings to a command of this sandbox.
+    pub fn with_git<'a>(&self, c: &'a mut Command) -> &'a mut Command {
+        c.env("GIT_CONFIG_GLOBAL", self.gitconfig())
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+    }
+    /// Runs git in `dir`.
+    pub fn git(&self, dir: &Path, args: &[&str]) -> std::process::Output {
+        let mut c = self.command("git");
+        self.with_git(&mut c)
+            .current_dir(dir)
+            .args(args)
+            .output()
+            .expect("rig: run git")
+    }
+    /// Runs keyage in `dir` (with the git settings).
+    pub fn keyage_in(&self, dir: &Path, args: &[&str]) -> std::process::Output {
+        let mut c = self.keyage();
+        self.with_git(&mut c)
+            .current_dir(dir)
+            .args(args)
+            .output()
+            .expect("rig: run keyage")
+    }
+    /// A new repository `root()/name` on branch main.
+    pub fn repo(&self, name: &str) -> PathBuf {
+        let r = self.root().join(name);
+        fs::create_dir_all(&r).expect("rig: mkdir repo");
+        assert!(self.git(&r, &["init", "-q", "-b", "main"]).status.success());
+        r
+    }
+    /// Writes, stages and commits `files`; returns the commit's output.
+    pub fn commit(
+        &self,
+        repo: &Path,
+        files: &[(&str, &[u8])],
+        extra: &[&str],
+    ) -> std::process::Output {
+        for (name, bytes) in files {
+            let p = repo.join(name);
+            fs::create_dir_all(p.parent().expect("rig: parent")).expect("rig: mkdir");
+            fs::write(p, bytes).expect("rig: write");
+            assert!(self.git(repo, &["add", "--", name]).status.success());
+        }
+        let mut args = vec!["commit", "-q", "-m", "test"];
+        args.extend_from_slice(extra);
+        self.git(repo, &args)
+    }
+}
+
 /// PATH for sandboxed programs: the folder of the keyage binary under test first (so hooks and
 /// shell lines that run `keyage` get this build, never an installed one), then the test's PATH.
 pub fn sandbox_path() -> std::ffi::OsString {
