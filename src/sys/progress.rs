@@ -51,6 +51,10 @@ impl Spinner {
             pb.finish_and_clear();
         }
     }
+    /// Clears the line (indicatif's name for it).
+    pub fn finish_and_clear(&self) {
+        self.finish();
+    }
     /// The indicatif bar (for callers that need more).
     pub fn bar(&self) -> Option<&indicatif::ProgressBar> {
         self.0.as_ref()
