@@ -108,8 +108,7 @@ pub fn lock_target(path: &Path, wait: Duration) -> Result<Option<FileLock>> {
     use std::os::unix::fs::MetadataExt;
     let start = Instant::now();
     loop {
-        let file = crate::sys::fs::open_nonblocking(path, crate::sys::fs::Follow::Yes)
-            .map_err(Error::from)?;
+        let file = open_target(path)?;
         let mut got = false;
         loop {
             if FileExt::try_lock_exclusive(&file).at("lock", path)? {
@@ -137,6 +136,34 @@ pub fn lock_target(path: &Path, wait: Duration) -> Result<Option<FileLock>> {
             Ok(_) => return Ok(None),
             Err(e) => return Err(Error::io("read the metadata of", path, e)),
         }
+    }
+}
+
+/// Opens the file to lock: read-write when allowed (NFS emulates `flock` with POSIX locks,
+/// and an exclusive one needs a descriptor open for writing), else read-only. Never truncates
+/// or creates; non-blocking, so a FIFO cannot hold the open (it is refused when read).
+#[cfg(unix)]
+fn open_target(path: &Path) -> Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let rw = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path);
+    match rw {
+        Ok(f) => Ok(f),
+        Err(e)
+            if e.kind() == std::io::ErrorKind::PermissionDenied
+                || e.raw_os_error() == Some(libc::EROFS) =>
+        {
+            crate::sys::fs::open_nonblocking(path, crate::sys::fs::Follow::Yes).map_err(Error::from)
+        }
+        Err(e) => Err(
+            crate::sys::fs::open_nonblocking(path, crate::sys::fs::Follow::Yes)
+                .err()
+                .map(Error::from)
+                .unwrap_or_else(|| Error::io("open", path, e)),
+        ),
     }
 }
 
