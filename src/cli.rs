@@ -79,15 +79,25 @@ pub struct DoctorArgs {
     pub json: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum OldKey {
+/// `--old-key`: the command-line face of `rotation::OldKey` (the journal's own type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OldKeyArg {
     /// Make the old key inactive (CIS default), delete it at finalize.
     Inactive,
     /// Delete the old key as soon as the new one works.
     Delete,
     /// Leave the old key active; remind until finalize.
     KeepActive,
+}
+
+impl From<OldKeyArg> for crate::rotation::OldKey {
+    fn from(a: OldKeyArg) -> Self {
+        match a {
+            OldKeyArg::Inactive => crate::rotation::OldKey::Inactive,
+            OldKeyArg::Delete => crate::rotation::OldKey::Delete,
+            OldKeyArg::KeepActive => crate::rotation::OldKey::KeepActive,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -103,9 +113,9 @@ pub struct RotateArgs {
     pub dry_run: bool,
     /// What happens to the old key.
     #[arg(long, value_enum, default_value = "inactive")]
-    pub old_key: OldKey,
+    pub old_key: OldKeyArg,
     /// Days the old key stays recoverable before finalize deletes it.
-    #[arg(long, default_value_t = 7)]
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(0..=crate::rotation::MAX_GRACE_DAYS))]
     pub grace_days: u32,
     /// MFA device ARN (else the profile's mfa_serial).
     #[arg(long)]

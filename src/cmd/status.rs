@@ -174,7 +174,7 @@ pub fn render_pending(pending: &[PendingFinalize], now: DateTime<Utc>) -> String
             p.profiles.join(", "),
             p.new_key_id,
             match p.old_key {
-                crate::cli::OldKey::KeepActive => "active",
+                crate::rotation::OldKey::KeepActive => "active",
                 _ => "inactive",
             },
         ));

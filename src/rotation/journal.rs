@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::edges::Holder;
-use crate::cli::OldKey;
+use super::OldKey;
 use crate::error::{Error, IoContext, Kind, Result};
 
 pub const JOURNAL_FILE: &str = "rotation-journal.json";
@@ -203,6 +203,17 @@ pub struct PendingFinalize {
     pub rotated_at: DateTime<Utc>,
     /// Finalize deletes the old key from this time on (unless `--force`).
     pub deadline: DateTime<Utc>,
+    /// Set when a backout left this entry (its "old" key is the abandoned new key): there is
+    /// no rotation here to back out. Older lists marked it only in the id (`…-backout`).
+    #[serde(default)]
+    pub backout: bool,
+}
+
+impl PendingFinalize {
+    /// Left by a backout (the marker field, or the id suffix of lists written before it).
+    pub fn is_backout(&self) -> bool {
+        self.backout || self.rotation_id.ends_with("-backout")
+    }
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -326,6 +337,7 @@ mod tests {
             old_key: OldKey::Inactive,
             rotated_at: now,
             deadline: now,
+            backout: false,
         };
         add_pending(d.path(), e.clone()).unwrap();
         add_pending(d.path(), e.clone()).unwrap();
