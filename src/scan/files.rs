@@ -2,7 +2,6 @@
 //! and skipped (never opened: opening a FIFO waits for a writer), and so are the kernel's
 //! virtual file systems (`/proc`, `/sys`, …: their files claim size 0 and some never end).
 
-use std::io::Read;
 use std::path::Path;
 
 /// Why a path was not read.
@@ -91,42 +90,22 @@ pub fn virtual_fs(_path: &Path) -> Option<&'static str> {
     None
 }
 
-/// Reads a regular file, at most `cap` bytes (more is [`Skip::TooBig`]). Opened without
-/// waiting (`O_NONBLOCK`, so a FIFO swapped in after the check cannot hang us) and checked
-/// again on the open handle.
+/// Reads a regular file, at most `cap` bytes (more is [`Skip::TooBig`]), through the ground
+/// floor's bounded reader (`sys::fs`: opened without waiting, so a FIFO cannot hang us, and
+/// checked again on the open handle).
 pub fn read_regular(path: &Path, cap: u64) -> Result<Vec<u8>, Skip> {
+    use crate::sys::fs::{read_regular_with, Follow, ReadError};
+    // The type first, without opening: a FIFO or device is named, not read.
     let meta = std::fs::metadata(path).map_err(|e| Skip::Unreadable(e.to_string()))?;
     if let Some(k) = special_kind(&meta.file_type()) {
         return Err(Skip::Special(k));
     }
-    if meta.len() > cap {
-        return Err(Skip::TooBig(meta.len()));
-    }
-    let mut opts = std::fs::OpenOptions::new();
-    opts.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.custom_flags(libc::O_NONBLOCK);
-    }
-    let f = opts
-        .open(path)
-        .map_err(|e| Skip::Unreadable(e.to_string()))?;
-    let m = f.metadata().map_err(|e| Skip::Unreadable(e.to_string()))?;
-    if let Some(k) = special_kind(&m.file_type()) {
-        return Err(Skip::Special(k));
-    }
-    if !m.is_file() {
-        return Err(Skip::Special("a folder"));
-    }
-    let mut out = Vec::with_capacity(m.len().min(cap) as usize);
-    f.take(cap + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| Skip::Unreadable(e.to_string()))?;
-    if out.len() as u64 > cap {
-        return Err(Skip::TooBig(out.len() as u64));
-    }
-    Ok(out)
+    read_regular_with(path, cap, Follow::Yes).map_err(|e| match e {
+        ReadError::TooBig { .. } => Skip::TooBig(meta.len()),
+        ReadError::NotRegular { what, .. } => Skip::Special(what),
+        ReadError::Io { source, .. } => Skip::Unreadable(source.to_string()),
+        other => Skip::Unreadable(other.to_string()),
+    })
 }
 
 #[cfg(test)]

@@ -200,15 +200,14 @@ impl Fingerprints {
     }
 }
 
-/// Reads a small regular file; None when it does not exist.
+/// Reads a small state file (never through a symlink); None when it does not exist.
 fn read_small(p: &Path, cap: u64) -> Result<Option<Vec<u8>>> {
-    match crate::scan::files::read_regular(p, cap) {
-        Ok(b) => Ok(Some(b)),
-        Err(crate::scan::files::Skip::Unreadable(_)) if !p.exists() => Ok(None),
-        Err(s) => Err(Error::new(
-            crate::error::Kind::Io,
-            format!("{}: {}", p.display(), s.describe()),
+    match crate::sys::fs::read_state(p)? {
+        Some(b) if b.len() as u64 > cap => Err(Error::new(
+            crate::error::Kind::Input,
+            format!("{} is larger than {cap} bytes", p.display()),
         )),
+        other => Ok(other),
     }
 }
 
