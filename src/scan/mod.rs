@@ -196,8 +196,7 @@ pub fn pairs(matcher: &Matcher, hay: &[u8]) -> Vec<(String, crate::secret::Secre
     {
         let before = ids
             .iter()
-            .filter(|i| i.end <= s.start && s.start - i.end <= PAIR_DISTANCE)
-            .next_back();
+            .rfind(|i| i.end <= s.start && s.start - i.end <= PAIR_DISTANCE);
         let after = ids
             .iter()
             .find(|i| i.start >= s.end && i.start - s.end <= PAIR_DISTANCE);
