@@ -34,6 +34,7 @@ async fn finalize(env: &Env, args: FinalizeArgs) -> Result<u8> {
     edges::store_probe(&store).await?;
     let files = InventoryFiles { env: env.clone() };
     let mut failed = None;
+    let mut deleted = Vec::new();
     for p in &pending {
         let connect = SdkConnect {
             env: env.clone(),
@@ -49,13 +50,19 @@ async fn finalize(env: &Env, args: FinalizeArgs) -> Result<u8> {
             now: chrono::Utc::now,
         };
         match ctx.finalize_one(p, args.force).await {
-            Ok(v) => println!("{}", v.render()),
+            Ok(v) => {
+                println!("{}", v.render());
+                if let crate::rotation::finalize::Verdict::Deleted { key_id } = &v {
+                    deleted.push((key_id.clone(), crate::state::cache::Change::Deleted));
+                }
+            }
             Err(e) => {
                 eprintln!("keyage: finalize of {}: {e}", p.old_key_id);
                 failed = Some(e);
             }
         }
     }
+    crate::keys::after_change(env, &deleted, chrono::Utc::now());
     match failed {
         Some(e) => Err(e),
         None => Ok(0),

@@ -187,6 +187,7 @@ async fn rotate(env: &Env, args: RotateArgs) -> Result<u8> {
     j.save(&dir)?;
     let out = ctx.drive(&mut j).await?;
     print!("{}", out.render());
+    crate::keys::after_change(env, &rotated(&out), chrono::Utc::now());
     Ok(0)
 }
 
@@ -232,5 +233,24 @@ async fn resume(env: &Env, args: RotateArgs, mut j: Journal) -> Result<u8> {
     ));
     let out = ctx.drive(&mut j).await?;
     print!("{}", out.render());
+    crate::keys::after_change(env, &rotated(&out), chrono::Utc::now());
     Ok(0)
+}
+
+/// What a finished rotation changed in IAM, for the fact cache.
+fn rotated(out: &run::Outcome) -> Vec<(String, crate::state::cache::Change)> {
+    use crate::state::cache::Change;
+    let mut v = vec![(
+        out.new_key_id.clone(),
+        Change::Created {
+            sibling: out.old_key_id.clone(),
+            created: None,
+        },
+    )];
+    match out.old_key {
+        crate::cli::OldKey::Inactive => v.push((out.old_key_id.clone(), Change::Active(false))),
+        crate::cli::OldKey::Delete => v.push((out.old_key_id.clone(), Change::Deleted)),
+        crate::cli::OldKey::KeepActive => {}
+    }
+    v
 }

@@ -56,17 +56,22 @@ pub fn run_at(
     };
     let pending_finalize = crate::rotation::pending(env);
     let pending = crate::rotation::rotating_keys(&pending_finalize);
-    let (_cache, findings) =
+    let (cache, findings) =
         crate::keys::assess(env, &inventory, &config, &selected, mode, &pending, now)?;
+    if let Some(w) = unreachable_warning(env, &cache, &selected, now) {
+        eprintln!("keyage: warning: {w}");
+    }
 
+    let selected_ids: std::collections::HashSet<&str> =
+        selected.iter().map(|g| g.key_id.as_str()).collect();
     let shown: Vec<&Finding> = findings
         .iter()
         .filter(|f| match f.source {
-            Source::Local => selected.iter().any(|g| g.key_id == f.key_id),
+            Source::Local => selected_ids.contains(f.key_id.as_str()),
             Source::Other => f
                 .found_via
                 .as_ref()
-                .is_some_and(|v| selected.iter().any(|g| &g.key_id == v)),
+                .is_some_and(|v| selected_ids.contains(v.as_str())),
         })
         .collect();
     let fail_on_warn = args.fail_on == FailOn::Warn;
@@ -75,14 +80,17 @@ pub fn run_at(
     } else {
         0
     };
+    let by_id: std::collections::HashMap<&str, &KeyGroup> =
+        groups.iter().map(|g| (g.key_id.as_str(), g)).collect();
     let profiles: Vec<ProfileRow> = inventory
         .profiles
         .iter()
         .filter(|p| args.profiles.is_empty() || args.profiles.contains(&p.name))
-        .map(|p| ProfileRow::new(p, &groups))
+        .map(|p| ProfileRow::new(p, &by_id))
         .collect();
 
-    let mut out = std::io::stdout().lock();
+    // One buffered writer: the JSON of 10,000 profiles is ~5 MB, written in a few calls.
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let written = if args.json {
         let doc = JsonReport {
             schema: SCHEMA,
@@ -101,11 +109,12 @@ pub fn run_at(
         serde_json::to_writer_pretty(&mut out, &doc)
             .map_err(std::io::Error::from)
             .and_then(|_| writeln!(out))
+            .and_then(|_| out.flush())
     } else {
         let colour = use_colour(env);
         let mut text = render_table(&inventory, &shown, &profiles, colour, now);
         text.push_str(&render_pending(&pending_finalize, now));
-        out.write_all(text.as_bytes())
+        out.write_all(text.as_bytes()).and_then(|_| out.flush())
     };
     match written {
         Ok(()) => Ok(code),
@@ -116,6 +125,34 @@ pub fn run_at(
             format!("cannot write the output: {e}"),
         )),
     }
+}
+
+/// One warning (two lines) when this run asked IAM and some keys got no answer.
+fn unreachable_warning(
+    env: &Env,
+    cache: &crate::state::cache::Cache,
+    selected: &[KeyGroup],
+    now: DateTime<Utc>,
+) -> Option<String> {
+    use crate::keys::iam::ApiFailure;
+    let problems: Vec<&crate::keys::facts::Problem> = selected
+        .iter()
+        .filter_map(|g| cache.get(&g.key_id))
+        .filter_map(|f| {
+            f.problems.iter().find(|p| {
+                p.at == now && matches!(p.failure, ApiFailure::Unreachable | ApiFailure::TimedOut)
+            })
+        })
+        .collect();
+    let first = problems.first()?;
+    let n = problems.len();
+    Some(format!(
+        "IAM did not answer about {n} key{} ({}: {}); the table shows what keyage knew before\n  fix: {}",
+        if n == 1 { "" } else { "s" },
+        first.op,
+        first.message,
+        crate::aws::unreachable_hint(env)
+    ))
 }
 
 fn select(inv: &Inventory, groups: &[KeyGroup], names: &[String]) -> Result<Vec<KeyGroup>> {
@@ -211,7 +248,10 @@ pub struct ProfileRow {
 }
 
 impl ProfileRow {
-    fn new(p: &crate::profiles::Profile, groups: &[KeyGroup]) -> Self {
+    fn new(
+        p: &crate::profiles::Profile,
+        groups: &std::collections::HashMap<&str, &KeyGroup>,
+    ) -> Self {
         let (kind, key_id, detail) = match &p.class {
             Class::Static { key_id } => ("static", Some(key_id.clone()), None),
             Class::Temporary { key_id } => ("temporary", Some(key_id.clone()), None),
@@ -220,8 +260,7 @@ impl ProfileRow {
         };
         let shares = match &p.class {
             Class::Static { key_id } => groups
-                .iter()
-                .find(|g| &g.key_id == key_id)
+                .get(key_id.as_str())
                 .map(|g| {
                     g.profiles
                         .iter()
