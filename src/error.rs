@@ -135,6 +135,17 @@ mod tests {
         );
         let e = E("an error (ProviderError(ProviderError { source: x }))", None);
         assert_eq!(sdk_chain(&e), "an error");
+        let e = E(
+            "unhandled error (InvalidClientTokenId)",
+            Some(Box::new(E(
+                "Error { code: \"InvalidClientTokenId\", message: \"The token is invalid.\", aws_request_id: \"x\" }",
+                None,
+            ))),
+        );
+        assert_eq!(
+            sdk_chain(&e),
+            "unhandled error (InvalidClientTokenId): The token is invalid."
+        );
         let e = E("same", Some(Box::new(E("same", None))));
         assert_eq!(sdk_chain(&e), "same");
     }
@@ -148,7 +159,7 @@ pub fn sdk_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = cur {
-        let text = strip_debug(&err.to_string());
+        let text = debug_message(&strip_debug(&err.to_string()));
         let text = text.trim().trim_end_matches(':').trim().to_string();
         if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
             parts.push(text);
@@ -165,6 +176,25 @@ pub fn sdk_chain(e: &(dyn std::error::Error + 'static)) -> String {
     } else {
         out
     }
+}
+
+/// A whole message that is a Debug dump (`Error { code: "X", message: "…", … }`, as the SDK's
+/// error metadata prints) becomes its `message` field, or nothing.
+fn debug_message(s: &str) -> String {
+    let ident: String = s
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    let is_dump = ident.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+        && s[ident.len()..].trim_start().starts_with(['{', '(']);
+    if !is_dump {
+        return s.to_string();
+    }
+    let Some(at) = s.find("message: \"") else {
+        return String::new();
+    };
+    let rest = &s[at + 10..];
+    rest.split('"').next().unwrap_or("").to_string()
 }
 
 /// Drops a trailing ` (SomeType(SomeType { … }))`-style Debug dump from one message.

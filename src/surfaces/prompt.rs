@@ -7,7 +7,7 @@
 //! credentials/config paths with the same modification times, written less than
 //! [`MAX_SEGMENT_AGE`] ago. When only the modification times differ (another tool wrote a
 //! file: `aws configure set region …`), it is still shown while the key id the segment is
-//! about (its second line) is still in the credentials or config file: a write elsewhere never
+//! about (`.ids/<file>`) is still in the credentials or config file: a write elsewhere never
 //! turns a warning into silence, and a key another tool replaced is no longer shown. Otherwise
 //! (missing, other paths, stale, the key gone) nothing is printed: better silent than wrong,
 //! and never a wait (every read is a regular file under a size cap).
@@ -67,13 +67,13 @@ pub fn read_segment(env: &Env, file: &str, now: SystemTime) -> Option<String> {
         return None;
     }
     let text = read_text(&dir.join(file), MAX_STATE_READ)?;
-    let mut lines = text.lines();
-    let line = lines.next()?.trim_end();
+    let line = text.lines().next()?.trim_end();
     if line.is_empty() || line.chars().any(char::is_control) {
         return None;
     }
     if state == MetaState::FilesChanged {
-        let key = lines.next()?.trim();
+        let id = read_text(&dir.join(segment::IDS_DIR).join(file), MAX_STATE_READ)?;
+        let key = id.lines().next()?.trim();
         if !crate::profiles::classify::looks_like_key_id(key)
             || !files.iter().any(|(_, p)| file_holds(p, key))
         {

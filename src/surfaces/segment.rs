@@ -3,11 +3,13 @@
 //! keys (rotate-self, backout, finalize: `keys::after_change`) rewrite them from the same
 //! `Finding`s the table shows:
 //!
-//! - `<state_dir>/prompt/<profile>`: the segment for that profile's key: an empty file when all
-//!   is well, else two lines: the segment (e.g. `key 87d`, `key 92d!`) and the key id it is
-//!   about. Every profile in the files gets one (profiles without a static key: empty).
+//! - `<state_dir>/prompt/<profile>`: the segment for that profile's key, one line ending in
+//!   `\n` (e.g. `key 87d\n`, `key 92d!\n`), or an empty file when all is well. Every profile in
+//!   the files gets one (profiles without a static key get an empty file).
 //! - `<state_dir>/prompt/_all`: the worst segment over all keys (local and the users' other
-//!   active keys), in the same two lines.
+//!   active keys).
+//! - `<state_dir>/prompt/.ids/<name>`: for each non-empty segment file, the key id it is about
+//!   (one line).
 //! - `<state_dir>/prompt/_meta`: `key=value` lines: `version=1`, `written_at=<unix seconds>`,
 //!   `credentials_file=<path>`, `credentials_mtime=<unix seconds>.<nanoseconds>` (or
 //!   `missing`), the same two for `config_`, and `all_level=` the level `_all` shows
@@ -20,7 +22,7 @@
 //! Readers (`surfaces::prompt`, the shell code of `keyage init`) show the first line when the
 //! AWS files are unchanged since `_meta` (same paths and modification times). When another tool
 //! changed a file since (`aws configure set region …`), they still show it while the key id of
-//! the second line is still in the credentials or config file: a write elsewhere never turns a
+//! `.ids/<name>` is still in the credentials or config file: a write elsewhere never turns a
 //! warning into silence, and a key replaced by another tool stops being shown.
 //!
 //! `_meta` is rewritten only when a line other than `written_at` changes, or `written_at` is
@@ -125,17 +127,22 @@ impl AllLevel {
 /// The rendered segment files.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rendered {
-    /// (file name, content) for every profile and `_all`.
+    /// (file name, content) for every profile and `_all`, and `.ids/<name>` for the
+    /// non-empty ones.
     pub files: Vec<(String, String)>,
     pub all_level: AllLevel,
 }
 
-/// A segment file's content: the segment and the key id it is about, or nothing.
-fn content(segment: String, key_id: &str) -> String {
+/// The folder (inside the segment folder) with the key id of each non-empty segment: file
+/// `.ids/<name>` beside segment file `<name>`. A name starting with `.` is never a profile's.
+pub const IDS_DIR: &str = ".ids";
+
+/// A segment file's content: the segment line, or nothing; with the key id it is about.
+fn content(segment: String, key_id: &str) -> (String, Option<String>) {
     if segment.is_empty() {
-        segment
+        (segment, None)
     } else {
-        format!("{segment}\n{key_id}\n")
+        (segment + "\n", Some(format!("{key_id}\n")))
     }
 }
 
@@ -158,11 +165,17 @@ pub fn render(
             _ => None,
         };
         let is_pending = f.is_some_and(|f| pending.contains(&f.key_id));
-        let text = match f {
-            Some(f) => content(segment_text(Some(f), cfg, &p.name, is_pending), &f.key_id),
-            None => String::new(),
-        };
-        out.push((file_name(&p.name), text));
+        let name = file_name(&p.name);
+        match f {
+            Some(f) => {
+                let (text, id) = content(segment_text(Some(f), cfg, &p.name, is_pending), &f.key_id);
+                if let Some(id) = id {
+                    out.push((format!("{IDS_DIR}/{name}"), id));
+                }
+                out.push((name, text));
+            }
+            None => out.push((name, String::new())),
+        }
     }
     let w = worst(findings.iter().filter(|f| f.level != Level::Skipped));
     let w_pending = findings.iter().find(|f| {
@@ -188,13 +201,17 @@ pub fn render(
             content(segment_text(Some(p), cfg, "all", true), &p.key_id),
             AllLevel::Pending,
         ),
-        _ => (String::new(), AllLevel::None),
+        _ => ((String::new(), None), AllLevel::None),
     };
+    let (all, all_id) = all;
     let all_level = if all.is_empty() {
         AllLevel::None
     } else {
         all_level
     };
+    if let Some(id) = all_id {
+        out.push((format!("{IDS_DIR}/{ALL_FILE}"), id));
+    }
     out.push((ALL_FILE.to_string(), all));
     Rendered {
         files: out,
@@ -224,6 +241,7 @@ pub fn write_all(
 ) -> Result<()> {
     let dir = dir(env);
     crate::state::ensure_private_dir(&dir)?;
+    crate::state::ensure_private_dir(&dir.join(IDS_DIR))?;
     let rendered = render(inventory, findings, cfg, pending);
     let index_path = dir.join(INDEX_FILE);
     // The index of the last write: name → hash. Missing or unreadable: check every file.
@@ -255,7 +273,12 @@ pub fn write_all(
         Some(o) => {
             let keep: BTreeSet<&str> = rendered.files.iter().map(|(n, _)| n.as_str()).collect();
             for name in o.keys() {
-                if !keep.contains(name) && !name.contains('/') && !name.starts_with('.') {
+                let ours = !name.starts_with('.') && !name.contains('/')
+                    || name
+                        .strip_prefix(IDS_DIR)
+                        .and_then(|r| r.strip_prefix('/'))
+                        .is_some_and(|r| !r.contains('/') && !r.starts_with('.'));
+                if !keep.contains(name) && ours {
                     let _ = std::fs::remove_file(dir.join(name));
                 }
             }
@@ -266,10 +289,16 @@ pub fn write_all(
                 rendered.files.iter().map(|(n, _)| n.clone()).collect();
             keep.insert(META_FILE.to_string());
             keep.insert(INDEX_FILE.to_string());
-            if let Ok(rd) = std::fs::read_dir(&dir) {
+            for (sub, prefix) in [(dir.clone(), ""), (dir.join(IDS_DIR), ".ids/")] {
+                let Ok(rd) = std::fs::read_dir(&sub) else {
+                    continue;
+                };
                 for e in rd.flatten() {
-                    let name = e.file_name().to_string_lossy().into_owned();
-                    if !keep.contains(&name) && !name.starts_with(".keyage-") {
+                    let name = format!("{prefix}{}", e.file_name().to_string_lossy());
+                    let is_file = e.file_type().is_ok_and(|t| t.is_file());
+                    if is_file && !keep.contains(&name) && !name.contains("/.keyage-")
+                        && !name.starts_with(".keyage-")
+                    {
                         let _ = std::fs::remove_file(e.path());
                     }
                 }

@@ -26,6 +26,7 @@ __keyage_update() {
             done
         fi
     fi
+    i=$__keyage_dir/.ids/$f
     f=$__keyage_dir/$f
     [[ -f $f ]] || return 0
     IFS= read -r KEYAGE_SEGMENT <"$f" || :
@@ -34,10 +35,9 @@ __keyage_update() {
     g=${AWS_CONFIG_FILE:-$HOME/.aws/config}
     if [[ $c -nt $m || $g -nt $m ]]; then
         # Another tool wrote an AWS file after keyage wrote the segment: keep the segment only
-        # while its key id (the segment file's second line) is still in one of the files.
+        # while its key id (.ids/<name>) is still in one of the files.
         k='' t=''
-        { IFS= read -r t && IFS= read -r k; } <"$f" || :
-        t=''
+        [[ -f $i ]] && { IFS= read -r k <"$i" || :; }
         if [[ $k != AKIA* && $k != ASIA* ]]; then
             KEYAGE_SEGMENT=''
             return 0

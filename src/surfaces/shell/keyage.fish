@@ -23,6 +23,7 @@ function __keyage_update --on-event fish_prompt
         end
         set f $p
     end
+    set -l i $__keyage_dir/.ids/$f
     set f $__keyage_dir/$f
     test -f $f; or return 0
     set -l line ''
@@ -34,8 +35,9 @@ function __keyage_update --on-event fish_prompt
     set -q AWS_CONFIG_FILE; and test -n "$AWS_CONFIG_FILE"; and set g $AWS_CONFIG_FILE
     if test $c -nt $m; or test $g -nt $m
         # Another tool wrote an AWS file after keyage wrote the segment: keep the segment only
-        # while its key id (the segment file's second line) is still in one of the files.
-        set -l k (string match -r -- '^A[KS]IA[A-Z0-9]+$' <$f)
+        # while its key id (.ids/<name>) is still in one of the files.
+        test -f $i; or return 0
+        set -l k (string match -r -- '^A[KS]IA[A-Z0-9]+$' <$i)
         test -n "$k"; or return 0
         set -l held 0
         test -f $c; and string match -q -- "*$k[1]*" <$c; and set held 1

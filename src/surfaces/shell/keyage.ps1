@@ -19,6 +19,7 @@ function global:Update-KeyageSegment {
         $name = $sb.ToString()
     }
     $f = Join-Path $global:KeyageDir $name
+    $ids = Join-Path (Join-Path $global:KeyageDir '.ids') $name
     if (-not [System.IO.File]::Exists($f)) { return }
     $lines = [System.IO.File]::ReadAllLines($f)
     if (-not $lines -or -not $lines[0]) { return }
@@ -31,7 +32,7 @@ function global:Update-KeyageSegment {
     }
     if ($newer) {
         # Another tool wrote an AWS file: keep the segment only while its key id is still there.
-        $k = if ($lines.Count -gt 1) { $lines[1] } else { '' }
+        $k = if ([System.IO.File]::Exists($ids)) { [System.IO.File]::ReadAllLines($ids) | Select-Object -First 1 } else { '' }
         if ($k -notmatch '^A[KS]IA[A-Z0-9]+$') { return }
         $held = $false
         foreach ($x in $c, $g) {
