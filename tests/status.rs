@@ -726,6 +726,21 @@ fn another_tools_write_keeps_the_prompt_warning() {
         "eval \"$(keyage init bash)\"\n:\necho \"seg=[$KEYAGE_SEGMENT]\"\n",
     );
     assert!(out.contains("seg=[key 100d!]"), "{out}");
+    for (shell, args) in [
+        ("zsh", &["-f", "-c"][..]),
+        ("fish", &["--no-config", "-c"][..]),
+    ] {
+        let script = match shell {
+            "zsh" => "eval \"$(keyage init zsh)\"; __keyage_update; echo \"seg=[$KEYAGE_SEGMENT]\"",
+            _ => "keyage init fish | source; __keyage_update; echo \"seg=[$KEYAGE_SEGMENT]\"",
+        };
+        let Ok(o) = sb.command(shell).args(args).arg(script).output() else {
+            eprintln!("{shell} not installed: skipped");
+            continue;
+        };
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(out.contains("seg=[key 100d!]"), "{shell}: {out}");
+    }
 
     // Another tool replaces the key: the old key's warning goes.
     let o = aws_cli(&sb, None)
@@ -741,6 +756,11 @@ fn another_tools_write_keeps_the_prompt_warning() {
         .unwrap();
     assert!(o.status.success());
     assert_eq!(prompt(&sb), "");
+    let out = interactive_bash(
+        &sb,
+        "eval \"$(keyage init bash)\"\n:\necho \"seg=[$KEYAGE_SEGMENT]\"\n",
+    );
+    assert!(out.contains("seg=[]"), "{out}");
 }
 
 /// An interactive bash of the sandbox reading `script`; stdout + stderr.
