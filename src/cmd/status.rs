@@ -412,6 +412,10 @@ pub fn render_table(
             let what = match (p.kind, &p.key_id, &p.detail) {
                 ("static", Some(k), _) => format!("static key {k}"),
                 ("temporary", Some(k), _) => format!("temporary key {k} (skipped)"),
+                ("no_static_key", _, Some(d)) if d != "none" => format!(
+                    "no static key ({d}): {}",
+                    crate::profiles::classify::CredentialKind::from_source(d).phrase()
+                ),
                 (_, _, Some(d)) => format!("{} ({d})", p.kind.replace('_', " ")),
                 _ => p.kind.to_string(),
             };

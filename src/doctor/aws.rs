@@ -46,6 +46,29 @@ pub fn check(env: &Env, inv: &Inventory) -> Vec<Check> {
             }
         })
         .collect();
+    let logins: Vec<String> = inv
+        .profiles
+        .iter()
+        .filter(|p| {
+            crate::profiles::classify::CredentialKind::of(inv, &p.name)
+                == crate::profiles::classify::CredentialKind::Login
+        })
+        .map(|p| p.name.clone())
+        .collect();
+    let mut login_checks = Vec::new();
+    if !logins.is_empty() {
+        match runtime() {
+            Ok(rt) => {
+                for name in &logins {
+                    login_checks.push(rt.block_on(login_profile(env, name)));
+                }
+            }
+            Err(e) => login_checks.push(Check::fail("login", "aws login", e.message)),
+        }
+    }
+    if jobs.is_empty() && !login_checks.is_empty() {
+        return login_checks;
+    }
     if jobs.is_empty() {
         return vec![Check::warn(
             "identity",
@@ -58,7 +81,7 @@ pub fn check(env: &Env, inv: &Inventory) -> Vec<Check> {
         Ok(rt) => rt,
         Err(e) => return vec![Check::fail("identity", "identity", e.message)],
     };
-    rt.block_on(async {
+    let mut checks = rt.block_on(async {
         let mut handles = Vec::new();
         for job in jobs {
             let env = env.clone();
@@ -76,7 +99,35 @@ pub fn check(env: &Env, inv: &Inventory) -> Vec<Check> {
             }
         }
         out
-    })
+    });
+    checks.append(&mut login_checks);
+    checks
+}
+
+/// An `aws login` profile (`login_session`, AWS CLI ≥ 2.32): who it signs in as, through the
+/// SDK's login provider (aws-config's `credentials-login`), bounded like every call.
+async fn login_profile(env: &Env, name: &str) -> Check {
+    let title = format!("aws login [{name}]");
+    let work = async {
+        let cfg = crate::aws::config_for_profile(env, Some(name)).await?;
+        let svc = SdkKeyService::from_config(&cfg);
+        svc.whoami().await.map_err(Error::from)
+    };
+    match tokio::time::timeout(PER_KEY, work).await {
+        Ok(Ok(who)) => Check::ok(
+            "login",
+            title,
+            format!("{name} is an `aws login` profile, signed in as {} (no key of its own to age)", who.arn),
+        ),
+        Ok(Err(e)) => Check::fail("login", title, format!("{name} is an `aws login` profile: {}", e.message))
+            .fix_opt(e.hint),
+        Err(_) => Check::fail(
+            "login",
+            title,
+            format!("{name} is an `aws login` profile: AWS did not answer within {} s", PER_KEY.as_secs()),
+        )
+        .fix(crate::aws::unreachable_hint(env)),
+    }
 }
 
 fn title(what: &str, profiles: &[String]) -> String {

@@ -36,6 +36,93 @@ pub const NO_STATIC_SOURCES: &[&str] = &[
     "credential_process",
 ];
 
+/// How a profile gets its credentials, for messages that say what to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialKind {
+    /// `aws_access_key_id` + `aws_secret_access_key` (also temporary keys).
+    Static,
+    /// `role_arn` with `source_profile` or `credential_source`.
+    Role,
+    /// `web_identity_token_file`.
+    WebIdentity,
+    /// `sso_session` / `sso_start_url` (IAM Identity Center).
+    Sso,
+    /// `login_session` (`aws login`, AWS CLI ≥ 2.32).
+    Login,
+    /// `credential_process`.
+    Process,
+    /// A profile with no credentials settings, or a broken one.
+    None,
+    /// No such profile in the files.
+    Missing,
+}
+
+impl CredentialKind {
+    /// From the key that makes a profile get credentials elsewhere (`Class::NoStaticKey`).
+    pub fn from_source(source: &str) -> Self {
+        match source {
+            "role_arn" | "credential_source" => CredentialKind::Role,
+            "web_identity_token_file" => CredentialKind::WebIdentity,
+            "sso_session" | "sso_start_url" => CredentialKind::Sso,
+            "login_session" => CredentialKind::Login,
+            "credential_process" => CredentialKind::Process,
+            _ => CredentialKind::None,
+        }
+    }
+
+    /// Of profile `name` in `inv`.
+    pub fn of(inv: &Inventory, name: &str) -> Self {
+        match inv.profile(name).map(|p| &p.class) {
+            None => CredentialKind::Missing,
+            Some(Class::Static { .. } | Class::Temporary { .. }) => CredentialKind::Static,
+            Some(Class::NoStaticKey { source }) => CredentialKind::from_source(source),
+            Some(Class::Incomplete { .. }) => CredentialKind::None,
+        }
+    }
+
+    /// A few words for messages: "an SSO profile".
+    pub fn phrase(self) -> &'static str {
+        match self {
+            CredentialKind::Static => "a static-key profile",
+            CredentialKind::Role => "a role profile",
+            CredentialKind::WebIdentity => "a web-identity profile",
+            CredentialKind::Sso => "an SSO profile",
+            CredentialKind::Login => "an `aws login` profile",
+            CredentialKind::Process => "a credential_process profile",
+            CredentialKind::None => "a profile without credentials settings",
+            CredentialKind::Missing => "not a profile in your AWS files",
+        }
+    }
+
+    /// What to do when this profile's credentials cannot be loaded.
+    pub fn fix(self, name: &str) -> String {
+        match self {
+            CredentialKind::Static => format!(
+                "check the key of profile {name} with `keyage status --profile {name}`; if it was rotated or deleted elsewhere, put the current key in the file (`aws configure --profile {name}`)"
+            ),
+            CredentialKind::Role => format!(
+                "profile {name} assumes a role: check that its source_profile (or credential_source) works with `aws sts get-caller-identity --profile <source profile>` and may call sts:AssumeRole on the role_arn"
+            ),
+            CredentialKind::WebIdentity => format!(
+                "profile {name} reads a web-identity token: check that web_identity_token_file exists and is current"
+            ),
+            CredentialKind::Sso => format!("sign in again: `aws sso login --profile {name}`"),
+            CredentialKind::Login => format!(
+                "sign in again: `aws login --profile {name}` (AWS CLI 2.32 or later)"
+            ),
+            CredentialKind::Process => format!(
+                "run the credential_process command of profile {name} by hand to see why it fails (`aws configure get credential_process --profile {name}` shows it)"
+            ),
+            CredentialKind::None => format!(
+                "give profile {name} credentials (`aws configure --profile {name}`, `aws configure sso` or `aws login`), or pick another with --profile"
+            ),
+            CredentialKind::Missing => format!(
+                "add profile {name} to your AWS files, or pick one that `keyage status --offline` lists"
+            ),
+        }
+    }
+}
+
 /// Reads both files and classifies every profile.
 pub fn load(env: &Env) -> Result<Inventory> {
     let credentials = locate::read(
