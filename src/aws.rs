@@ -97,9 +97,17 @@ pub fn timeouts() -> TimeoutConfig {
 /// The endpoint settings that point keyage away from AWS, for messages
 /// (`AWS_ENDPOINT_URL=http://…`), if any.
 pub fn endpoint_setting(env: &Env) -> Option<String> {
-    ["AWS_ENDPOINT_URL_IAM", "AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"]
-        .iter()
-        .find_map(|k| env.get(k).filter(|v| !v.is_empty()).map(|v| format!("{k}={v}")))
+    [
+        "AWS_ENDPOINT_URL_IAM",
+        "AWS_ENDPOINT_URL_STS",
+        "AWS_ENDPOINT_URL",
+    ]
+    .iter()
+    .find_map(|k| {
+        env.get(k)
+            .filter(|v| !v.is_empty())
+            .map(|v| format!("{k}={v}"))
+    })
 }
 
 /// What to do when AWS does not answer (one line, for hints).
@@ -246,8 +254,7 @@ pub async fn config_for_profile(
     let provider = cfg
         .credentials_provider()
         .ok_or_else(|| no_creds("the SDK found no credentials provider".to_string()))?;
-    let creds = match tokio::time::timeout(budget.call * 2, provider.provide_credentials()).await
-    {
+    let creds = match tokio::time::timeout(budget.call * 2, provider.provide_credentials()).await {
         Ok(Ok(c)) => c,
         Ok(Err(e)) => return Err(no_creds(crate::error::sdk_chain(&e))),
         Err(_) => {

@@ -133,7 +133,10 @@ mod tests {
             sdk_chain(&e),
             "dispatch failure: io error: tcp connect error: Connection refused (os error 111)"
         );
-        let e = E("an error (ProviderError(ProviderError { source: x }))", None);
+        let e = E(
+            "an error (ProviderError(ProviderError { source: x }))",
+            None,
+        );
         assert_eq!(sdk_chain(&e), "an error");
         let e = E(
             "unhandled error (InvalidClientTokenId)",

@@ -495,7 +495,8 @@ fn credential_errors_fit_the_profile_kind() {
     out.expect_code(1);
     clean_error(&out.stderr);
     assert!(
-        out.stderr.contains("no AWS credentials for profile role (a role profile)")
+        out.stderr
+            .contains("no AWS credentials for profile role (a role profile)")
             && out.stderr.contains("assumes a role")
             && out.stderr.contains("source_profile")
             && !out.stderr.contains("sso login"),
@@ -508,7 +509,9 @@ fn credential_errors_fit_the_profile_kind() {
     clean_error(&out.stderr);
     assert!(
         out.stderr.contains("(an SSO profile)")
-            && out.stderr.contains("fix: sign in again: `aws sso login --profile sso`"),
+            && out
+                .stderr
+                .contains("fix: sign in again: `aws sso login --profile sso`"),
         "{}",
         out.stderr
     );
@@ -530,7 +533,9 @@ fn credential_errors_fit_the_profile_kind() {
     clean_error(&out.stderr);
     assert!(
         out.stderr.contains("(a credential_process profile)")
-            && out.stderr.contains("run the credential_process command of profile proc"),
+            && out
+                .stderr
+                .contains("run the credential_process command of profile proc"),
         "{}",
         out.stderr
     );
@@ -538,7 +543,11 @@ fn credential_errors_fit_the_profile_kind() {
     // A static key IAM refuses: the report call fails, in one clean message.
     let out = run("gone");
     out.expect_code(1);
-    assert!(out.stderr.contains("InvalidClientTokenId"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("InvalidClientTokenId"),
+        "{}",
+        out.stderr
+    );
     for bad in ["WARN", "{ ", "ServiceError("] {
         assert!(!out.stderr.contains(bad), "{}", out.stderr);
     }

@@ -481,17 +481,24 @@ fn aws_login_profiles_are_named_and_checked() {
     let c = one(&v, "login");
     assert_eq!(c["status"], "fail", "{c:#}");
     assert!(
-        c["detail"].as_str().unwrap().contains("web is an `aws login` profile"),
+        c["detail"]
+            .as_str()
+            .unwrap()
+            .contains("web is an `aws login` profile"),
         "{c:#}"
     );
     assert!(
-        c["fix"].as_str().unwrap().contains("`aws login --profile web`"),
+        c["fix"]
+            .as_str()
+            .unwrap()
+            .contains("`aws login --profile web`"),
         "{c:#}"
     );
     assert!(!out.stderr.contains("WARN"), "{}", out.stderr);
     let st = sb.keyage().args(["status", "--offline"]).run();
     assert!(
-        st.stdout.contains("no static key (login_session): an `aws login` profile"),
+        st.stdout
+            .contains("no static key (login_session): an `aws login` profile"),
         "{}",
         st.stdout
     );

@@ -657,9 +657,12 @@ fn inline_comments_the_cli_would_misread_are_warned() {
     out.expect_code(0);
     let cred = sb.credentials_path().display().to_string();
     assert!(
-        out.stderr.contains(&format!("{cred}:2: `aws_access_key_id` has an inline comment"))
-            && out.stderr.contains("AWS CLI and boto3")
-            && out.stderr.contains("fix: move the comment to a line of its own"),
+        out.stderr.contains(&format!(
+            "{cred}:2: `aws_access_key_id` has an inline comment"
+        )) && out.stderr.contains("AWS CLI and boto3")
+            && out
+                .stderr
+                .contains("fix: move the comment to a line of its own"),
         "{}",
         out.stderr
     );
@@ -680,7 +683,11 @@ fn inline_comments_the_cli_would_misread_are_warned() {
         .args(["sts", "get-caller-identity"])
         .output()
         .unwrap();
-    assert!(cli.status.success(), "{}", String::from_utf8_lossy(&cli.stderr));
+    assert!(
+        cli.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
     let out = status(&sb, &moto, &[]);
     assert!(!out.stderr.contains("inline comment"), "{}", out.stderr);
 }
@@ -714,7 +721,14 @@ fn another_tools_write_keeps_the_prompt_warning() {
     // The real AWS CLI changes another profile's region (both files may be rewritten).
     std::thread::sleep(std::time::Duration::from_millis(20));
     let o = aws_cli(&sb, None)
-        .args(["configure", "set", "region", "eu-west-1", "--profile", "other"])
+        .args([
+            "configure",
+            "set",
+            "region",
+            "eu-west-1",
+            "--profile",
+            "other",
+        ])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

@@ -117,14 +117,24 @@ async fn login_profile(env: &Env, name: &str) -> Check {
         Ok(Ok(who)) => Check::ok(
             "login",
             title,
-            format!("{name} is an `aws login` profile, signed in as {} (no key of its own to age)", who.arn),
+            format!(
+                "{name} is an `aws login` profile, signed in as {} (no key of its own to age)",
+                who.arn
+            ),
         ),
-        Ok(Err(e)) => Check::fail("login", title, format!("{name} is an `aws login` profile: {}", e.message))
-            .fix_opt(e.hint),
+        Ok(Err(e)) => Check::fail(
+            "login",
+            title,
+            format!("{name} is an `aws login` profile: {}", e.message),
+        )
+        .fix_opt(e.hint),
         Err(_) => Check::fail(
             "login",
             title,
-            format!("{name} is an `aws login` profile: AWS did not answer within {} s", PER_KEY.as_secs()),
+            format!(
+                "{name} is an `aws login` profile: AWS did not answer within {} s",
+                PER_KEY.as_secs()
+            ),
         )
         .fix(crate::aws::unreachable_hint(env)),
     }

@@ -122,6 +122,19 @@ pub fn refresh(
     let rt = crate::aws::runtime()?;
     let env = Arc::new(env.clone());
     let budget = crate::aws::REFRESH_BUDGET;
+    // What we wait for, on a terminal only (stderr; the output stays clean).
+    let spinner = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
+        let pb = indicatif::ProgressBar::new_spinner();
+        pb.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        pb.enable_steady_tick(std::time::Duration::from_millis(100));
+        pb.set_message(format!(
+            "asking IAM about {} key{} (at most {} s)",
+            jobs.len(),
+            if jobs.len() == 1 { "" } else { "s" },
+            budget.as_secs()
+        ));
+        pb
+    });
     let results = rt.block_on(async move {
         let deadline = tokio::time::Instant::now() + budget;
         // One HTTP client (connection pool, TLS setup) for all keys.
@@ -177,6 +190,9 @@ pub fn refresh(
         }
         out
     });
+    if let Some(pb) = spinner {
+        pb.finish_and_clear();
+    }
     for (id, fetched) in results {
         let mut facts = cache.observe(&id, now).clone();
         facts.apply(fetched, now);

@@ -47,7 +47,11 @@ impl Refresh {
 /// the fact cache (`state::cache::Change`) and rewrites the prompt segments from it, offline,
 /// so `status`, the prompt and the hook show the new state at once. Never fails the command:
 /// problems are one warning line each.
-pub fn after_change(env: &Env, changes: &[(String, crate::state::cache::Change)], now: DateTime<Utc>) {
+pub fn after_change(
+    env: &Env,
+    changes: &[(String, crate::state::cache::Change)],
+    now: DateTime<Utc>,
+) {
     if let Err(e) = crate::state::cache::record_changes(env, changes, now) {
         eprintln!("keyage: warning: the fact cache was not updated: {e}");
     }

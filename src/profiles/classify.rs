@@ -784,11 +784,23 @@ mod tests {
             .filter(|w| w.contains("inline comment") || w.contains("indented line"))
             .collect();
         assert_eq!(w.len(), 3, "{:#?}", inv.warnings);
-        assert!(w.iter().any(|w| w.starts_with("/h/.aws/credentials:2: `aws_access_key_id` has an inline comment")));
-        assert!(w.iter().any(|w| w.starts_with("/h/.aws/credentials:6: this indented line continues `aws_access_key_id` of line 5")));
-        assert!(w.iter().any(|w| w.starts_with("/h/.aws/config:4: `region`")));
-        assert!(w.iter().all(|w| !w.contains("laptop") && !w.contains("main") && w.contains("; fix: ")));
-        assert!(matches!(inv.profile("default").unwrap().class, Class::Static { .. }));
+        assert!(w
+            .iter()
+            .any(|w| w
+                .starts_with("/h/.aws/credentials:2: `aws_access_key_id` has an inline comment")));
+        assert!(w.iter().any(|w| w.starts_with(
+            "/h/.aws/credentials:6: this indented line continues `aws_access_key_id` of line 5"
+        )));
+        assert!(w
+            .iter()
+            .any(|w| w.starts_with("/h/.aws/config:4: `region`")));
+        assert!(w
+            .iter()
+            .all(|w| !w.contains("laptop") && !w.contains("main") && w.contains("; fix: ")));
+        assert!(matches!(
+            inv.profile("default").unwrap().class,
+            Class::Static { .. }
+        ));
     }
 
     #[test]

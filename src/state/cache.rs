@@ -295,7 +295,10 @@ mod tests {
         let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
         let mut c = Cache::empty();
         let mut a = KeyFacts::new("AKIAA", t0);
-        a.identity = Some(Identity::from_arn("1".into(), "arn:aws:iam::1:user/u".into()));
+        a.identity = Some(Identity::from_arn(
+            "1".into(),
+            "arn:aws:iam::1:user/u".into(),
+        ));
         a.active = Some(true);
         a.checked_at = Some(t0);
         c.put(a);

@@ -168,7 +168,8 @@ pub fn render(
         let name = file_name(&p.name);
         match f {
             Some(f) => {
-                let (text, id) = content(segment_text(Some(f), cfg, &p.name, is_pending), &f.key_id);
+                let (text, id) =
+                    content(segment_text(Some(f), cfg, &p.name, is_pending), &f.key_id);
                 if let Some(id) = id {
                     out.push((format!("{IDS_DIR}/{name}"), id));
                 }
@@ -296,7 +297,9 @@ pub fn write_all(
                 for e in rd.flatten() {
                     let name = format!("{prefix}{}", e.file_name().to_string_lossy());
                     let is_file = e.file_type().is_ok_and(|t| t.is_file());
-                    if is_file && !keep.contains(&name) && !name.contains("/.keyage-")
+                    if is_file
+                        && !keep.contains(&name)
+                        && !name.contains("/.keyage-")
                         && !name.starts_with(".keyage-")
                     {
                         let _ = std::fs::remove_file(e.path());
