@@ -23,6 +23,7 @@ pub mod profiles;
 pub mod rotation;
 pub mod secret;
 pub mod state;
+pub mod store;
 pub mod surfaces;
 pub mod vault;
 

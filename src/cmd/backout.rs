@@ -48,7 +48,7 @@ async fn backout(env: &Env, args: BackoutArgs) -> Result<u8> {
         env: env.clone(),
         target: super::rotate::target_for(inv.as_ref(), &j.profile),
     };
-    let store = crate::rotation::open_store(env);
+    let store = crate::rotation::open_store(env)?;
     edges::store_probe(&store).await?;
     let files = InventoryFiles { env: env.clone() };
     let ctx = Ctx {

@@ -30,7 +30,7 @@ async fn finalize(env: &Env, args: FinalizeArgs) -> Result<u8> {
         return Ok(0);
     }
     let inv = Inventory::load(env).ok();
-    let store = crate::rotation::open_store(env);
+    let store = crate::rotation::open_store(env)?;
     edges::store_probe(&store).await?;
     let files = InventoryFiles { env: env.clone() };
     let mut failed = None;

@@ -97,13 +97,14 @@ async fn rotate(env: &Env, args: RotateArgs) -> Result<u8> {
     };
     let sel = plan::select(&plan::profile_infos(&inv), &req)?;
 
-    // No backup, no rotation: the keyring must work before anything touches IAM.
-    let store = crate::rotation::open_store(env);
+    // No backup, no rotation: the store must work before anything touches IAM.
+    let store = crate::rotation::open_store(env)?;
     edges::store_probe(&store).await.map_err(|e| {
         Error::new(
             Kind::Keyring,
             format!(
-                "the OS keyring is not usable, so there is nowhere to keep the backout copies; nothing was changed ({})",
+                "{} is not usable, so there is nowhere to keep the backout copies; nothing was changed ({})",
+                store.location(),
                 e.message
             ),
         )
@@ -174,6 +175,7 @@ async fn rotate(env: &Env, args: RotateArgs) -> Result<u8> {
         ));
     }
     let files = InventoryFiles { env: env.clone() };
+    let copies_at = store.location();
     let ctx = Ctx {
         connect: &connect,
         files: &files,
@@ -187,6 +189,7 @@ async fn rotate(env: &Env, args: RotateArgs) -> Result<u8> {
     j.save(&dir)?;
     let out = ctx.drive(&mut j).await?;
     print!("{}", out.render());
+    println!("Backout copies: in {copies_at}.");
     Ok(0)
 }
 
@@ -203,9 +206,10 @@ async fn resume(env: &Env, args: RotateArgs, mut j: Journal) -> Result<u8> {
         env: env.clone(),
         target: target_for(inv.as_ref(), &j.profile),
     };
-    let store = crate::rotation::open_store(env);
+    let store = crate::rotation::open_store(env)?;
     edges::store_probe(&store).await?;
     let files = InventoryFiles { env: env.clone() };
+    let copies_at = store.location();
     let mut ctx = Ctx {
         connect: &connect,
         files: &files,
@@ -232,5 +236,6 @@ async fn resume(env: &Env, args: RotateArgs, mut j: Journal) -> Result<u8> {
     ));
     let out = ctx.drive(&mut j).await?;
     print!("{}", out.render());
+    println!("Backout copies: in {copies_at}.");
     Ok(0)
 }

@@ -25,9 +25,11 @@ pub use journal::{Journal, PendingFinalize, State};
 
 use crate::env::Env;
 
-/// The OS keyring (service `keyage`, user = key id).
-pub fn open_store(_env: &Env) -> edges::Store {
-    std::sync::Arc::new(crate::vault::Keyring::new())
+/// The store for the backout copies: `[store] backend` in config.toml (`auto`: the OS keyring
+/// when it is there, else the encrypted file store; see `crate::store`). An error names the
+/// fix (bad config line, a keyring that is there but failing).
+pub fn open_store(env: &Env) -> crate::error::Result<edges::Store> {
+    Ok(crate::store::open(env)?.store)
 }
 
 /// A one-paragraph notice when a rotation was interrupted (every command prints it first), or
