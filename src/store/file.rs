@@ -99,6 +99,14 @@ struct Written {
     bytes: Vec<u8>,
 }
 
+/// The identities found: usable ones, keys skipped for their passphrase (no terminal), and
+/// every file that was there.
+struct Loaded {
+    ids: Vec<Box<dyn age::Identity>>,
+    locked: Vec<PathBuf>,
+    tried: Vec<PathBuf>,
+}
+
 /// The encrypted file store.
 pub struct FileStore {
     dir: PathBuf,
@@ -362,7 +370,7 @@ impl FileStore {
 
     /// The identities to read with. Keys with a passphrase are unlocked at a terminal prompt;
     /// without a terminal they are skipped and named in `locked`.
-    fn identities(&self) -> Result<(Vec<Box<dyn age::Identity>>, Vec<PathBuf>, Vec<PathBuf>)> {
+    fn identities(&self) -> Result<Loaded> {
         let mut ids: Vec<Box<dyn age::Identity>> = Vec::new();
         let mut locked = Vec::new();
         let mut tried = Vec::new();
@@ -398,7 +406,7 @@ impl FileStore {
                 ids.append(&mut more);
             }
         }
-        Ok((ids, locked, tried))
+        Ok(Loaded { ids, locked, tried })
     }
 
     /// An SSH key with a passphrase, unlocked at the terminal prompt (asked once per process).
@@ -439,7 +447,7 @@ impl FileStore {
                 .map_err(|e| damaged(&e))?;
             read_all(&mut r).map_err(|e| damaged(&e))?
         } else {
-            let (ids, locked, tried) = self.identities()?;
+            let Loaded { ids, locked, tried } = self.identities()?;
             let names = |v: &[PathBuf]| {
                 v.iter()
                     .map(|p| p.display().to_string())
