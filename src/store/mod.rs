@@ -185,41 +185,68 @@ fn absent_reason(e: &crate::error::Error) -> &'static str {
     }
 }
 
-/// What `status` says about the store without writing anything: which store `open` would pick
-/// (read-only keyring check for auto) and where it is. Never fails: a bad config or a failing
-/// keyring is said in the text.
+/// What `status` says about the store: which store `open` would pick and where it is, decided
+/// without touching the keyring (status runs in the small front, which links neither D-Bus nor
+/// the keyring): for `auto`, a reachable session bus means the keyring (doctor checks it for
+/// real), none means the file store. Never fails: a bad config is said in `why`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
-    /// `keyring`, `file`, or null when no store is usable.
+    /// `keyring` or `file`.
     pub kind: Option<StoreKind>,
     /// `auto`, `keyring` or `file` (config.toml).
     pub configured: &'static str,
-    /// Where the copies are (or why there is no usable store).
+    /// Where the copies are.
     pub location: String,
     /// Why this store.
     pub why: String,
 }
 
 pub fn summary(env: &Env) -> Summary {
-    let cfg = Config::load(env);
-    let configured = cfg
-        .as_ref()
-        .map(|c| c.store.backend.as_str())
-        .unwrap_or("auto");
-    let opened = cfg.and_then(|c| open_timed(env, &c.store, Duration::from_millis(1500)));
-    match opened {
-        Ok(b) => Summary {
-            kind: Some(b.kind()),
-            configured,
-            location: b.location(),
-            why: b.why,
-        },
-        Err(e) => Summary {
-            kind: None,
-            configured,
-            location: "no usable store".to_string(),
-            why: e.message,
-        },
+    let file_at = format!(
+        "the encrypted file store in {}",
+        env.data_dir().join(file::STORE_DIR).display()
+    );
+    let ring_at = "the OS keyring".to_string();
+    let cfg = match Config::load(env) {
+        Ok(c) => c,
+        Err(e) => {
+            return Summary {
+                kind: None,
+                configured: "auto",
+                location: "unknown".to_string(),
+                why: e.message,
+            }
+        }
+    };
+    let configured = cfg.store.backend.as_str();
+    let (kind, location, why) = match cfg.store.backend {
+        StoreBackend::Keyring => (
+            StoreKind::Keyring,
+            ring_at,
+            "backend = \"keyring\"".to_string(),
+        ),
+        StoreBackend::File => (StoreKind::File, file_at, "backend = \"file\"".to_string()),
+        StoreBackend::Auto => {
+            if cfg!(target_os = "linux") && crate::bus::session_bus(env).is_unreachable() {
+                (
+                    StoreKind::File,
+                    file_at,
+                    "auto: no D-Bus session bus is reachable".to_string(),
+                )
+            } else {
+                (
+                    StoreKind::Keyring,
+                    ring_at,
+                    "auto: a session bus is there; `keyage doctor` checks the keyring".to_string(),
+                )
+            }
+        }
+    };
+    Summary {
+        kind: Some(kind),
+        configured,
+        location,
+        why,
     }
 }
 
