@@ -5,11 +5,9 @@
 //! `replace_key` adds the effects: resolve symlinks, lock, re-read and compare, stage every
 //! file, then rename them into place.
 
-use std::fs::File;
-use std::io::Write;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use zeroize::Zeroizing;
 
@@ -201,9 +199,22 @@ pub fn replace_key(
     for p in &plans {
         locks.push(lock(&p.real)?);
     }
-    // Under the locks: every file must still be what we parsed, before any is written.
-    for p in &plans {
-        let now = Zeroizing::new(std::fs::read(&p.real).at("read", &p.real)?);
+    // Under the locks: every file must still be what we parsed, before any is written. The
+    // bytes are read through the locked descriptor, bounded, so they are the locked file's.
+    for (p, l) in plans.iter().zip(locks.iter_mut()) {
+        #[cfg(unix)]
+        let now = Zeroizing::new(
+            crate::sys::fs::read_open(l.file(), &p.real, crate::sys::fs::cap::AWS_FILE)
+                .map_err(Error::from)?,
+        );
+        #[cfg(not(unix))]
+        let now = {
+            let _ = &l;
+            Zeroizing::new(crate::sys::fs::read_regular(
+                &p.real,
+                crate::sys::fs::cap::AWS_FILE,
+            )?)
+        };
         if now.as_slice() != p.doc.as_bytes() {
             return Err(Error::new(
                 Kind::Conflict,
@@ -215,16 +226,18 @@ pub fn replace_key(
             .hint("run the command again"));
         }
     }
-    // Stage every file (written, synced, mode and owner set), then rename them all.
+    // Stage every file (written, synced, mode and owner kept), then rename them all.
     let mut staged = Vec::new();
     for p in &plans {
-        staged.push(stage(&p.real, p.text.as_bytes())?);
+        staged.push(crate::sys::fs::stage(
+            &p.real,
+            p.text.as_bytes(),
+            crate::sys::fs::Keep::Existing,
+        )?);
     }
     let mut written = Vec::new();
     for (p, tmp) in plans.iter().zip(staged) {
-        tmp.persist(&p.real)
-            .map_err(|e| Error::io("replace", &p.real, e.error))?;
-        crate::state::sync_dir(p.real.parent().unwrap_or_else(|| Path::new(".")));
+        tmp.commit()?;
         written.push(p.file.path.clone());
     }
     drop(locks);
@@ -246,8 +259,13 @@ fn effective_secret_lines(inv: &Inventory, old_id: &str, kind: FileKind) -> Vec<
         .collect()
 }
 
-/// The lock file beside `real`: `.<name>.keyage.lock`.
+/// What is locked to serialise keyage writers of `real`: on unix the file itself (nothing is
+/// left beside it in `~/.aws`; see `crate::sys::lock`), elsewhere a lock file in the state
+/// folder would be needed, so `.<name>.keyage.lock` beside it is kept there.
 pub fn lock_path(real: &Path) -> PathBuf {
+    if cfg!(unix) {
+        return real.to_path_buf();
+    }
     let name = real
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -255,67 +273,26 @@ pub fn lock_path(real: &Path) -> PathBuf {
     real.with_file_name(format!(".{name}.keyage.lock"))
 }
 
-/// Takes the advisory lock that serialises keyage writers of `real` (waits up to 10 s).
-pub fn lock(real: &Path) -> Result<File> {
-    use fs4::fs_std::FileExt;
-    let path = lock_path(real);
-    let mut opts = std::fs::OpenOptions::new();
-    opts.create(true).truncate(false).read(true).write(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let file = opts.open(&path).at("create the lock file", &path)?;
-    let start = Instant::now();
-    loop {
-        if file.try_lock_exclusive().at("lock", &path)? {
-            return Ok(file);
-        }
-        if start.elapsed() > Duration::from_secs(10) {
-            return Err(Error::new(
-                Kind::Conflict,
-                format!(
-                    "another keyage is writing {} (lock {} held for 10 s)",
-                    real.display(),
-                    path.display()
-                ),
-            )
-            .hint("wait for the other keyage to finish, then run the command again"));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+/// How long a writer waits for another keyage writing the same file.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
 
-/// A temp file beside `real` (created exclusively, 0600) holding `bytes`, synced, with
-/// `real`'s mode and owner.
-fn stage(real: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile> {
-    let dir = real.parent().unwrap_or_else(|| Path::new("."));
-    let meta = std::fs::metadata(real).at("read the metadata of", real)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".keyage-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .at("create a temp file in", dir)?;
-    tmp.write_all(bytes).at("write", tmp.path())?;
+/// Takes the advisory lock that serialises keyage writers of `real` (waits up to 10 s).
+pub fn lock(real: &Path) -> Result<crate::sys::lock::FileLock> {
     #[cfg(unix)]
-    {
-        use std::os::unix::fs::{MetadataExt, PermissionsExt};
-        let f = tmp.as_file();
-        let mine = f.metadata().at("read the metadata of", tmp.path())?;
-        if (mine.uid(), mine.gid()) != (meta.uid(), meta.gid()) {
-            std::os::unix::fs::fchown(f, Some(meta.uid()), Some(meta.gid())).map_err(|e| {
-                Error::io("give the new file the owner of", real, e)
-                    .hint("run keyage as the user who owns the file")
-            })?;
-        }
-        f.set_permissions(std::fs::Permissions::from_mode(meta.mode() & 0o7777))
-            .at("set the mode of", tmp.path())?;
-    }
+    let got = crate::sys::lock::lock_target(real, LOCK_WAIT)?;
     #[cfg(not(unix))]
-    let _ = meta;
-    tmp.as_file().sync_all().at("fsync", tmp.path())?;
-    Ok(tmp)
+    let got = crate::sys::lock::FileLock::acquire(&lock_path(real), LOCK_WAIT)?;
+    got.ok_or_else(|| {
+        Error::new(
+            Kind::Conflict,
+            format!(
+                "another keyage is writing {} (its lock was held for {} s)",
+                real.display(),
+                LOCK_WAIT.as_secs()
+            ),
+        )
+        .hint("wait for the other keyage to finish, then run the command again")
+    })
 }
 
 #[cfg(test)]

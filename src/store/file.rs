@@ -33,7 +33,7 @@ use zeroize::Zeroizing;
 use super::{SecretStore, StoreKind};
 use crate::config::StoreConfig;
 use crate::env::Env;
-use crate::error::{Error, IoContext, Kind, Result};
+use crate::error::{Error, Kind, Result};
 use crate::secret::{secret, ExposeSecret, SecretKey, SecretString};
 
 /// The folder under keyage's data folder.
@@ -251,7 +251,7 @@ impl FileStore {
     }
 
     fn ensure_dir(&self) -> Result<()> {
-        crate::state::ensure_private_dir(&self.dir)
+        crate::sys::fs::ensure_private_dir(&self.dir)
     }
 
     /// Encrypts `plain` and proves the result decrypts to it.
@@ -304,7 +304,7 @@ impl FileStore {
             Mode::Keys(_) => "a copy was encrypted with a passphrase".to_string(),
         };
         let check = self.dir.join(CHECK_FILE);
-        let check_bytes = read_bounded(&check, MAX_COPY)?;
+        let check_bytes = read_copy(&check, MAX_COPY)?;
         let p = match (&self.env_passphrase, self.interactive) {
             (Some(p), _) => p.clone(),
             (None, true) => {
@@ -361,7 +361,7 @@ impl FileStore {
                 let bytes = write_with(enc, CHECK_TEXT).map_err(|e| {
                     Error::new(Kind::Keyring, format!("cannot encrypt the check file: {e}"))
                 })?;
-                crate::state::write_atomic(&check, &bytes)?;
+                crate::sys::fs::write_atomic(&check, &bytes)?;
             }
         }
         *cached = Some(p.clone());
@@ -505,7 +505,7 @@ impl SecretStore for FileStore {
         let path = self.path_of(key_id)?;
         let bytes = self.encrypt(value.expose_secret().as_bytes())?;
         self.ensure_dir()?;
-        crate::state::write_atomic(&path, &bytes)?;
+        crate::sys::fs::write_atomic(&path, &bytes)?;
         self.written
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -521,7 +521,7 @@ impl SecretStore for FileStore {
 
     fn get(&self, key_id: &str) -> Result<Option<SecretKey>> {
         let path = self.path_of(key_id)?;
-        let Some(bytes) = read_bounded(&path, MAX_COPY)? else {
+        let Some(bytes) = read_copy(&path, MAX_COPY)? else {
             self.written
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -549,7 +549,7 @@ impl SecretStore for FileStore {
             .remove(key_id);
         match std::fs::remove_file(&path) {
             Ok(()) => {
-                crate::state::sync_dir(&self.dir);
+                crate::sys::fs::sync_dir(&self.dir);
                 Ok(())
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -610,7 +610,7 @@ impl FileStore {
             }
         };
         let r =
-            crate::state::write_atomic(&path, &bytes).and_then(|()| read_bounded(&path, MAX_COPY));
+            crate::sys::fs::write_atomic(&path, &bytes).and_then(|()| read_copy(&path, MAX_COPY));
         let _ = std::fs::remove_file(&path);
         match r? {
             Some(back) if back == bytes => Ok(()),
@@ -674,33 +674,16 @@ fn read_all(r: &mut impl Read) -> std::io::Result<Zeroizing<Vec<u8>>> {
     Ok(out)
 }
 
-/// Reads a regular file of at most `cap` bytes; None when it does not exist.
+/// A copy (or the check file) in the store folder: a regular file, never through a symlink,
+/// at most `cap` bytes; None when missing.
+fn read_copy(path: &Path, cap: u64) -> Result<Option<Vec<u8>>> {
+    crate::sys::fs::read_optional_with(path, cap, crate::sys::fs::Follow::No)
+}
+
+/// A key or recipients file of the user's (may be a symlink): a regular file of at most `cap`
+/// bytes; None when missing.
 fn read_bounded(path: &Path, cap: u64) -> Result<Option<Vec<u8>>> {
-    let meta = match std::fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::io("read", path, e)),
-    };
-    if !meta.is_file() {
-        return Err(Error::new(
-            Kind::Io,
-            format!("{} is not a regular file", path.display()),
-        ));
-    }
-    if meta.len() > cap {
-        return Err(Error::new(
-            Kind::Io,
-            format!(
-                "{} is larger than keyage reads ({} bytes, limit {cap})",
-                path.display(),
-                meta.len()
-            ),
-        ));
-    }
-    let f = std::fs::File::open(path).at("open", path)?;
-    let mut out = Vec::new();
-    f.take(cap + 1).read_to_end(&mut out).at("read", path)?;
-    Ok(Some(out))
+    crate::sys::fs::read_optional(path, cap)
 }
 
 #[cfg(test)]

@@ -80,6 +80,28 @@ pub trait SecretStore {
     }
 }
 
+/// No usable store (config.toml asks for one that cannot be opened): every call fails with
+/// the reason, so the rotation's probe refuses before anything changes.
+pub struct Unusable(pub crate::error::Error);
+
+impl SecretStore for Unusable {
+    fn put(&self, _: &str, _: &SecretKey) -> Result<()> {
+        Err(self.0.clone())
+    }
+    fn get(&self, _: &str) -> Result<Option<SecretKey>> {
+        Err(self.0.clone())
+    }
+    fn delete(&self, _: &str) -> Result<()> {
+        Err(self.0.clone())
+    }
+    fn probe(&self) -> Result<()> {
+        Err(self.0.clone())
+    }
+    fn location(&self) -> String {
+        "no usable store".to_string()
+    }
+}
+
 /// The shared handle the rotation holds.
 pub type Store = Arc<dyn SecretStore + Send + Sync>;
 
