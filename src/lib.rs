@@ -21,6 +21,7 @@ pub mod keys;
 pub mod notifier;
 pub mod profiles;
 pub mod rotation;
+pub mod scan;
 pub mod secret;
 pub mod state;
 pub mod store;
