@@ -41,6 +41,8 @@ pub enum Command {
     Agent(AgentArgs),
     /// The account-wide view from the IAM credential report.
     Audit(AuditArgs),
+    /// Where the backout copies of secrets are kept: list them, move them between stores.
+    Store(StoreArgs),
     /// Print shell completions.
     Completions(CompletionsArgs),
     /// Print the man page (roff).
@@ -263,6 +265,37 @@ pub struct AuditArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct StoreArgs {
+    #[command(subcommand)]
+    pub what: StoreWhat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreWhat {
+    /// The key ids with a copy in the store in use (never the secrets), and where it is.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Move every copy to the other store: copy, read back, then delete from the source
+    /// (safe to run again after an interruption).
+    Migrate {
+        /// The store to move the copies to.
+        #[arg(long, value_enum)]
+        to: StoreTarget,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StoreTarget {
+    /// The OS keyring (Secret Service, Keychain, Credential Manager).
+    Keyring,
+    /// The encrypted file store in keyage's data folder.
+    File,
+}
+
+#[derive(Debug, Args)]
 pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
@@ -291,7 +324,8 @@ impl Command {
             | Command::Scan(_)
             | Command::Install(_)
             | Command::Uninstall(_)
-            | Command::Audit(_) => (true, true),
+            | Command::Audit(_)
+            | Command::Store(_) => (true, true),
         };
         Needs {
             logging,

@@ -28,6 +28,13 @@
 //! refresh_hours = 6
 //! auto_finalize = false
 //! auto_rotate = false
+//!
+//! [store]                    # where the backout copies of secrets are kept (see docs/store.md)
+//! backend = "auto"           # "auto" (OS keyring if it works, else file), "keyring", "file"
+//! recipients = []            # file store: age1… / ssh-ed25519 … / ssh-rsa … public keys
+//! recipients_file = "~/.config/keyage/recipients.txt"   # optional, one recipient a line
+//! identities = []            # file store: private keys / age identity files to read with
+//! passphrase = false         # file store: encrypt with a passphrase (scrypt) instead
 //! ```
 
 use std::collections::BTreeMap;
@@ -54,6 +61,49 @@ pub struct Config {
     pub prompt: PromptConfig,
     pub hook: HookConfig,
     pub agent: AgentConfig,
+    pub store: StoreConfig,
+}
+
+/// `[store] backend`: which store keeps the backout copies.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreBackend {
+    /// The OS keyring when it is there (a session bus with a Secret Service on Linux), else
+    /// the encrypted file store.
+    #[default]
+    Auto,
+    /// Always the OS keyring (refuse when it does not work).
+    Keyring,
+    /// Always the encrypted file store.
+    File,
+}
+
+impl StoreBackend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoreBackend::Auto => "auto",
+            StoreBackend::Keyring => "keyring",
+            StoreBackend::File => "file",
+        }
+    }
+}
+
+/// `[store]`: where the backout copies are kept, and for the file store, to whom they are
+/// encrypted and with what they are read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    pub backend: StoreBackend,
+    /// age recipients (`age1…`) or SSH public keys (`ssh-ed25519 …`, `ssh-rsa …`). Empty (and
+    /// no `recipients_file`): `~/.ssh/id_ed25519.pub` and `~/.ssh/id_rsa.pub`.
+    pub recipients: Vec<String>,
+    /// A file with one recipient a line (`#` comments), like `age -R`.
+    pub recipients_file: Option<String>,
+    /// Private keys to read copies with: SSH private keys or age identity files
+    /// (`AGE-SECRET-KEY-1…`). Empty: the private keys next to the default `.pub` files.
+    pub identities: Vec<String>,
+    /// Encrypt with a passphrase (age scrypt) instead of to keys.
+    pub passphrase: bool,
 }
 
 /// `[profiles.NAME]`: overrides for the key of one profile.
@@ -144,6 +194,7 @@ impl Default for Config {
             prompt: PromptConfig::default(),
             hook: HookConfig::default(),
             agent: AgentConfig::default(),
+            store: StoreConfig::default(),
         }
     }
 }
@@ -205,6 +256,26 @@ impl Config {
                 "prompt format shows neither {age} nor {level}",
             )
             .hint("e.g. format = \"key {age}d{mark}\""));
+        }
+        for r in &self.store.recipients {
+            if let Err(why) = crate::store::file::parse_recipient(r) {
+                return Err(Error::input(
+                    path,
+                    key_line(text, "recipients", Some("[store]")),
+                    format!("[store] recipients: {why}"),
+                )
+                .hint("a recipient is an age public key (age1…, from `age-keygen`) or one line of an SSH public key file (ssh-ed25519 … or ssh-rsa …)"));
+            }
+        }
+        if self.store.passphrase
+            && (!self.store.recipients.is_empty() || self.store.recipients_file.is_some())
+        {
+            return Err(Error::input(
+                path,
+                key_line(text, "passphrase", Some("[store]")),
+                "[store] passphrase = true cannot be combined with recipients (age allows a passphrase only alone)",
+            )
+            .hint("remove `passphrase = true`, or remove the recipients"));
         }
         Ok(())
     }

@@ -71,6 +71,10 @@ impl Env {
         }
         self.xdg("XDG_STATE_HOME", ".local/state").join("keyage")
     }
+    /// `$XDG_DATA_HOME/keyage` (default `~/.local/share/keyage`): the file store lives here.
+    pub fn data_dir(&self) -> PathBuf {
+        self.xdg("XDG_DATA_HOME", ".local/share").join("keyage")
+    }
     /// `$XDG_CONFIG_HOME` when absolute (the XDG spec ignores a relative one), else
     /// `~/.config`. The one place it is resolved (git, fish, the agent's units and keyage's
     /// own config all live under it).

@@ -24,6 +24,7 @@ pub mod rotation;
 pub mod scan;
 pub mod secret;
 pub mod state;
+pub mod store;
 pub mod surfaces;
 pub mod sys;
 pub mod vault;

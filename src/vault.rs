@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use crate::error::{Error, Kind, Result};
 use crate::secret::{secret, ExposeSecret, SecretKey};
+use crate::store::StoreKind;
 
 #[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "windows")))]
 compile_error!(
@@ -31,18 +32,7 @@ compile_error!(
 /// The keyring service name every entry is stored under.
 pub const SERVICE: &str = "keyage";
 
-/// Where secrets are backed up. Implementations must be callable from a blocking context
-/// (inside async code, call them from `tokio::task::spawn_blocking`).
-pub trait SecretStore {
-    /// Stores (or replaces) the secret for `key_id`.
-    fn put(&self, key_id: &str, secret: &SecretKey) -> Result<()>;
-    /// The secret for `key_id`, or None when there is no entry.
-    fn get(&self, key_id: &str) -> Result<Option<SecretKey>>;
-    /// Removes the entry (no error when there is none).
-    fn delete(&self, key_id: &str) -> Result<()>;
-    /// Proves the store works: writes, reads back and deletes a probe entry.
-    fn probe(&self) -> Result<()>;
-}
+pub use crate::store::SecretStore;
 
 /// The OS keyring.
 #[derive(Debug, Clone)]
@@ -102,6 +92,17 @@ impl Keyring {
         Self::default()
     }
 
+    /// A read-only check that the keyring answers: looks up an entry that does not exist
+    /// (writes nothing). Used by `[store] backend = "auto"` and `status`.
+    pub fn ping(&self) -> Result<()> {
+        self.bounded("look up an entry", move || {
+            match entry("keyage-ping").and_then(|e| e.get_password()) {
+                Ok(_) | Err(keyring::Error::NoEntry) => Ok(()),
+                Err(e) => Err(keyring_error(e, "look up", "a probe entry")),
+            }
+        })
+    }
+
     /// Runs `f` on its own thread and waits at most `self.timeout`.
     fn bounded<T: Send + 'static>(
         &self,
@@ -124,6 +125,14 @@ impl Keyring {
 }
 
 impl SecretStore for Keyring {
+    fn kind(&self) -> StoreKind {
+        StoreKind::Keyring
+    }
+
+    fn location(&self) -> String {
+        format!("the OS keyring ({}, service `{SERVICE}`)", backend_name())
+    }
+
     fn put(&self, key_id: &str, value: &SecretKey) -> Result<()> {
         let id = key_id.to_string();
         let value = value.clone();
@@ -245,6 +254,17 @@ pub fn keyring_error(e: keyring::Error, action: &str, what: &str) -> Error {
     }
 }
 
+/// True when a keyring error means there is no keyring at all on this session (no D-Bus
+/// session bus, or no Secret Service on it), as on an SSH box, in WSL or a container: then
+/// `[store] backend = "auto"` uses the file store. A keyring that is there but locked, slow or
+/// failing is not absent (its copies may be in it): auto then refuses and names the fix.
+pub fn is_absent(e: &Error) -> bool {
+    e.kind == Kind::Keyring && (e.message.contains(NO_BUS) || e.message.contains(NO_SERVICE))
+}
+
+const NO_BUS: &str = "no D-Bus session bus is reachable";
+const NO_SERVICE: &str = "no Secret Service is running on the session bus";
+
 /// What a Secret Service platform error means, and the fix.
 fn classify_platform(text: &str) -> (&'static str, &'static str) {
     let t = text.to_ascii_lowercase();
@@ -254,7 +274,7 @@ fn classify_platform(text: &str) -> (&'static str, &'static str) {
     let no_bus = unavailable && crate::bus::session_bus_of_process().is_unreachable();
     if no_bus {
         return (
-            "no D-Bus session bus is reachable",
+            NO_BUS,
             "run keyage inside a desktop session (DBUS_SESSION_BUS_ADDRESS must point at a running bus, e.g. `dbus-run-session -- $SHELL`), then start a Secret Service such as gnome-keyring",
         );
     }
@@ -265,7 +285,7 @@ fn classify_platform(text: &str) -> (&'static str, &'static str) {
         || t.contains("org.freedesktop.secrets")
     {
         (
-            "no Secret Service is running on the session bus",
+            NO_SERVICE,
             "start a Secret Service such as gnome-keyring (`gnome-keyring-daemon --start --components=secrets`) or KeePassXC with Secret Service integration",
         )
     } else if t.contains("address")
@@ -277,7 +297,7 @@ fn classify_platform(text: &str) -> (&'static str, &'static str) {
         || t.contains("input/output")
     {
         (
-            "no D-Bus session bus is reachable",
+            NO_BUS,
             "run keyage inside a desktop session (DBUS_SESSION_BUS_ADDRESS must point at a running bus, e.g. `dbus-run-session -- $SHELL`), then start a Secret Service such as gnome-keyring",
         )
     } else {

@@ -315,10 +315,16 @@ fn json_schema_field_by_field() {
             "profiles",
             "warnings",
             "pending_finalize",
+            "store",
             "exit_code",
         ])
     );
     assert_eq!(j["pending_finalize"], serde_json::json!([]));
+    assert_eq!(
+        obj(&j["store"]),
+        sorted(&["kind", "configured", "location", "why"])
+    );
+    assert_eq!(j["store"]["configured"], "auto");
     assert_eq!(j["schema"], 1);
     assert!(j["generated_at"].as_str().unwrap().ends_with('Z'));
     assert_eq!(j["offline"], false);

@@ -8,7 +8,10 @@ use crate::error::Result;
 
 pub fn run(env: &Env, args: DoctorArgs) -> Result<u8> {
     // The slow probes run on their own threads while the files and AWS are checked.
-    let keyring = std::thread::spawn(doctor::local::keyring);
+    let stores = {
+        let env = env.clone();
+        std::thread::spawn(move || doctor::local::stores(&env))
+    };
     let notes = std::thread::spawn(doctor::local::notifications);
 
     let (inv, mut checks) = doctor::files::check(env);
@@ -19,7 +22,11 @@ pub fn run(env: &Env, args: DoctorArgs) -> Result<u8> {
         h.join()
             .unwrap_or_else(|_| Check::fail(id, id, "the check crashed"))
     };
-    checks.push(joined(keyring, "keyring"));
+    checks.extend(
+        stores
+            .join()
+            .unwrap_or_else(|_| vec![Check::fail("store", "store", "the check crashed")]),
+    );
     checks.push(joined(notes, "notifications"));
 
     let (git_ok, git) = doctor::local::git_present();

@@ -15,6 +15,7 @@ pub mod prompt;
 pub mod rotate;
 pub mod scan;
 pub mod status;
+pub mod store;
 
 use crate::cli::{Cli, Command};
 use crate::env::Env;
@@ -35,6 +36,7 @@ pub fn dispatch(env: &Env, cli: Cli) -> Result<u8> {
         Command::Uninstall(a) => install::run(env, a, false),
         Command::Agent(a) => agent::run(env, a),
         Command::Audit(a) => audit::run(env, a),
+        Command::Store(a) => store::run(env, a),
         Command::Completions(a) => completions::run(a),
         Command::Man => man::run(),
     }

@@ -19,6 +19,7 @@ pub fn run(env: &Env, args: RotateArgs) -> Result<u8> {
         let out = session::block_on(session.resume(req, &prompter))?;
         print!("{}", out.render());
         crate::keys::after_change(env, &rotated(&out), chrono::Utc::now());
+        copies_line(env);
         return Ok(0);
     }
     let req = StartRequest {
@@ -39,6 +40,7 @@ pub fn run(env: &Env, args: RotateArgs) -> Result<u8> {
         Started::Rotated(out) => {
             print!("{}", out.render());
             crate::keys::after_change(env, &rotated(&out), chrono::Utc::now());
+            copies_line(env);
         }
     }
     Ok(0)
@@ -61,4 +63,12 @@ fn rotated(out: &crate::rotation::run::Outcome) -> Vec<(String, crate::state::ca
         OldKey::KeepActive => {}
     }
     v
+}
+
+/// The rotation summary's last line: where the backout copies are.
+fn copies_line(env: &Env) {
+    println!(
+        "Backout copies: in {}.",
+        crate::rotation::open_store(env).location()
+    );
 }

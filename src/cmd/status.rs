@@ -102,6 +102,7 @@ pub fn run_at(
                 profiles,
                 warnings: inventory.warnings.clone(),
                 pending_finalize: &pending_finalize,
+                store: crate::store::summary(env),
                 exit_code: code,
             };
             serde_json::to_writer_pretty(&mut *out, &doc).map_err(std::io::Error::from)?;
@@ -109,6 +110,13 @@ pub fn run_at(
         } else {
             let mut text = render_table(&inventory, &shown, &profiles, colour, now);
             text.push_str(&render_pending(&pending_finalize, now));
+            if !pending_finalize.is_empty() {
+                let st = crate::store::summary(env);
+                text.push_str(&format!(
+                    "backout copies: in {} ({})\n",
+                    st.location, st.why
+                ));
+            }
             out.write_all(text.as_bytes())
         }
     })?;
@@ -191,6 +199,9 @@ struct JsonReport<'a> {
     warnings: Vec<String>,
     /// Old keys kept after a rotation, waiting for `keyage finalize`.
     pending_finalize: &'a [PendingFinalize],
+    /// Where the backout copies are: `kind` (`keyring`|`file`|null), `configured`,
+    /// `location`, `why`.
+    store: crate::store::Summary,
     exit_code: u8,
 }
 

@@ -44,6 +44,69 @@ pub fn keyring() -> Check {
     }
 }
 
+/// The keyring check and the `store` check: which store keeps the backout copies, why, and
+/// whether it takes one now (probe). When the file store is in use and works, a missing
+/// keyring is only a warning (nothing needs it).
+pub fn stores(env: &Env) -> Vec<Check> {
+    let mut ring = keyring();
+    let store = store(env);
+    if store.status == super::Status::Ok
+        && store.detail.starts_with("file store")
+        && ring.status == super::Status::Fail
+    {
+        ring.status = super::Status::Warn;
+        ring.detail = format!("{} (not needed: the file store is in use)", ring.detail);
+    }
+    vec![ring, store]
+}
+
+/// Which store `[store] backend` picks, why, how many copies it holds, and a probe.
+pub fn store(env: &Env) -> Check {
+    const ID: &str = "store";
+    const TITLE: &str = "backout store";
+    let b = match crate::store::open(env) {
+        Ok(b) => b,
+        Err(e) => return Check::fail(ID, TITLE, e.message).fix_opt(e.hint),
+    };
+    let copies = match crate::store::migrate::list(env, b.store.as_ref()) {
+        Ok(ids) => format!(
+            "{} cop{}",
+            ids.len(),
+            if ids.len() == 1 { "y" } else { "ies" }
+        ),
+        Err(_) => "copies not counted".to_string(),
+    };
+    let mut detail = match b.kind() {
+        crate::store::StoreKind::Keyring => {
+            format!("keyring: {} ({}; {copies})", b.location(), b.why)
+        }
+        crate::store::StoreKind::File => {
+            let extra = crate::config::Config::load(env)
+                .ok()
+                .and_then(|c| crate::store::file::FileStore::open(env, &c.store).ok())
+                .map(|f| f.encrypted_to())
+                .unwrap_or_default();
+            format!(
+                "file store: {} ({}; {extra}; {copies})",
+                b.location(),
+                b.why
+            )
+        }
+    };
+    match b.store.probe() {
+        Ok(()) => {
+            detail.push_str("\nprobe: a test copy was encrypted, written, re-read and deleted");
+            if b.kind() == crate::store::StoreKind::File {
+                detail.push_str(
+                    " (reading copies back needs your private key: backout and --resume only)",
+                );
+            }
+            Check::ok(ID, TITLE, detail)
+        }
+        Err(e) => Check::fail(ID, TITLE, format!("{detail}\n{}", e.message)).fix_opt(e.hint),
+    }
+}
+
 /// Asks the notification server who it is (bounded to 3 s).
 pub fn notifications() -> Check {
     match notifier::server_info(Duration::from_secs(3)) {

@@ -50,10 +50,16 @@ pub fn after_days(from: chrono::DateTime<chrono::Utc>, days: u32) -> chrono::Dat
 
 use crate::env::Env;
 
-/// The OS keyring (service `keyage`, user = key id). THE one place the rotation gets its
-/// store: `Session::open` calls it.
-pub fn open_store(_env: &Env) -> edges::Store {
-    std::sync::Arc::new(crate::vault::Keyring::new())
+/// The store for the backout copies: `[store] backend` in config.toml (`auto`: the OS keyring
+/// when it is there, else the encrypted file store; see `crate::store`). An error names the
+/// fix (bad config line, a keyring that is there but failing): then the store returned fails
+/// every call, its probe first, with that error, so the rotation refuses before any change.
+/// THE one place the rotation gets its store: `Session::open` calls it.
+pub fn open_store(env: &Env) -> edges::Store {
+    match crate::store::open(env) {
+        Ok(b) => b.store,
+        Err(e) => std::sync::Arc::new(crate::store::Unusable(e)),
+    }
 }
 
 /// A one-paragraph notice when a rotation was interrupted (every command prints it first), or
