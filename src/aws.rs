@@ -8,6 +8,9 @@
 //!   (IAM is global; we never ask IMDS).
 //! - Endpoints: `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_IAM`/`_STS` and a profile's
 //!   `endpoint_url` are honoured by aws-config.
+//! - Waits: every call is bounded by [`Budget`] (connect, one attempt, one call with its
+//!   retries); a command adds its own total (e.g. [`REFRESH_BUDGET`] for `status`). The worst
+//!   waits are listed in docs/keys.md ("Network waits").
 
 use std::time::Duration;
 
@@ -28,14 +31,93 @@ pub struct Target {
     pub profile_region: Option<String>,
 }
 
-/// Timeouts that keep every call bounded even when the network is down.
+/// How long one AWS call may take: the knobs every client keyage builds gets (the rotation's
+/// too, through `SdkKeyService::for_key`).
+///
+/// Against an endpoint that accepts connections and never answers, one call gives up after
+/// `call` (its attempts time out after `attempt` each, the last one is cut by `call`); against
+/// one that refuses connections, after about `attempts` quick tries with back-off (< 2 s).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// TCP + TLS connect.
+    pub connect: Duration,
+    /// One attempt (send, wait, read the answer).
+    pub attempt: Duration,
+    /// One call, all attempts and back-off included.
+    pub call: Duration,
+    /// Attempts per call (throttling, 5xx and connection failures are retried).
+    pub attempts: u32,
+}
+
+impl Budget {
+    /// Every call keyage makes, unless a command says otherwise.
+    pub const DEFAULT: Budget = Budget {
+        connect: Duration::from_secs(3),
+        attempt: Duration::from_secs(4),
+        call: Duration::from_secs(8),
+        attempts: 3,
+    };
+    /// `keyage doctor`: quick answers, one retry.
+    pub const QUICK: Budget = Budget {
+        connect: Duration::from_secs(3),
+        attempt: Duration::from_secs(4),
+        call: Duration::from_secs(6),
+        attempts: 2,
+    };
+
+    pub fn timeout_config(&self) -> TimeoutConfig {
+        TimeoutConfig::builder()
+            .connect_timeout(self.connect)
+            .read_timeout(self.attempt)
+            .operation_attempt_timeout(self.attempt)
+            .operation_timeout(self.call)
+            .build()
+    }
+
+    /// Standard retries (with the SDK's client-side rate limiting for throttled calls), short
+    /// back-off so the retries fit in `call`.
+    pub fn retry_config(&self) -> RetryConfig {
+        RetryConfig::standard()
+            .with_max_attempts(self.attempts)
+            .with_initial_backoff(Duration::from_millis(300))
+            .with_max_backoff(Duration::from_secs(2))
+    }
+}
+
+/// The total time `keyage status` (and the agent) give one refresh of all keys. Keys IAM has
+/// not answered about by then keep their cached facts and are marked unreachable.
+pub const REFRESH_BUDGET: Duration = Duration::from_secs(9);
+
+/// Timeouts that keep every call bounded even when the network is down
+/// ([`Budget::DEFAULT`]).
 pub fn timeouts() -> TimeoutConfig {
-    TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .read_timeout(Duration::from_secs(20))
-        .operation_attempt_timeout(Duration::from_secs(20))
-        .operation_timeout(Duration::from_secs(45))
-        .build()
+    Budget::DEFAULT.timeout_config()
+}
+
+/// The endpoint settings that point keyage away from AWS, for messages
+/// (`AWS_ENDPOINT_URL=http://…`), if any.
+pub fn endpoint_setting(env: &Env) -> Option<String> {
+    [
+        "AWS_ENDPOINT_URL_IAM",
+        "AWS_ENDPOINT_URL_STS",
+        "AWS_ENDPOINT_URL",
+    ]
+    .iter()
+    .find_map(|k| {
+        env.get(k)
+            .filter(|v| !v.is_empty())
+            .map(|v| format!("{k}={v}"))
+    })
+}
+
+/// What to do when AWS does not answer (one line, for hints).
+pub fn unreachable_hint(env: &Env) -> String {
+    match endpoint_setting(env) {
+        Some(s) => format!(
+            "check the network and that {s} is right and answers; `keyage status --offline` shows what keyage knew without asking"
+        ),
+        None => "check the network (VPN, proxy, firewall); `keyage status --offline` shows what keyage knew without asking".to_string(),
+    }
 }
 
 /// The region keyage signs with.
@@ -75,11 +157,12 @@ pub async fn config_for_key_with(
         None,
         "keyage",
     );
+    let budget = Budget::DEFAULT;
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .credentials_provider(creds)
         .region(Region::new(region(env, target)))
-        .timeout_config(timeouts())
-        .retry_config(RetryConfig::standard().with_max_attempts(3));
+        .timeout_config(budget.timeout_config())
+        .retry_config(budget.retry_config());
     if let Some(p) = &target.profile {
         loader = loader.profile_name(p);
     }
@@ -89,24 +172,43 @@ pub async fn config_for_key_with(
     loader.load().await
 }
 
+pub use crate::profiles::classify::CredentialKind;
+
 /// SDK configuration for a whole profile, with credentials from the SDK's standard provider
-/// chain (environment, SSO, `role_arn` + `source_profile`, `credential_process`, static keys,
-/// container/instance roles) for `profile` (None: `AWS_PROFILE`, else `default`). For commands
-/// that act as whoever the user is (`keyage audit`), not as one key of theirs.
+/// chain (environment, SSO, `aws login`, `role_arn` + `source_profile`, `credential_process`,
+/// static keys, container/instance roles) for `profile` (None: `AWS_PROFILE`, else
+/// `default`). For commands that act as whoever the user is (`keyage audit`), not as one key
+/// of theirs.
 ///
-/// Same rules as `config_for_key`: the timeouts above, standard retries, region from
+/// Same rules as `config_for_key`: [`Budget::DEFAULT`], region from
 /// `AWS_REGION`/`AWS_DEFAULT_REGION`, else the profile's `region` (read from the config file
 /// only), else `us-east-1`; the region is always set explicitly, so the SDK's region chain
-/// (which could ask IMDS) never runs. Credentials are resolved once, here, so that a missing
-/// or broken profile is a clear error before any API call.
+/// (which could ask IMDS) never runs. Credentials are resolved once, here (within one call's
+/// budget), so that a missing or broken profile is a clear error before any API call: one
+/// line saying what failed, one fix fitting the profile's kind (static, role, SSO, `aws
+/// login`, credential_process).
 pub async fn config_for_profile(
     env: &Env,
     profile: Option<&str>,
 ) -> crate::error::Result<SdkConfig> {
     use aws_config::meta::region::ProvideRegion;
     use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
-    use aws_smithy_types::error::display::DisplayErrorContext;
 
+    let name = profile
+        .map(str::to_string)
+        .unwrap_or_else(|| env.current_profile());
+    let from_env = profile.is_none() && env.get("AWS_ACCESS_KEY_ID").is_some();
+    let kind = match crate::profiles::Inventory::load(env) {
+        Ok(inv) => CredentialKind::of(&inv, &name),
+        Err(e) => return Err(e),
+    };
+    if kind == CredentialKind::Missing && !from_env {
+        return Err(crate::error::Error::new(
+            crate::error::Kind::Aws,
+            format!("no AWS credentials for profile {name}: there is no profile of that name in your AWS files"),
+        )
+        .hint(kind.fix(&name)));
+    }
     let region = match env
         .get("AWS_REGION")
         .or_else(|| env.get("AWS_DEFAULT_REGION"))
@@ -124,33 +226,45 @@ pub async fn config_for_profile(
                 .unwrap_or_else(|| "us-east-1".to_string())
         }
     };
+    let budget = Budget::DEFAULT;
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(region))
-        .timeout_config(timeouts())
-        .retry_config(RetryConfig::standard().with_max_attempts(3));
+        .timeout_config(budget.timeout_config())
+        .retry_config(budget.retry_config());
     if let Some(p) = profile {
         loader = loader.profile_name(p);
     }
     let cfg = loader.load().await;
-    let name = profile
-        .map(str::to_string)
-        .unwrap_or_else(|| env.current_profile());
+    let what = if from_env {
+        "from the environment (AWS_ACCESS_KEY_ID)".to_string()
+    } else {
+        format!("for profile {name} ({})", kind.phrase())
+    };
     let no_creds = |why: String| {
         crate::error::Error::new(
             crate::error::Kind::Aws,
-            format!("no AWS credentials for profile {name}: {why}"),
+            format!("no AWS credentials {what}: {why}"),
         )
-        .hint(format!(
-            "check `aws sts get-caller-identity --profile {name}`; for SSO run `aws sso login --profile {name}`"
-        ))
+        .hint(if from_env {
+            "check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, or unset them to use a profile".to_string()
+        } else {
+            kind.fix(&name)
+        })
     };
     let provider = cfg
         .credentials_provider()
         .ok_or_else(|| no_creds("the SDK found no credentials provider".to_string()))?;
-    let creds = provider
-        .provide_credentials()
-        .await
-        .map_err(|e| no_creds(DisplayErrorContext(&e).to_string()))?;
+    let creds = match tokio::time::timeout(budget.call * 2, provider.provide_credentials()).await {
+        Ok(Ok(c)) => c,
+        Ok(Err(e)) => return Err(no_creds(crate::error::sdk_chain(&e))),
+        Err(_) => {
+            return Err(no_creds(format!(
+                "no answer within {} s (timed out)",
+                (budget.call * 2).as_secs()
+            ))
+            .hint(format!("{}; {}", kind.fix(&name), unreachable_hint(env))))
+        }
+    };
     Ok(cfg
         .into_builder()
         .credentials_provider(SharedCredentialsProvider::new(creds))

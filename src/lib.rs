@@ -97,15 +97,26 @@ pub fn init_logging(env: &env::Env) {
         .try_init();
 }
 
-/// The filter from `KEYAGE_LOG` (else `RUST_LOG`, else `default`). Always combine it with
+/// The filter from `KEYAGE_LOG` (else `RUST_LOG`, else `default` with the SDK's own targets
+/// at `error`: keyage says what went wrong itself, in one or two clean lines, so the SDK's
+/// WARN lines — e.g. twice "config file overridden via environment variable not found" when
+/// `AWS_CONFIG_FILE` names a missing file — never reach the terminal). Always combine it with
 /// `sdk_caps()` (the agent's log file does too, see `agent::logfile`).
 pub fn log_filter(env: &env::Env, default: &str) -> tracing_subscriber::EnvFilter {
     use tracing_subscriber::EnvFilter;
-    let base = env
-        .get("KEYAGE_LOG")
-        .or_else(|| env.get("RUST_LOG"))
-        .unwrap_or(default);
-    EnvFilter::try_new(base).unwrap_or_else(|_| EnvFilter::new(default))
+    let quiet = || {
+        let sdk: String = SDK_LOG_CAPS
+            .split(',')
+            .filter_map(|d| d.split_once('='))
+            .filter(|(t, _)| !matches!(*t, "zbus" | "notify_rust"))
+            .map(|(t, _)| format!(",{t}=error"))
+            .collect();
+        EnvFilter::new(format!("{default}{sdk}"))
+    };
+    match env.get("KEYAGE_LOG").or_else(|| env.get("RUST_LOG")) {
+        Some(base) => EnvFilter::try_new(base).unwrap_or_else(|_| quiet()),
+        None => quiet(),
+    }
 }
 
 /// A filter that only lowers: every target in `SDK_LOG_CAPS` at most `info`, all else passes.

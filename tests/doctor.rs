@@ -464,3 +464,40 @@ fn locked_keyring_fails_with_the_unlock_fix() {
         "{ring:#}"
     );
 }
+
+#[test]
+fn aws_login_profiles_are_named_and_checked() {
+    // A `login_session` profile (`aws login`, AWS CLI ≥ 2.32). No sign-in is cached (a real
+    // `aws login` cannot run here), so the SDK's login provider fails: doctor names the
+    // profile's kind and the fix. `status` names it too.
+    let moto = Moto::start();
+    let k = moto.create_user("lena");
+    let sb = sandbox_for(&k);
+    sb.write_config("[profile web]\nlogin_session = arn:aws:iam::123456789012:user/lena\n");
+    let out = sb.keyage().args(["doctor", "--json"]).moto(&moto).run();
+    let v = out.json();
+    let c = one(&v, "login");
+    assert_eq!(c["status"], "fail", "{c:#}");
+    assert!(
+        c["detail"]
+            .as_str()
+            .unwrap()
+            .contains("web is an `aws login` profile"),
+        "{c:#}"
+    );
+    assert!(
+        c["fix"]
+            .as_str()
+            .unwrap()
+            .contains("`aws login --profile web`"),
+        "{c:#}"
+    );
+    assert!(!out.stderr.contains("WARN"), "{}", out.stderr);
+    let st = sb.keyage().args(["status", "--offline"]).run();
+    assert!(
+        st.stdout
+            .contains("no static key (login_session): an `aws login` profile"),
+        "{}",
+        st.stdout
+    );
+}

@@ -528,3 +528,331 @@ fn bad_files_exit_1_naming_the_line_and_write_nothing() {
     out.expect_code(1);
     assert!(out.stderr.contains(&format!("{cfg}:1")), "{}", out.stderr);
 }
+
+/// No SDK log line or Rust Debug dump on the terminal (issue 14 item 6).
+fn clean(stderr: &str) {
+    for bad in [
+        "WARN",
+        "ERROR",
+        "aws_runtime",
+        "aws_config",
+        "aws_smithy",
+        "DispatchFailure(",
+        "ConnectorError",
+        "TimeoutError(",
+        "{ ",
+    ] {
+        assert!(!stderr.contains(bad), "`{bad}` in stderr:\n{stderr}");
+    }
+}
+
+#[test]
+fn a_black_hole_endpoint_gives_up_within_the_budget() {
+    // Accepts connections, never answers: the SDK's default would wait 45 s per call.
+    let hole = BlackHole::start();
+    let sb = Sandbox::new();
+    sb.write_credentials(
+        "[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n",
+    );
+    let t = std::time::Instant::now();
+    let out = sb
+        .keyage()
+        .args(["status", "--refresh", "--json"])
+        .endpoint(&hole.endpoint())
+        .run();
+    let took = t.elapsed();
+    // The target (≤ 10 s) is in the docs and the benchmark; this is a hang guard.
+    assert!(took < std::time::Duration::from_secs(15), "took {took:?}");
+    let j = out.json();
+    assert_eq!(key(&j, "AKIAIOSFODNN7EXAMPLE")["problem"], "unreachable");
+    assert!(
+        out.stderr.contains("IAM did not answer about 1 key")
+            && out.stderr.contains("timed out")
+            && out.stderr.contains("fix: check the network"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.lines().count() <= 2, "{}", out.stderr);
+    clean(&out.stderr);
+
+    // A refused port: quick, and as clean.
+    let t = std::time::Instant::now();
+    let out = sb
+        .keyage()
+        .args(["status", "--refresh"])
+        .endpoint(&dead_endpoint())
+        .run();
+    assert!(t.elapsed() < std::time::Duration::from_secs(15));
+    assert!(out.stderr.contains("unreachable"), "{}", out.stderr);
+    clean(&out.stderr);
+}
+
+#[test]
+fn a_slow_endpoint_still_answers() {
+    // 1.5 s per call (two rounds of calls): slower than IAM ever is, within the budget.
+    let moto = Moto::start_slow(1500);
+    let k = moto.create_user("slow");
+    moto.make_old(&k.id, 100);
+    let sb = Sandbox::new();
+    sb.write_credentials(&creds(&[("default", &k)]));
+    let t = std::time::Instant::now();
+    let out = status(&sb, &moto, &["--refresh", "--json"]);
+    assert!(t.elapsed() < std::time::Duration::from_secs(15));
+    let j = out.expect_code(3).json();
+    assert_eq!(key(&j, &k.id)["age_days"], 100);
+    assert!(key(&j, &k.id)["problem"].is_null(), "{j:#}");
+    clean(&out.stderr);
+}
+
+#[test]
+fn a_missing_config_file_prints_no_sdk_lines() {
+    let moto = Moto::start();
+    let k = moto.create_user("nocfg");
+    let sb = Sandbox::new();
+    sb.write_credentials(&creds(&[("default", &k)]));
+    let out = sb
+        .keyage()
+        .args(["status", "--refresh"])
+        .env("AWS_CONFIG_FILE", sb.path(".aws/no-such-config"))
+        .moto(&moto)
+        .run();
+    out.expect_code(0);
+    assert!(out.stderr.is_empty(), "{}", out.stderr);
+}
+
+/// The real AWS CLI (v1, from the test venv).
+fn aws_cli(sb: &Sandbox, moto: Option<&Moto>) -> std::process::Command {
+    let mut c = sb.command(venv().join("bin/aws").to_str().unwrap());
+    c.env("AWS_DEFAULT_REGION", "us-east-1");
+    if let Some(m) = moto {
+        c.env("AWS_ENDPOINT_URL", m.endpoint());
+    }
+    c
+}
+
+#[test]
+fn inline_comments_the_cli_would_misread_are_warned() {
+    let moto = Moto::start();
+    let k = moto.create_user("commented");
+    moto.enable_auth();
+    let sb = Sandbox::new();
+    let text = format!(
+        "[default]\naws_access_key_id = {} # laptop\naws_secret_access_key = {}\n",
+        k.id, k.secret
+    );
+    sb.write_credentials(&text);
+    // The AWS CLI keeps the comment in the key id and fails …
+    let cli = aws_cli(&sb, Some(&moto))
+        .args(["sts", "get-caller-identity"])
+        .output()
+        .unwrap();
+    assert!(!cli.status.success(), "the CLI accepted the commented key");
+    let got = aws_cli(&sb, None)
+        .args(["configure", "get", "aws_access_key_id"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&got.stdout).contains("# laptop"));
+    // … so keyage warns, naming the file, the line and the fix (it reads the key as the SDK).
+    let out = status(&sb, &moto, &["--refresh"]);
+    out.expect_code(0);
+    let cred = sb.credentials_path().display().to_string();
+    assert!(
+        out.stderr.contains(&format!(
+            "{cred}:2: `aws_access_key_id` has an inline comment"
+        )) && out.stderr.contains("AWS CLI and boto3")
+            && out
+                .stderr
+                .contains("fix: move the comment to a line of its own"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("laptop"));
+    // doctor says the same.
+    let d = sb.keyage().args(["doctor"]).moto(&moto).run();
+    assert!(
+        d.stdout.contains(&format!("{cred}:2")) && d.stdout.contains("inline comment"),
+        "{}",
+        d.stdout
+    );
+    // Fixed: both agree, no warning.
+    sb.write_credentials(&format!(
+        "[default]\n# laptop\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+        k.id, k.secret
+    ));
+    let cli = aws_cli(&sb, Some(&moto))
+        .args(["sts", "get-caller-identity"])
+        .output()
+        .unwrap();
+    assert!(
+        cli.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
+    let out = status(&sb, &moto, &[]);
+    assert!(!out.stderr.contains("inline comment"), "{}", out.stderr);
+}
+
+#[test]
+fn another_tools_write_keeps_the_prompt_warning() {
+    let moto = Moto::start();
+    let old = moto.create_user("olga");
+    moto.make_old(&old.id, 100);
+    let sb = Sandbox::new();
+    sb.write_credentials(&creds(&[("default", &old)]));
+    sb.write_config("[profile other]\nregion = us-east-1\n");
+    status(&sb, &moto, &[]).expect_code(3);
+    let prompt = |sb: &Sandbox| sb.keyage().arg("prompt").run().stdout;
+    assert_eq!(prompt(&sb), "key 100d!");
+    let meta = sb.read(".local/state/keyage/prompt/_meta");
+    assert!(meta.contains("all_level=expired"), "{meta}");
+    // _meta is not rewritten by a run that changes nothing.
+    let before = std::fs::metadata(sb.path(".local/state/keyage/prompt/_meta"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    status(&sb, &moto, &["--offline"]).expect_code(3);
+    let after = std::fs::metadata(sb.path(".local/state/keyage/prompt/_meta"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(before, after, "_meta rewritten without a change");
+
+    // The real AWS CLI changes another profile's region (both files may be rewritten).
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let o = aws_cli(&sb, None)
+        .args([
+            "configure",
+            "set",
+            "region",
+            "eu-west-1",
+            "--profile",
+            "other",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(sb.read(".aws/config").contains("eu-west-1"));
+    assert_eq!(prompt(&sb), "key 100d!", "the warning must survive");
+    // And in a real shell.
+    let out = interactive_bash(
+        &sb,
+        "eval \"$(keyage init bash)\"\n:\necho \"seg=[$KEYAGE_SEGMENT]\"\n",
+    );
+    assert!(out.contains("seg=[key 100d!]"), "{out}");
+    for (shell, args) in [
+        ("zsh", &["-f", "-c"][..]),
+        ("fish", &["--no-config", "-c"][..]),
+    ] {
+        let script = match shell {
+            "zsh" => "eval \"$(keyage init zsh)\"; __keyage_update; echo \"seg=[$KEYAGE_SEGMENT]\"",
+            _ => "keyage init fish | source; __keyage_update; echo \"seg=[$KEYAGE_SEGMENT]\"",
+        };
+        let Ok(o) = sb.command(shell).args(args).arg(script).output() else {
+            eprintln!("{shell} not installed: skipped");
+            continue;
+        };
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(out.contains("seg=[key 100d!]"), "{shell}: {out}");
+    }
+
+    // Another tool replaces the key: the old key's warning goes.
+    let o = aws_cli(&sb, None)
+        .args([
+            "configure",
+            "set",
+            "aws_access_key_id",
+            "AKIAIOSFODNN7EXAMPLE",
+            "--profile",
+            "default",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    assert_eq!(prompt(&sb), "");
+    let out = interactive_bash(
+        &sb,
+        "eval \"$(keyage init bash)\"\n:\necho \"seg=[$KEYAGE_SEGMENT]\"\n",
+    );
+    assert!(out.contains("seg=[]"), "{out}");
+}
+
+/// An interactive bash of the sandbox reading `script`; stdout + stderr.
+fn interactive_bash(sb: &Sandbox, script: &str) -> String {
+    use std::io::Write;
+    let mut child = sb
+        .command("bash")
+        .args(["--norc", "--noprofile", "-i"])
+        .env("PS1", "P> ")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn status_and_prompt_follow_keyages_own_changes() {
+    let moto = Moto::start();
+    let desk = Desktop::start(DesktopOpts::keyring());
+    let k = moto.create_user("rita");
+    moto.make_old(&k.id, 100);
+    moto.enable_auth();
+    let sb = Sandbox::new();
+    sb.write_credentials(&creds(&[("default", &k)]));
+    let kg = |args: &[&str], endpoint: &str| {
+        sb.keyage()
+            .args(args)
+            .endpoint(endpoint)
+            .desktop(&desk)
+            .env("KEYAGE_VERIFY_TIMEOUT_SECS", "6")
+            .run()
+    };
+    let ep = moto.endpoint();
+    let j = kg(&["status", "--json"], &ep).expect_code(3).json();
+    assert_eq!(key(&j, &k.id)["level"], "expired");
+    assert_eq!(sb.keyage().arg("prompt").run().stdout, "key 100d!");
+
+    // A refused port: the dry run's error is clean (no `DispatchFailure(…)` dump).
+    let out = kg(&["rotate-self", "--dry-run"], &dead_endpoint());
+    out.expect_code(1);
+    clean(&out.stderr);
+    assert!(out.stderr.contains("unreachable"), "{}", out.stderr);
+
+    kg(&["rotate-self", "--yes"], &ep).expect_code(0);
+    let new_id = sb
+        .read(".aws/credentials")
+        .lines()
+        .find_map(|l| l.strip_prefix("aws_access_key_id = "))
+        .map(str::to_string)
+        .expect("new key in the file");
+    assert_ne!(new_id, k.id);
+    // The segments were rewritten by the rotation itself: no stale "100d!", no blank file.
+    let seg = sb.read(".local/state/keyage/prompt/default");
+    assert!(!seg.contains("100d"), "{seg}");
+    assert!(!sb.keyage().arg("prompt").run().stdout.contains("100d"));
+
+    kg(&["backout"], &ep).expect_code(0);
+    // Plain status (no --refresh; the old key's facts are fresh) shows the now-inactive
+    // second key at once.
+    let j = kg(&["status", "--json"], &ep).expect_code(3).json();
+    let b = key(&j, &new_id);
+    assert_eq!(b["source"], "other", "{j:#}");
+    assert_eq!(b["active"], false, "{j:#}");
+    assert_eq!(b["found_via"], k.id.as_str());
+    // The prompt knows the old key again (marked while its backout is pending finalize).
+    let p = sb.keyage().arg("prompt").run().stdout;
+    assert!(p.starts_with("key 100d"), "{p}");
+}

@@ -18,15 +18,22 @@ pub fn run(env: &Env, args: FinalizeArgs) -> Result<u8> {
         return Ok(0);
     }
     let mut failed = None;
+    let mut deleted = Vec::new();
     for (p, r) in done {
         match r {
-            Ok(v) => println!("{}", v.render()),
+            Ok(v) => {
+                println!("{}", v.render());
+                if let crate::rotation::finalize::Verdict::Deleted { key_id } = &v {
+                    deleted.push((key_id.clone(), crate::state::cache::Change::Deleted));
+                }
+            }
             Err(e) => {
                 eprintln!("keyage: finalize of {}: {e}", p.old_key_id);
                 failed = Some(e);
             }
         }
     }
+    crate::keys::after_change(env, &deleted, chrono::Utc::now());
     match failed {
         Some(e) => Err(e),
         None => Ok(0),

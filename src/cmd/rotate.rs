@@ -18,6 +18,7 @@ pub fn run(env: &Env, args: RotateArgs) -> Result<u8> {
         };
         let out = session::block_on(session.resume(req, &prompter))?;
         print!("{}", out.render());
+        crate::keys::after_change(env, &rotated(&out), chrono::Utc::now());
         return Ok(0);
     }
     let req = StartRequest {
@@ -35,7 +36,29 @@ pub fn run(env: &Env, args: RotateArgs) -> Result<u8> {
         Started::DryRun(_) => println!(
             "Dry run: the key works, IAM lets you rotate it and the keyring is usable; nothing was changed."
         ),
-        Started::Rotated(out) => print!("{}", out.render()),
+        Started::Rotated(out) => {
+            print!("{}", out.render());
+            crate::keys::after_change(env, &rotated(&out), chrono::Utc::now());
+        }
     }
     Ok(0)
+}
+
+/// What a finished rotation changed in IAM, for the fact cache.
+fn rotated(out: &crate::rotation::run::Outcome) -> Vec<(String, crate::state::cache::Change)> {
+    use crate::rotation::OldKey;
+    use crate::state::cache::Change;
+    let mut v = vec![(
+        out.new_key_id.clone(),
+        Change::Created {
+            sibling: out.old_key_id.clone(),
+            created: None,
+        },
+    )];
+    match out.old_key {
+        OldKey::Inactive => v.push((out.old_key_id.clone(), Change::Active(false))),
+        OldKey::Delete => v.push((out.old_key_id.clone(), Change::Deleted)),
+        OldKey::KeepActive => {}
+    }
+    v
 }

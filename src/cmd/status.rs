@@ -54,17 +54,22 @@ pub fn run_at(
     };
     let pending_finalize = crate::rotation::pending(env);
     let pending = crate::rotation::rotating_keys(&pending_finalize);
-    let (_cache, findings) =
+    let (cache, findings) =
         crate::keys::assess(env, &inventory, &config, &selected, mode, &pending, now)?;
+    if let Some(w) = unreachable_warning(env, &cache, &selected, now) {
+        eprintln!("keyage: warning: {w}");
+    }
 
+    let selected_ids: std::collections::HashSet<&str> =
+        selected.iter().map(|g| g.key_id.as_str()).collect();
     let shown: Vec<&Finding> = findings
         .iter()
         .filter(|f| match f.source {
-            Source::Local => selected.iter().any(|g| g.key_id == f.key_id),
+            Source::Local => selected_ids.contains(f.key_id.as_str()),
             Source::Other => f
                 .found_via
                 .as_ref()
-                .is_some_and(|v| selected.iter().any(|g| &g.key_id == v)),
+                .is_some_and(|v| selected_ids.contains(v.as_str())),
         })
         .collect();
     let fail_on_warn = args.fail_on == FailOn::Warn;
@@ -73,11 +78,13 @@ pub fn run_at(
     } else {
         0
     };
+    let by_id: std::collections::HashMap<&str, &KeyGroup> =
+        groups.iter().map(|g| (g.key_id.as_str(), g)).collect();
     let profiles: Vec<ProfileRow> = inventory
         .profiles
         .iter()
         .filter(|p| args.profiles.is_empty() || args.profiles.contains(&p.name))
-        .map(|p| ProfileRow::new(p, &groups))
+        .map(|p| ProfileRow::new(p, &by_id))
         .collect();
 
     let colour = use_colour(env);
@@ -106,6 +113,34 @@ pub fn run_at(
         }
     })?;
     Ok(code)
+}
+
+/// One warning (two lines) when this run asked IAM and some keys got no answer.
+fn unreachable_warning(
+    env: &Env,
+    cache: &crate::state::cache::Cache,
+    selected: &[KeyGroup],
+    now: DateTime<Utc>,
+) -> Option<String> {
+    use crate::keys::iam::ApiFailure;
+    let problems: Vec<&crate::keys::facts::Problem> = selected
+        .iter()
+        .filter_map(|g| cache.get(&g.key_id))
+        .filter_map(|f| {
+            f.problems.iter().find(|p| {
+                p.at == now && matches!(p.failure, ApiFailure::Unreachable | ApiFailure::TimedOut)
+            })
+        })
+        .collect();
+    let first = problems.first()?;
+    let n = problems.len();
+    Some(format!(
+        "IAM did not answer about {n} key{} ({}: {}); the table shows what keyage knew before\n  fix: {}",
+        if n == 1 { "" } else { "s" },
+        first.op,
+        first.message,
+        crate::aws::unreachable_hint(env)
+    ))
 }
 
 fn select(inv: &Inventory, groups: &[KeyGroup], names: &[String]) -> Result<Vec<KeyGroup>> {
@@ -201,7 +236,10 @@ pub struct ProfileRow {
 }
 
 impl ProfileRow {
-    fn new(p: &crate::profiles::Profile, groups: &[KeyGroup]) -> Self {
+    fn new(
+        p: &crate::profiles::Profile,
+        groups: &std::collections::HashMap<&str, &KeyGroup>,
+    ) -> Self {
         let (kind, key_id, detail) = match &p.class {
             Class::Static { key_id } => ("static", Some(key_id.clone()), None),
             Class::Temporary { key_id } => ("temporary", Some(key_id.clone()), None),
@@ -210,8 +248,7 @@ impl ProfileRow {
         };
         let shares = match &p.class {
             Class::Static { key_id } => groups
-                .iter()
-                .find(|g| &g.key_id == key_id)
+                .get(key_id.as_str())
                 .map(|g| {
                     g.profiles
                         .iter()
@@ -340,6 +377,10 @@ pub fn render_table(
             let what = match (p.kind, &p.key_id, &p.detail) {
                 ("static", Some(k), _) => format!("static key {k}"),
                 ("temporary", Some(k), _) => format!("temporary key {k} (skipped)"),
+                ("no_static_key", _, Some(d)) if d != "none" => format!(
+                    "no static key ({d}): {}",
+                    crate::profiles::classify::CredentialKind::from_source(d).phrase()
+                ),
                 (_, _, Some(d)) => format!("{} ({d})", p.kind.replace('_', " ")),
                 _ => p.kind.to_string(),
             };

@@ -1,13 +1,11 @@
 //! Doctor checks that ask AWS, one static key at a time, all keys in parallel: who the key is
 //! (STS GetCallerIdentity) and whether it may list its own keys (IAM ListAccessKeys).
-//! Every call is bounded (short timeouts, at most 2 attempts, 12 s per key overall).
+//! Every call is bounded (`aws::Budget::QUICK`: 6 s per call, at most 2 attempts; 12 s per key
+//! overall).
 
 use std::time::Duration;
 
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
-
-use crate::aws::{config_for_key, runtime, Target};
+use crate::aws::{config_for_key, runtime, Budget, Target};
 use crate::env::Env;
 use crate::error::Error;
 use crate::keys::iam::{ApiError, ApiFailure, KeyService, SdkKeyService};
@@ -48,6 +46,29 @@ pub fn check(env: &Env, inv: &Inventory) -> Vec<Check> {
             }
         })
         .collect();
+    let logins: Vec<String> = inv
+        .profiles
+        .iter()
+        .filter(|p| {
+            crate::profiles::classify::CredentialKind::of(inv, &p.name)
+                == crate::profiles::classify::CredentialKind::Login
+        })
+        .map(|p| p.name.clone())
+        .collect();
+    let mut login_checks = Vec::new();
+    if !logins.is_empty() {
+        match runtime() {
+            Ok(rt) => {
+                for name in &logins {
+                    login_checks.push(rt.block_on(login_profile(env, name)));
+                }
+            }
+            Err(e) => login_checks.push(Check::fail("login", "aws login", e.message)),
+        }
+    }
+    if jobs.is_empty() && !login_checks.is_empty() {
+        return login_checks;
+    }
     if jobs.is_empty() {
         return vec![Check::warn(
             "identity",
@@ -60,7 +81,7 @@ pub fn check(env: &Env, inv: &Inventory) -> Vec<Check> {
         Ok(rt) => rt,
         Err(e) => return vec![Check::fail("identity", "identity", e.message)],
     };
-    rt.block_on(async {
+    let mut checks = rt.block_on(async {
         let mut handles = Vec::new();
         for job in jobs {
             let env = env.clone();
@@ -78,7 +99,45 @@ pub fn check(env: &Env, inv: &Inventory) -> Vec<Check> {
             }
         }
         out
-    })
+    });
+    checks.append(&mut login_checks);
+    checks
+}
+
+/// An `aws login` profile (`login_session`, AWS CLI ≥ 2.32): who it signs in as, through the
+/// SDK's login provider (aws-config's `credentials-login`), bounded like every call.
+async fn login_profile(env: &Env, name: &str) -> Check {
+    let title = format!("aws login [{name}]");
+    let work = async {
+        let cfg = crate::aws::config_for_profile(env, Some(name)).await?;
+        let svc = SdkKeyService::from_config(&cfg);
+        svc.whoami().await.map_err(Error::from)
+    };
+    match tokio::time::timeout(PER_KEY, work).await {
+        Ok(Ok(who)) => Check::ok(
+            "login",
+            title,
+            format!(
+                "{name} is an `aws login` profile, signed in as {} (no key of its own to age)",
+                who.arn
+            ),
+        ),
+        Ok(Err(e)) => Check::fail(
+            "login",
+            title,
+            format!("{name} is an `aws login` profile: {}", e.message),
+        )
+        .fix_opt(e.hint),
+        Err(_) => Check::fail(
+            "login",
+            title,
+            format!(
+                "{name} is an `aws login` profile: AWS did not answer within {} s",
+                PER_KEY.as_secs()
+            ),
+        )
+        .fix(crate::aws::unreachable_hint(env)),
+    }
 }
 
 fn title(what: &str, profiles: &[String]) -> String {
@@ -97,15 +156,8 @@ async fn one_key(env: &Env, job: Job) -> Vec<Check> {
     let cfg = config_for_key(env, &job.target, &job.key_id, secret, None)
         .await
         .into_builder()
-        .retry_config(RetryConfig::standard().with_max_attempts(2))
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(3))
-                .read_timeout(Duration::from_secs(8))
-                .operation_attempt_timeout(Duration::from_secs(5))
-                .operation_timeout(Duration::from_secs(10))
-                .build(),
-        )
+        .retry_config(Budget::QUICK.retry_config())
+        .timeout_config(Budget::QUICK.timeout_config())
         .build();
     let svc = SdkKeyService {
         iam: aws_sdk_iam::Client::new(&cfg),
@@ -123,7 +175,7 @@ async fn one_key(env: &Env, job: Job) -> Vec<Check> {
                 .key(&job.key_id, &job.profiles),
             ),
             Err(e) => {
-                out.push(api_fail("identity", &job, e));
+                out.push(api_fail(env, "identity", &job, e));
                 return out;
             }
         }
@@ -144,7 +196,7 @@ async fn one_key(env: &Env, job: Job) -> Vec<Check> {
                     .key(&job.key_id, &job.profiles),
                 );
             }
-            Err(e) => out.push(api_fail("list_keys", &job, e)),
+            Err(e) => out.push(api_fail(env, "list_keys", &job, e)),
         }
         out
     };
@@ -159,12 +211,12 @@ async fn one_key(env: &Env, job: Job) -> Vec<Check> {
                 PER_KEY.as_secs()
             ),
         )
-        .fix("check the network, or AWS_ENDPOINT_URL if you set one")
+        .fix(crate::aws::unreachable_hint(env))
         .key(&job.key_id, &job.profiles)],
     }
 }
 
-fn api_fail(id: &'static str, job: &Job, e: ApiError) -> Check {
+fn api_fail(env: &Env, id: &'static str, job: &Job, e: ApiError) -> Check {
     let what = if id == "identity" {
         "identity"
     } else {
@@ -179,8 +231,8 @@ fn api_fail(id: &'static str, job: &Job, e: ApiError) -> Check {
     )
     .fix_opt(err.hint)
     .key(&job.key_id, &job.profiles);
-    if failure == ApiFailure::Unreachable && c.fix.is_none() {
-        c.fix = Some("check the network, or AWS_ENDPOINT_URL if you set one".into());
+    if matches!(failure, ApiFailure::Unreachable | ApiFailure::TimedOut) {
+        c.fix = Some(crate::aws::unreachable_hint(env));
     }
     c
 }

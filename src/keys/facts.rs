@@ -83,6 +83,7 @@ impl Problem {
                 self.code.as_deref().unwrap_or("InvalidClientTokenId")
             ),
             ApiFailure::Unreachable => "IAM unreachable".to_string(),
+            ApiFailure::TimedOut => "IAM unreachable (timed out)".to_string(),
             _ => format!(
                 "{} failed: {}",
                 self.op,

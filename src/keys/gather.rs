@@ -11,7 +11,7 @@ use crate::aws::Target;
 use crate::env::Env;
 use crate::error::Result;
 use crate::keys::facts::Fetched;
-use crate::keys::iam::{ApiFailure, KeyService, SdkKeyService};
+use crate::keys::iam::{ApiError, ApiFailure, KeyService, SdkKeyService};
 use crate::profiles::Inventory;
 use crate::secret::SecretKey;
 use crate::state::cache::Cache;
@@ -30,7 +30,10 @@ pub async fn fetch<S: KeyService>(svc: &S, key_id: &str) -> Fetched {
         Ok(i) => f.identity = Some(i),
         Err(e) => {
             // A rejected or unreachable key gets no further answers.
-            let stop = matches!(e.failure, ApiFailure::InvalidKey | ApiFailure::Unreachable);
+            let stop = matches!(
+                e.failure,
+                ApiFailure::InvalidKey | ApiFailure::Unreachable | ApiFailure::TimedOut
+            );
             f.errors.push(e);
             if stop {
                 return f;
@@ -62,6 +65,19 @@ pub async fn fetch<S: KeyService>(svc: &S, key_id: &str) -> Fetched {
         None => {}
     }
     f
+}
+
+/// The answer for a key IAM did not answer about within the refresh budget.
+fn timed_out(budget: std::time::Duration) -> Fetched {
+    Fetched {
+        errors: vec![ApiError {
+            op: "GetCallerIdentity",
+            failure: ApiFailure::TimedOut,
+            code: None,
+            message: format!("no answer within {} s (timed out)", budget.as_secs()),
+        }],
+        ..Default::default()
+    }
 }
 
 /// One key to refresh: its id, its secret and the profile whose settings apply.
@@ -105,7 +121,22 @@ pub fn refresh(
     }
     let rt = crate::aws::runtime()?;
     let env = Arc::new(env.clone());
+    let budget = crate::aws::REFRESH_BUDGET;
+    // What we wait for, on a terminal only (stderr; the output stays clean).
+    let spinner = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
+        let pb = indicatif::ProgressBar::new_spinner();
+        pb.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        pb.enable_steady_tick(std::time::Duration::from_millis(100));
+        pb.set_message(format!(
+            "asking IAM about {} key{} (at most {} s)",
+            jobs.len(),
+            if jobs.len() == 1 { "" } else { "s" },
+            budget.as_secs()
+        ));
+        pb
+    });
     let results = rt.block_on(async move {
+        let deadline = tokio::time::Instant::now() + budget;
         // One HTTP client (connection pool, TLS setup) for all keys.
         let http = match jobs.first() {
             Some(j) => crate::aws::config_for_key(&env, &j.target, &j.key_id, &j.secret, None)
@@ -113,6 +144,8 @@ pub fn refresh(
                 .http_client(),
             None => None,
         };
+        let mut waiting: std::collections::BTreeSet<String> =
+            jobs.iter().map(|j| j.key_id.clone()).collect();
         let sem = Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
         let mut set = tokio::task::JoinSet::new();
         for job in jobs {
@@ -136,14 +169,30 @@ pub fn refresh(
             });
         }
         let mut out = Vec::new();
-        while let Some(r) = set.join_next().await {
-            match r {
-                Ok(x) => out.push(x),
-                Err(e) => tracing::warn!("a refresh task failed: {e}"),
+        loop {
+            match tokio::time::timeout_at(deadline, set.join_next()).await {
+                Ok(Some(Ok(x))) => {
+                    waiting.remove(&x.0);
+                    out.push(x);
+                }
+                Ok(Some(Err(e))) => tracing::warn!("a refresh task failed: {e}"),
+                Ok(None) => break,
+                Err(_) => {
+                    // The command's budget is spent: the keys still waiting keep their cached
+                    // facts and are marked unreachable.
+                    set.abort_all();
+                    for id in std::mem::take(&mut waiting) {
+                        out.push((id, timed_out(budget)));
+                    }
+                    break;
+                }
             }
         }
         out
     });
+    if let Some(pb) = spinner {
+        pb.finish_and_clear();
+    }
     for (id, fetched) in results {
         let mut facts = cache.observe(&id, now).clone();
         facts.apply(fetched, now);
@@ -155,7 +204,7 @@ pub fn refresh(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::iam::{ApiError, Identity, KeyMeta, LastUsed, NewKey};
+    use crate::keys::iam::{Identity, KeyMeta, LastUsed, NewKey};
 
     /// A fake IAM for one user with two keys; `deny_list` makes ListAccessKeys AccessDenied.
     struct Fake {

@@ -4,7 +4,6 @@
 use std::fmt;
 
 use aws_sdk_iam::error::ProvideErrorMetadata;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use chrono::{DateTime, Utc};
 
 use crate::aws::{self, Target};
@@ -72,8 +71,11 @@ pub enum ApiFailure {
     LimitExceeded,
     /// Throttling; safe to retry.
     Throttled,
-    /// No connection, timeout, DNS: the network or endpoint is unreachable.
+    /// No connection, DNS, TLS: the network or endpoint is unreachable.
     Unreachable,
+    /// Connected (or connecting), but no answer within the call's budget (`aws::Budget`).
+    /// Not worth retrying at once: each try costs the whole budget again.
+    TimedOut,
     /// 5xx or an unreadable response.
     Service,
     /// Anything else.
@@ -133,8 +135,8 @@ impl From<ApiError> for Error {
             ApiFailure::InvalidKey => Some(
                 "the key was rejected (deleted, inactive or wrong secret); if a rotation ran, try `keyage backout`".to_string(),
             ),
-            ApiFailure::Unreachable => Some(
-                "check the network, or AWS_ENDPOINT_URL if you set one; `keyage status --offline` works without it".to_string(),
+            ApiFailure::Unreachable | ApiFailure::TimedOut => Some(
+                "check the network (VPN, proxy, firewall), or AWS_ENDPOINT_URL if you set one; `keyage status --offline` works without it".to_string(),
             ),
             ApiFailure::LimitExceeded => Some(
                 "IAM allows two access keys per user: delete an unused inactive one first".to_string(),
@@ -151,7 +153,8 @@ impl From<ApiError> for Error {
 }
 
 /// Classifies an SDK error. The message comes from AWS's error code/message or the
-/// connector's error chain, neither of which can contain our secret.
+/// connector's error chain (as one clean line, see `error::sdk_chain`), neither of which can
+/// contain our secret.
 pub fn api_error<E, R>(
     op: &'static str,
     err: aws_smithy_runtime_api::client::result::SdkError<E, R>,
@@ -162,32 +165,50 @@ where
 {
     use aws_smithy_runtime_api::client::result::SdkError;
     let code = err.code().map(str::to_string);
-    let message = err
-        .message()
-        .map(str::to_string)
-        .unwrap_or_else(|| DisplayErrorContext(&err).to_string());
-    let failure = match &err {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => ApiFailure::Unreachable,
-        _ => match code.as_deref() {
-            Some("AccessDenied")
-            | Some("AccessDeniedException")
-            | Some("UnauthorizedOperation") => ApiFailure::AccessDenied,
-            Some("InvalidClientTokenId")
-            | Some("SignatureDoesNotMatch")
-            | Some("UnrecognizedClientException")
-            | Some("InvalidAccessKeyId")
-            | Some("ExpiredToken") => ApiFailure::InvalidKey,
-            Some("NoSuchEntity") => ApiFailure::NotFound,
-            Some("LimitExceeded") => ApiFailure::LimitExceeded,
-            Some("Throttling") | Some("ThrottlingException") | Some("RequestLimitExceeded") => {
-                ApiFailure::Throttled
-            }
-            Some(c) if c.contains("ServiceFailure") || c.contains("InternalFailure") => {
-                ApiFailure::Service
-            }
-            None => ApiFailure::Service,
-            _ => ApiFailure::Other,
-        },
+    let budget = crate::aws::Budget::DEFAULT;
+    let (failure, message) = match &err {
+        SdkError::TimeoutError(_) => (
+            ApiFailure::TimedOut,
+            format!("no answer within {} s (timed out)", budget.call.as_secs()),
+        ),
+        SdkError::DispatchFailure(d) if d.is_timeout() => (
+            ApiFailure::TimedOut,
+            format!(
+                "could not connect within {} s (timed out)",
+                budget.connect.as_secs()
+            ),
+        ),
+        SdkError::DispatchFailure(_) => (
+            ApiFailure::Unreachable,
+            format!("unreachable: {}", crate::error::sdk_chain(&err)),
+        ),
+        _ => {
+            let message = err
+                .message()
+                .map(str::to_string)
+                .unwrap_or_else(|| crate::error::sdk_chain(&err));
+            let failure = match code.as_deref() {
+                Some("AccessDenied")
+                | Some("AccessDeniedException")
+                | Some("UnauthorizedOperation") => ApiFailure::AccessDenied,
+                Some("InvalidClientTokenId")
+                | Some("SignatureDoesNotMatch")
+                | Some("UnrecognizedClientException")
+                | Some("InvalidAccessKeyId")
+                | Some("ExpiredToken") => ApiFailure::InvalidKey,
+                Some("NoSuchEntity") => ApiFailure::NotFound,
+                Some("LimitExceeded") => ApiFailure::LimitExceeded,
+                Some("Throttling") | Some("ThrottlingException") | Some("RequestLimitExceeded") => {
+                    ApiFailure::Throttled
+                }
+                Some(c) if c.contains("ServiceFailure") || c.contains("InternalFailure") => {
+                    ApiFailure::Service
+                }
+                None => ApiFailure::Service,
+                _ => ApiFailure::Other,
+            };
+            (failure, message)
+        }
     };
     ApiError {
         op,

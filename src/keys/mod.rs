@@ -44,6 +44,40 @@ impl Refresh {
     }
 }
 
+/// After keyage changed keys in IAM (rotate-self, backout, finalize): records the changes in
+/// the fact cache (`state::cache::Change`) and rewrites the prompt segments from it, offline,
+/// so `status`, the prompt and the hook show the new state at once. Never fails the command:
+/// problems are one warning line each.
+pub fn after_change(
+    env: &Env,
+    changes: &[(String, crate::state::cache::Change)],
+    now: DateTime<Utc>,
+) {
+    if let Err(e) = crate::state::cache::record_changes(env, changes, now) {
+        eprintln!("keyage: warning: the fact cache was not updated: {e}");
+    }
+    refresh_surfaces(env, now);
+}
+
+/// Rewrites the prompt segment files from the cache (no network): for commands that changed
+/// the AWS files or keys.
+pub fn refresh_surfaces(env: &Env, now: DateTime<Utc>) {
+    let (Ok(config), Ok(inventory)) = (Config::load(env), Inventory::load(env)) else {
+        return;
+    };
+    let pending = crate::rotation::rotating_keys(&crate::rotation::pending(env));
+    let groups = inventory.keys();
+    let _ = assess(
+        env,
+        &inventory,
+        &config,
+        &groups,
+        Refresh::Offline,
+        &pending,
+        now,
+    );
+}
+
 /// The shared pipeline of `status` and the agent: records `first_seen` for every local key,
 /// refreshes the `selected` keys per `mode` (others stay as cached), saves the cache, evaluates
 /// every key, and rewrites the prompt segment files. Returns the cache and one finding per key

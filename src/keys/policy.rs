@@ -225,7 +225,7 @@ fn local(g: &KeyGroup, f: &KeyFacts, policy: &Policy, now: DateTime<Utc>) -> Fin
     } else {
         match main.map(|p| p.failure) {
             Some(ApiFailure::AccessDenied) => Some("access_denied"),
-            Some(ApiFailure::Unreachable) => Some("unreachable"),
+            Some(ApiFailure::Unreachable | ApiFailure::TimedOut) => Some("unreachable"),
             Some(_) => Some("error"),
             None if f.checked_at.is_none() => Some("not_checked"),
             None => None,

@@ -36,6 +36,93 @@ pub const NO_STATIC_SOURCES: &[&str] = &[
     "credential_process",
 ];
 
+/// How a profile gets its credentials, for messages that say what to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialKind {
+    /// `aws_access_key_id` + `aws_secret_access_key` (also temporary keys).
+    Static,
+    /// `role_arn` with `source_profile` or `credential_source`.
+    Role,
+    /// `web_identity_token_file`.
+    WebIdentity,
+    /// `sso_session` / `sso_start_url` (IAM Identity Center).
+    Sso,
+    /// `login_session` (`aws login`, AWS CLI ≥ 2.32).
+    Login,
+    /// `credential_process`.
+    Process,
+    /// A profile with no credentials settings, or a broken one.
+    None,
+    /// No such profile in the files.
+    Missing,
+}
+
+impl CredentialKind {
+    /// From the key that makes a profile get credentials elsewhere (`Class::NoStaticKey`).
+    pub fn from_source(source: &str) -> Self {
+        match source {
+            "role_arn" | "credential_source" => CredentialKind::Role,
+            "web_identity_token_file" => CredentialKind::WebIdentity,
+            "sso_session" | "sso_start_url" => CredentialKind::Sso,
+            "login_session" => CredentialKind::Login,
+            "credential_process" => CredentialKind::Process,
+            _ => CredentialKind::None,
+        }
+    }
+
+    /// Of profile `name` in `inv`.
+    pub fn of(inv: &Inventory, name: &str) -> Self {
+        match inv.profile(name).map(|p| &p.class) {
+            None => CredentialKind::Missing,
+            Some(Class::Static { .. } | Class::Temporary { .. }) => CredentialKind::Static,
+            Some(Class::NoStaticKey { source }) => CredentialKind::from_source(source),
+            Some(Class::Incomplete { .. }) => CredentialKind::None,
+        }
+    }
+
+    /// A few words for messages: "an SSO profile".
+    pub fn phrase(self) -> &'static str {
+        match self {
+            CredentialKind::Static => "a static-key profile",
+            CredentialKind::Role => "a role profile",
+            CredentialKind::WebIdentity => "a web-identity profile",
+            CredentialKind::Sso => "an SSO profile",
+            CredentialKind::Login => "an `aws login` profile",
+            CredentialKind::Process => "a credential_process profile",
+            CredentialKind::None => "a profile without credentials settings",
+            CredentialKind::Missing => "not a profile in your AWS files",
+        }
+    }
+
+    /// What to do when this profile's credentials cannot be loaded.
+    pub fn fix(self, name: &str) -> String {
+        match self {
+            CredentialKind::Static => format!(
+                "check the key of profile {name} with `keyage status --profile {name}`; if it was rotated or deleted elsewhere, put the current key in the file (`aws configure --profile {name}`)"
+            ),
+            CredentialKind::Role => format!(
+                "profile {name} assumes a role: check that its source_profile (or credential_source) works with `aws sts get-caller-identity --profile <source profile>` and may call sts:AssumeRole on the role_arn"
+            ),
+            CredentialKind::WebIdentity => format!(
+                "profile {name} reads a web-identity token: check that web_identity_token_file exists and is current"
+            ),
+            CredentialKind::Sso => format!("sign in again: `aws sso login --profile {name}`"),
+            CredentialKind::Login => format!(
+                "sign in again: `aws login --profile {name}` (AWS CLI 2.32 or later)"
+            ),
+            CredentialKind::Process => format!(
+                "run the credential_process command of profile {name} by hand to see why it fails (`aws configure get credential_process --profile {name}` shows it)"
+            ),
+            CredentialKind::None => format!(
+                "give profile {name} credentials (`aws configure --profile {name}`, `aws configure sso` or `aws login`), or pick another with --profile"
+            ),
+            CredentialKind::Missing => format!(
+                "add profile {name} to your AWS files, or pick one that `keyage status --offline` lists"
+            ),
+        }
+    }
+}
+
 /// Reads both files and classifies every profile.
 pub fn load(env: &Env) -> Result<Inventory> {
     let credentials = locate::read(
@@ -388,6 +475,9 @@ fn analyze(credentials: &LoadedFile, config: &LoadedFile, current: &str) -> Anal
         for s in doc.sections() {
             let mut holds_key = false;
             for e in doc.entries(s) {
+                if let Some(w) = reader_difference(f, doc, e) {
+                    warnings.push(w);
+                }
                 if e.key == SECRET_ACCESS_KEY || e.key == ACCESS_KEY_ID {
                     holds_key = true;
                 }
@@ -436,6 +526,41 @@ fn analyze(credentials: &LoadedFile, config: &LoadedFile, current: &str) -> Anal
         .chain(warnings)
         .collect();
     (profiles, warnings, secrets)
+}
+
+/// Where the AWS CLI / boto3 (botocore's configparser) would read a setting differently from
+/// the AWS SDKs (whose rules keyage follows), one warning naming the file, the line and the fix:
+/// - an inline comment (`key = value # note`): the SDKs drop it, botocore keeps it in the value;
+/// - an indented line after a setting with a value: every reader joins it to that value, so it
+///   is not a setting of its own (a tab-indented `aws_secret_access_key` line is lost).
+///
+/// Never quotes the value or the comment (either may hold a secret).
+fn reader_difference(f: &LoadedFile, doc: &Document, e: &Entry) -> Option<String> {
+    let text = doc.text();
+    let b = text.as_bytes();
+    let end = e.value_span.end.min(b.len());
+    let eol = memchr::memchr(b'\n', &b[end..]).map_or(b.len(), |i| end + i);
+    let rest = text[end..eol].trim_matches(|c: char| c == ' ' || c == '\t' || c == '\r');
+    if rest.starts_with(['#', ';']) {
+        return Some(format!(
+            "{}:{}: `{}` has an inline comment: the AWS SDKs and keyage drop it, but the AWS CLI and boto3 read it as part of the value and fail; fix: move the comment to a line of its own",
+            f.path.display(),
+            e.line,
+            e.key
+        ));
+    }
+    if let Some(c) = e.continuations.first() {
+        if !e.value_span.is_empty() {
+            let line = 1 + memchr::memchr_iter(b'\n', &b[..c.start.min(b.len())]).count();
+            return Some(format!(
+                "{}:{line}: this indented line continues `{}` of line {} (for the AWS SDKs, the AWS CLI and boto3 alike); it is not a setting of its own; fix: remove the spaces or tabs at its start",
+                f.path.display(),
+                e.key,
+                e.line
+            ));
+        }
+    }
+    None
 }
 
 fn entry(f: &LoadedFile, o: Origin) -> &Entry {
@@ -637,6 +762,45 @@ mod tests {
             inv.profile("default").unwrap().region.as_deref(),
             Some("r1")
         );
+    }
+
+    #[test]
+    fn cli_and_sdk_differences_are_warned() {
+        let cred = lf(
+            FileKind::Credentials,
+            "[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE # laptop\naws_secret_access_key = s1\n\
+             [two]\naws_access_key_id = AKIAI44QH8DHBEXAMPLE\n\taws_secret_access_key = s2\n",
+            None,
+        );
+        let conf = lf(
+            FileKind::Config,
+            "[profile x]\ns3 =\n  max_concurrent_requests = 2\nregion = eu-west-1 ; main\n",
+            None,
+        );
+        let inv = build(cred, conf, "default");
+        let w: Vec<&String> = inv
+            .warnings
+            .iter()
+            .filter(|w| w.contains("inline comment") || w.contains("indented line"))
+            .collect();
+        assert_eq!(w.len(), 3, "{:#?}", inv.warnings);
+        assert!(w
+            .iter()
+            .any(|w| w
+                .starts_with("/h/.aws/credentials:2: `aws_access_key_id` has an inline comment")));
+        assert!(w.iter().any(|w| w.starts_with(
+            "/h/.aws/credentials:6: this indented line continues `aws_access_key_id` of line 5"
+        )));
+        assert!(w
+            .iter()
+            .any(|w| w.starts_with("/h/.aws/config:4: `region`")));
+        assert!(w
+            .iter()
+            .all(|w| !w.contains("laptop") && !w.contains("main") && w.contains("; fix: ")));
+        assert!(matches!(
+            inv.profile("default").unwrap().class,
+            Class::Static { .. }
+        ));
     }
 
     #[test]

@@ -126,6 +126,125 @@ impl Cache {
     }
 }
 
+/// A change keyage itself just made in IAM, so the cache can follow without asking IAM again
+/// (`keyage status` then shows it at once, not after `--refresh` or the TTL).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// keyage created this key for the same IAM user as `sibling` (a key it already knows).
+    Created {
+        sibling: String,
+        created: Option<DateTime<Utc>>,
+    },
+    /// UpdateAccessKey made it active (`true`) or inactive (`false`).
+    Active(bool),
+    /// DeleteAccessKey removed it.
+    Deleted,
+}
+
+impl Cache {
+    /// Applies a change keyage made to `key_id` at `now`: the key's own entry (if any) and
+    /// every entry that lists it among the user's other keys (or, for `Created`, every entry of
+    /// the sibling's user) follow. Identity and `checked_at` of other entries are kept; the
+    /// key's own entry is not marked as checked (IAM did not tell us its last use).
+    pub fn record(&mut self, key_id: &str, change: &Change, now: DateTime<Utc>) {
+        use crate::keys::facts::OtherKey;
+        match change {
+            Change::Created { sibling, created } => {
+                let sib = self.keys.get(sibling.as_str()).cloned();
+                let same_user = |f: &KeyFacts| {
+                    f.key_id == *sibling
+                        || f.others.iter().any(|o| o.key_id == *sibling)
+                        || match (&f.identity, sib.as_ref().and_then(|s| s.identity.as_ref())) {
+                            (Some(a), Some(b)) => a.arn == b.arn,
+                            _ => false,
+                        }
+                };
+                for f in self.keys.values_mut() {
+                    if f.key_id == key_id || !same_user(f) {
+                        continue;
+                    }
+                    match f.others.iter_mut().find(|o| o.key_id == key_id) {
+                        Some(o) => o.active = true,
+                        None => f.others.push(OtherKey {
+                            key_id: key_id.to_string(),
+                            created: created.or(Some(now)),
+                            active: true,
+                            last_used: None,
+                        }),
+                    }
+                    self.dirty = true;
+                }
+                let me = self
+                    .keys
+                    .entry(key_id.to_string())
+                    .or_insert_with(|| KeyFacts::new(key_id, now));
+                me.created = created.or(me.created).or(Some(now));
+                me.active = Some(true);
+                me.problems.clear();
+                if let Some(s) = sib {
+                    me.identity = me.identity.take().or(s.identity.clone());
+                    if !me.others.iter().any(|o| o.key_id == s.key_id) {
+                        me.others.push(OtherKey {
+                            key_id: s.key_id.clone(),
+                            created: s.created,
+                            active: s.active.unwrap_or(true),
+                            last_used: s.last_used.clone(),
+                        });
+                    }
+                }
+                self.dirty = true;
+            }
+            Change::Active(active) => {
+                for f in self.keys.values_mut() {
+                    if f.key_id == key_id {
+                        f.active = Some(*active);
+                        if *active {
+                            f.problems.clear();
+                        }
+                        self.dirty = true;
+                    } else if let Some(o) = f.others.iter_mut().find(|o| o.key_id == key_id) {
+                        o.active = *active;
+                        self.dirty = true;
+                    }
+                }
+            }
+            Change::Deleted => {
+                for f in self.keys.values_mut() {
+                    if f.key_id == key_id {
+                        f.active = Some(false);
+                        f.problems = vec![crate::keys::facts::Problem {
+                            op: "DeleteAccessKey".to_string(),
+                            failure: crate::keys::iam::ApiFailure::InvalidKey,
+                            code: None,
+                            message: "keyage deleted this key".to_string(),
+                            at: now,
+                        }];
+                        self.dirty = true;
+                    } else if f.others.iter().any(|o| o.key_id == key_id) {
+                        f.others.retain(|o| o.key_id != key_id);
+                        self.dirty = true;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Records changes keyage just made in IAM (see [`Change`]) in the cache file (load, apply,
+/// save). Call it after each IAM change (rotation, backout, finalize).
+pub fn record_change(env: &Env, key_id: &str, change: Change, now: DateTime<Utc>) -> Result<()> {
+    record_changes(env, &[(key_id.to_string(), change)], now)
+}
+
+/// As [`record_change`], several at once (in order), one load and one save.
+pub fn record_changes(env: &Env, changes: &[(String, Change)], now: DateTime<Utc>) -> Result<()> {
+    let mut c = Cache::load(env);
+    for (id, ch) in changes {
+        c.record(id, ch, now);
+    }
+    c.save(env)
+}
+
 fn set_aside(path: &Path) {
     let mut bad = path.as_os_str().to_owned();
     bad.push(".bad");
@@ -166,6 +285,57 @@ mod tests {
                 .mode();
             assert_eq!(m & 0o777, 0o600);
         }
+    }
+
+    #[test]
+    fn changes_follow_keyages_own_calls() {
+        use crate::keys::facts::OtherKey;
+        use crate::keys::iam::Identity;
+        let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let mut c = Cache::empty();
+        let mut a = KeyFacts::new("AKIAA", t0);
+        a.identity = Some(Identity::from_arn(
+            "1".into(),
+            "arn:aws:iam::1:user/u".into(),
+        ));
+        a.active = Some(true);
+        a.checked_at = Some(t0);
+        c.put(a);
+        // Rotation: B created, A made inactive.
+        c.record(
+            "AKIAB",
+            &Change::Created {
+                sibling: "AKIAA".into(),
+                created: Some(t0),
+            },
+            t0,
+        );
+        c.record("AKIAA", &Change::Active(false), t0);
+        let b = c.get("AKIAB").unwrap();
+        assert_eq!(b.active, Some(true));
+        assert_eq!(b.identity.as_ref().unwrap().arn, "arn:aws:iam::1:user/u");
+        assert_eq!(b.others[0].key_id, "AKIAA");
+        assert!(!b.others[0].active, "the sibling's entry follows");
+        let a = c.get("AKIAA").unwrap();
+        assert_eq!(a.active, Some(false));
+        assert_eq!(
+            a.others,
+            vec![OtherKey {
+                key_id: "AKIAB".into(),
+                created: Some(t0),
+                active: true,
+                last_used: None
+            }]
+        );
+        assert_eq!(a.checked_at, Some(t0), "still fresh: no refresh needed");
+        // Backout: A active, B inactive.
+        c.record("AKIAA", &Change::Active(true), t0);
+        c.record("AKIAB", &Change::Active(false), t0);
+        assert!(!c.get("AKIAA").unwrap().others[0].active);
+        // Finalize: B deleted.
+        c.record("AKIAB", &Change::Deleted, t0);
+        assert!(c.get("AKIAA").unwrap().others.is_empty());
+        assert!(c.get("AKIAB").unwrap().is_invalid());
     }
 
     #[test]

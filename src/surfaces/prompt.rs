@@ -3,10 +3,14 @@
 //! small files and stats two: no network, no async runtime, no SDK. The shells do the same
 //! with builtins (see `shell`).
 //!
-//! A segment is shown only when `_meta` says it still describes the AWS files: the same
+//! A segment is shown when `_meta` says it still describes the AWS files: the same
 //! credentials/config paths with the same modification times, written less than
-//! [`MAX_SEGMENT_AGE`] ago. Otherwise (missing, changed, stale) nothing is printed: better
-//! silent than wrong, and never a wait.
+//! [`MAX_SEGMENT_AGE`] ago. When only the modification times differ (another tool wrote a
+//! file: `aws configure set region …`), it is still shown while the key id the segment is
+//! about (`.ids/<file>`) is still in the credentials or config file: a write elsewhere never
+//! turns a warning into silence, and a key another tool replaced is no longer shown. Otherwise
+//! (missing, other paths, stale, the key gone) nothing is printed: better silent than wrong,
+//! and never a wait (every read is a regular file under a size cap).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -49,7 +53,8 @@ pub fn all_segment(env: &Env, now: SystemTime) -> Option<String> {
     read_segment(env, ALL_FILE, now)
 }
 
-/// The first line of segment file `file` when `_meta` vouches for it; None otherwise.
+/// The first line of segment file `file` when `_meta` vouches for it (see the module docs);
+/// None otherwise.
 pub fn read_segment(env: &Env, file: &str, now: SystemTime) -> Option<String> {
     let dir = segment_dir(env);
     let meta = read_small(&dir.join(META_FILE))?;
@@ -57,13 +62,23 @@ pub fn read_segment(env: &Env, file: &str, now: SystemTime) -> Option<String> {
         ("credentials", credentials_file(env)),
         ("config", locate::path(env, FileKind::Config)),
     ];
-    if !meta_vouches(&meta, &files, now) {
+    let state = meta_state(&meta, &files, now);
+    if state == MetaState::Stale {
         return None;
     }
     let text = read_small(&dir.join(file))?;
     let line = text.lines().next()?.trim_end();
     if line.is_empty() || line.chars().any(char::is_control) {
         return None;
+    }
+    if state == MetaState::FilesChanged {
+        let id = read_small(&dir.join(segment::IDS_DIR).join(file))?;
+        let key = id.lines().next()?.trim();
+        if !crate::profiles::classify::looks_like_key_id(key)
+            || !files.iter().any(|(_, p)| file_holds(p, key))
+        {
+            return None;
+        }
     }
     Some(line.to_string())
 }
@@ -76,24 +91,68 @@ fn read_small(path: &Path) -> Option<String> {
     String::from_utf8(bytes).ok()
 }
 
-/// Pure check of `_meta`: written recently, for these files, which have not changed since.
-pub fn meta_vouches(meta: &str, files: &[(&str, PathBuf)], now: SystemTime) -> bool {
+/// True when the AWS file at `path` still holds `key_id` somewhere.
+fn file_holds(path: &Path, key_id: &str) -> bool {
+    use crate::sys::fs::{cap, read_optional_with, Follow};
+    read_optional_with(path, cap::AWS_FILE, Follow::Yes)
+        .ok()
+        .flatten()
+        .is_some_and(|b| memchr::memmem::find(&b, key_id.as_bytes()).is_some())
+}
+
+/// What `_meta` says about the segments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetaState {
+    /// Written recently, for these files, which have not changed since.
+    Current,
+    /// Written recently for these files, but a file changed since (another tool wrote it).
+    FilesChanged,
+    /// Unreadable, another version, too old, or for other files.
+    Stale,
+}
+
+/// Pure check of `_meta` (see [`MetaState`]).
+pub fn meta_state(meta: &str, files: &[(&str, PathBuf)], now: SystemTime) -> MetaState {
     let kv = parse_meta(meta);
     let get = |k: &str| kv.iter().find(|(key, _)| *key == k).map(|(_, v)| *v);
     if get("version") != Some("1") {
-        return false;
+        return MetaState::Stale;
     }
     let Some(written) = get("written_at").and_then(|v| v.parse::<u64>().ok()) else {
-        return false;
+        return MetaState::Stale;
     };
     let written = UNIX_EPOCH + Duration::from_secs(written);
     if now.duration_since(written).unwrap_or_default() > MAX_SEGMENT_AGE {
-        return false;
+        return MetaState::Stale;
     }
-    files.iter().all(|(name, path)| {
-        get(&format!("{name}_file")) == Some(&*path.to_string_lossy())
-            && get(&format!("{name}_mtime")) == Some(&*mtime_text(path))
-    })
+    if !files
+        .iter()
+        .all(|(name, path)| get(&format!("{name}_file")) == Some(&*path.to_string_lossy()))
+    {
+        return MetaState::Stale;
+    }
+    if files
+        .iter()
+        .all(|(name, path)| get(&format!("{name}_mtime")) == Some(&*mtime_text(path)))
+    {
+        MetaState::Current
+    } else {
+        MetaState::FilesChanged
+    }
+}
+
+/// Pure check of `_meta`: written recently, for these files, which have not changed since.
+pub fn meta_vouches(meta: &str, files: &[(&str, PathBuf)], now: SystemTime) -> bool {
+    meta_state(meta, files, now) == MetaState::Current
+}
+
+/// One value of `_meta` (e.g. `all_level`).
+pub fn meta_value(env: &Env, key: &str) -> Option<String> {
+    let meta = read_small(&segment_dir(env).join(META_FILE))?;
+    parse_meta(&meta)
+        .into_iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| v.to_string())
 }
 
 /// What the pre-commit hook says about key ages.
@@ -104,25 +163,22 @@ pub struct AgeWarning {
 }
 
 /// A warning when any key is near or past its max age (the `_all` segment); it blocks only
-/// with `[hook] block_on_age = true` and an expired key (the segment carries `expired_mark`).
+/// with `[hook] block_on_age = true` and an expired key (`_meta` says `all_level=expired`).
 pub fn hook_age_warning(env: &Env) -> Option<AgeWarning> {
     let seg = all_segment(env, SystemTime::now())?;
-    // The config is read only when there is something to say (a broken one means: warn only).
-    let cfg = crate::config::Config::load(env).unwrap_or_default();
-    let mark = cfg.prompt.expired_mark.as_str();
-    let format_has_mark = cfg
-        .prompt
-        .format
-        .replace("{mark}", "")
-        .replace("{age}", "")
-        .contains(mark);
-    let expired = !mark.is_empty() && !format_has_mark && seg.contains(mark);
+    let expired = meta_value(env, "all_level").as_deref() == Some("expired");
+    // The config is read only when it matters (a broken one means: warn only).
+    let block = expired
+        && crate::config::Config::load(env)
+            .unwrap_or_default()
+            .hook
+            .block_on_age;
     Some(AgeWarning {
         message: format!(
             "warning: an AWS key is getting old ({seg}); see `keyage status`, rotate with \
              `keyage rotate-self`"
         ),
-        block: expired && cfg.hook.block_on_age,
+        block,
     })
 }
 
@@ -154,6 +210,14 @@ mod tests {
         ));
         let other = [("credentials", config.clone()), ("config", config.clone())];
         assert!(!meta_vouches(&meta(&mtime_text(&creds)), &other, now));
+        assert_eq!(
+            meta_state(&meta("1.000000000"), &files, now),
+            MetaState::FilesChanged
+        );
+        assert_eq!(
+            meta_state(&meta(&mtime_text(&creds)), &other, now),
+            MetaState::Stale
+        );
         assert!(!meta_vouches("", &files, now));
     }
 }

@@ -1,16 +1,32 @@
 //! The precomputed prompt segment files, so a shell prompt can show a key's state with builtins
-//! only (no fork, no keyage process). `keyage status` (and the agent) rewrite them after every
-//! run from the same `Finding`s the table shows:
+//! only (no fork, no keyage process). `keyage status`, the agent and every command that changes
+//! keys (rotate-self, backout, finalize: `keys::after_change`) rewrite them from the same
+//! `Finding`s the table shows:
 //!
 //! - `<state_dir>/prompt/<profile>`: the segment for that profile's key, one line ending in
 //!   `\n` (e.g. `key 87d\n`, `key 92d!\n`), or an empty file when all is well. Every profile in
 //!   the files gets one (profiles without a static key get an empty file).
 //! - `<state_dir>/prompt/_all`: the worst segment over all keys (local and the users' other
 //!   active keys).
+//! - `<state_dir>/prompt/.ids/<name>`: for each non-empty segment file, the key id it is about
+//!   (one line).
 //! - `<state_dir>/prompt/_meta`: `key=value` lines: `version=1`, `written_at=<unix seconds>`,
 //!   `credentials_file=<path>`, `credentials_mtime=<unix seconds>.<nanoseconds>` (or
-//!   `missing`), and the same two for `config_`. A reader compares the mtime with the file's
-//!   current one to know the segments still describe the files.
+//!   `missing`), the same two for `config_`, and `all_level=` the level `_all` shows
+//!   (`expired`, `warn`, `unused`, `pending` or `none`), so readers (the git hook) know
+//!   "expired" from data, not from the rendered text.
+//! - `<state_dir>/prompt/_index`: the name and a hash of every segment file as last written,
+//!   so a run writes only the files whose content changed (10,000 profiles: one read, not
+//!   10,000).
+//!
+//! Readers (`surfaces::prompt`, the shell code of `keyage init`) show the first line when the
+//! AWS files are unchanged since `_meta` (same paths and modification times). When another tool
+//! changed a file since (`aws configure set region …`), they still show it while the key id of
+//! `.ids/<name>` is still in the credentials or config file: a write elsewhere never turns a
+//! warning into silence, and a key replaced by another tool stops being shown.
+//!
+//! `_meta` is rewritten only when a line other than `written_at` changes, or `written_at` is
+//! older than [`META_REFRESH`].
 //!
 //! File names: a profile name made only of `A-Z a-z 0-9 . _ -` that does not start with `_` or
 //! `.` is used as is; any other byte is written `%XX` (upper-case hex), and so is a leading `_`
@@ -35,6 +51,11 @@ use crate::profiles::{Class, Inventory};
 pub const PROMPT_DIR: &str = "prompt";
 pub const ALL_FILE: &str = "_all";
 pub const META_FILE: &str = "_meta";
+pub const INDEX_FILE: &str = "_index";
+
+/// `_meta` is rewritten at least this often (its `written_at` tells readers the segments are
+/// not abandoned; they give up after `prompt::MAX_SEGMENT_AGE`).
+pub const META_REFRESH: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// The folder holding the segment files.
 pub fn dir(env: &Env) -> PathBuf {
@@ -81,25 +102,81 @@ pub fn segment_text(f: Option<&Finding>, cfg: &PromptConfig, label: &str, pendin
         .replace("{profile}", label)
 }
 
-/// The content of every segment file: (file name, bytes).
+/// What `_all` shows, for `_meta`'s `all_level` (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AllLevel {
+    Expired,
+    Warn,
+    Unused,
+    Pending,
+    None,
+}
+
+impl AllLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AllLevel::Expired => "expired",
+            AllLevel::Warn => "warn",
+            AllLevel::Unused => "unused",
+            AllLevel::Pending => "pending",
+            AllLevel::None => "none",
+        }
+    }
+}
+
+/// The rendered segment files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// (file name, content) for every profile and `_all`, and `.ids/<name>` for the
+    /// non-empty ones.
+    pub files: Vec<(String, String)>,
+    pub all_level: AllLevel,
+}
+
+/// The folder (inside the segment folder) with the key id of each non-empty segment: file
+/// `.ids/<name>` beside segment file `<name>`. A name starting with `.` is never a profile's.
+pub const IDS_DIR: &str = ".ids";
+
+/// A segment file's content: the segment line, or nothing; with the key id it is about.
+fn content(segment: String, key_id: &str) -> (String, Option<String>) {
+    if segment.is_empty() {
+        (segment, None)
+    } else {
+        (segment + "\n", Some(format!("{key_id}\n")))
+    }
+}
+
+/// The content of every segment file.
 pub fn render(
     inventory: &Inventory,
     findings: &[Finding],
     cfg: &PromptConfig,
     pending: &BTreeSet<String>,
-) -> Vec<(String, String)> {
-    let line = |s: String| if s.is_empty() { s } else { s + "\n" };
-    let mut out = Vec::new();
+) -> Rendered {
+    let by_id: std::collections::HashMap<&str, &Finding> = findings
+        .iter()
+        .rev()
+        .map(|f| (f.key_id.as_str(), f))
+        .collect();
+    let mut out = Vec::with_capacity(inventory.profiles.len() + 1);
     for p in &inventory.profiles {
         let f = match &p.class {
-            Class::Static { key_id } => findings.iter().find(|f| &f.key_id == key_id),
+            Class::Static { key_id } => by_id.get(key_id.as_str()).copied(),
             _ => None,
         };
         let is_pending = f.is_some_and(|f| pending.contains(&f.key_id));
-        out.push((
-            file_name(&p.name),
-            line(segment_text(f, cfg, &p.name, is_pending)),
-        ));
+        let name = file_name(&p.name);
+        match f {
+            Some(f) => {
+                let (text, id) =
+                    content(segment_text(Some(f), cfg, &p.name, is_pending), &f.key_id);
+                if let Some(id) = id {
+                    out.push((format!("{IDS_DIR}/{name}"), id));
+                }
+                out.push((name, text));
+            }
+            None => out.push((name, String::new())),
+        }
     }
     let w = worst(findings.iter().filter(|f| f.level != Level::Skipped));
     let w_pending = findings.iter().find(|f| {
@@ -109,18 +186,53 @@ pub fn render(
                 Some(Level::Expired | Level::Warn | Level::Unused)
             )
     });
-    let all = match (w, w_pending) {
-        (Some(w), _) if matches!(w.level, Level::Expired | Level::Warn | Level::Unused) => {
-            segment_text(Some(w), cfg, "all", pending.contains(&w.key_id))
-        }
-        (_, Some(p)) => segment_text(Some(p), cfg, "all", true),
-        _ => String::new(),
+    let (all, all_level) = match (w, w_pending) {
+        (Some(w), _) if matches!(w.level, Level::Expired | Level::Warn | Level::Unused) => (
+            content(
+                segment_text(Some(w), cfg, "all", pending.contains(&w.key_id)),
+                &w.key_id,
+            ),
+            match w.level {
+                Level::Expired => AllLevel::Expired,
+                Level::Warn => AllLevel::Warn,
+                _ => AllLevel::Unused,
+            },
+        ),
+        (_, Some(p)) => (
+            content(segment_text(Some(p), cfg, "all", true), &p.key_id),
+            AllLevel::Pending,
+        ),
+        _ => ((String::new(), None), AllLevel::None),
     };
-    out.push((ALL_FILE.to_string(), line(all)));
-    out
+    let (all, all_id) = all;
+    let all_level = if all.is_empty() {
+        AllLevel::None
+    } else {
+        all_level
+    };
+    if let Some(id) = all_id {
+        out.push((format!("{IDS_DIR}/{ALL_FILE}"), id));
+    }
+    out.push((ALL_FILE.to_string(), all));
+    Rendered {
+        files: out,
+        all_level,
+    }
 }
 
-/// Writes every segment file and `_meta`; removes files of profiles that are gone.
+/// 64-bit FNV-1a, for the index (not security: a changed file with an equal hash would only
+/// be rewritten one change later).
+fn hash(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// Writes the segment files that changed, `_index` and `_meta`; removes files of profiles that
+/// are gone.
 pub fn write_all(
     env: &Env,
     inventory: &Inventory,
@@ -132,23 +244,116 @@ pub fn write_all(
     // The state folder first (refused when a symlink or someone else's), then its subfolder.
     crate::state::ensure_dir(env)?;
     crate::state::ensure_private_dir(&dir)?;
-    let files = render(inventory, findings, cfg, pending);
-    let mut keep: BTreeSet<String> = files.iter().map(|(n, _)| n.clone()).collect();
-    keep.insert(META_FILE.to_string());
-    for (name, text) in &files {
-        write_if_changed(&dir.join(name), text.as_bytes())?;
+    crate::state::ensure_private_dir(&dir.join(IDS_DIR))?;
+    let rendered = render(inventory, findings, cfg, pending);
+    let index_path = dir.join(INDEX_FILE);
+    // The index of the last write: name → hash. Missing or unreadable: check every file.
+    let old_index = read_small(&index_path).and_then(|b| String::from_utf8(b).ok());
+    let old: Option<std::collections::HashMap<&str, &str>> = old_index
+        .as_deref()
+        .map(|t| t.lines().filter_map(|l| l.split_once('\t')).collect());
+    let mut new_index = String::with_capacity(rendered.files.len() * 32);
+    for (name, text) in &rendered.files {
+        let h = format!("{:016x}", hash(text.as_bytes()));
+        let known = old
+            .as_ref()
+            .and_then(|o| o.get(name.as_str()))
+            .is_some_and(|old_h| *old_h == h);
+        if !known {
+            write_if_changed(&dir.join(name), text.as_bytes())?;
+        }
+        new_index.push_str(name);
+        new_index.push('\t');
+        new_index.push_str(&h);
+        new_index.push('\n');
     }
-    let meta = meta_text(inventory);
-    write_if_changed(&dir.join(META_FILE), meta.as_bytes())?;
-    if let Ok(rd) = std::fs::read_dir(&dir) {
-        for e in rd.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if !keep.contains(&name) && !name.starts_with(".keyage-") {
-                let _ = std::fs::remove_file(e.path());
+    let meta = meta_text(inventory, rendered.all_level);
+    if meta_needs_write(&dir.join(META_FILE), &meta) {
+        write_if_changed(&dir.join(META_FILE), meta.as_bytes())?;
+    }
+    match &old {
+        // Known: remove the files the last write made that are gone now.
+        Some(o) => {
+            let keep: BTreeSet<&str> = rendered.files.iter().map(|(n, _)| n.as_str()).collect();
+            for name in o.keys() {
+                let ours = !name.starts_with('.') && !name.contains('/')
+                    || name
+                        .strip_prefix(IDS_DIR)
+                        .and_then(|r| r.strip_prefix('/'))
+                        .is_some_and(|r| !r.contains('/') && !r.starts_with('.'));
+                if !keep.contains(name) && ours {
+                    let _ = std::fs::remove_file(dir.join(name));
+                }
+            }
+        }
+        // Unknown: look at the whole folder once.
+        None => {
+            let mut keep: BTreeSet<String> =
+                rendered.files.iter().map(|(n, _)| n.clone()).collect();
+            keep.insert(META_FILE.to_string());
+            keep.insert(INDEX_FILE.to_string());
+            for (sub, prefix) in [(dir.clone(), ""), (dir.join(IDS_DIR), ".ids/")] {
+                let Ok(rd) = std::fs::read_dir(&sub) else {
+                    continue;
+                };
+                for e in rd.flatten() {
+                    let name = format!("{prefix}{}", e.file_name().to_string_lossy());
+                    let is_file = e.file_type().is_ok_and(|t| t.is_file());
+                    if is_file
+                        && !keep.contains(&name)
+                        && !name.contains("/.keyage-")
+                        && !name.starts_with(".keyage-")
+                    {
+                        let _ = std::fs::remove_file(e.path());
+                    }
+                }
             }
         }
     }
+    if old_index.as_deref() != Some(new_index.as_str()) {
+        write_if_changed(&index_path, new_index.as_bytes())?;
+    }
     Ok(())
+}
+
+/// True unless `_meta` at `path` already says `meta` (apart from `written_at`) and was
+/// written less than [`META_REFRESH`] ago.
+fn meta_needs_write(path: &Path, meta: &str) -> bool {
+    let Some(old) = read_small(path).and_then(|b| String::from_utf8(b).ok()) else {
+        return true;
+    };
+    let without = |t: &str| -> Vec<String> {
+        t.lines()
+            .filter(|l| !l.starts_with("written_at="))
+            .map(str::to_string)
+            .collect()
+    };
+    if without(&old) != without(meta) {
+        return true;
+    }
+    let written = parse_meta(&old)
+        .into_iter()
+        .find(|(k, _)| *k == "written_at")
+        .and_then(|(_, v)| v.parse::<u64>().ok());
+    let now = unix_now();
+    match written {
+        Some(w) => now.saturating_sub(w) >= META_REFRESH.as_secs() || w > now,
+        None => true,
+    }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// A regular file's bytes (never through a link, never blocking on a FIFO or device), at most
+/// `sys::fs::cap::SMALL_TEXT` bytes (`_index` of 10,000 profiles is ~300 KB); None otherwise.
+fn read_small(path: &Path) -> Option<Vec<u8>> {
+    use crate::sys::fs::{cap, read_optional_with, Follow};
+    read_optional_with(path, cap::SMALL_TEXT, Follow::No).ok()?
 }
 
 fn mtime_text(path: &Path) -> String {
@@ -162,17 +367,15 @@ fn mtime_text(path: &Path) -> String {
 }
 
 /// The `_meta` file (see the module docs).
-pub fn meta_text(inventory: &Inventory) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+pub fn meta_text(inventory: &Inventory, all_level: AllLevel) -> String {
     format!(
-        "version=1\nwritten_at={now}\ncredentials_file={}\ncredentials_mtime={}\nconfig_file={}\nconfig_mtime={}\n",
+        "version=1\nwritten_at={}\ncredentials_file={}\ncredentials_mtime={}\nconfig_file={}\nconfig_mtime={}\nall_level={}\n",
+        unix_now(),
         inventory.credentials.path.display(),
         mtime_text(&inventory.credentials.path),
         inventory.config.path.display(),
         mtime_text(&inventory.config.path),
+        all_level.as_str(),
     )
 }
 
@@ -184,13 +387,7 @@ pub fn parse_meta(text: &str) -> Vec<(&str, &str)> {
 /// Replaces `path` with `bytes` (temp file + rename; no fsync: a lost segment is rewritten by
 /// the next run) unless it already holds exactly these bytes.
 fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<()> {
-    if crate::sys::fs::read_optional_with(
-        path,
-        crate::sys::fs::cap::SEGMENT,
-        crate::sys::fs::Follow::No,
-    )
-    .is_ok_and(|old| old.as_deref() == Some(bytes))
-    {
+    if read_small(path).is_some_and(|old| old == bytes) {
         return Ok(());
     }
     let dir = path.parent().unwrap_or_else(|| Path::new("."));

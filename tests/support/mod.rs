@@ -153,6 +153,44 @@ pub fn dead_endpoint() -> String {
     format!("http://127.0.0.1:{port}")
 }
 
+/// An endpoint on 127.0.0.1 that accepts connections and never answers
+/// (tests/support/black_hole.py), for "the network hangs" tests. Ends with the value.
+pub struct BlackHole {
+    port: u16,
+    _proc: Proc,
+    _dir: tempfile::TempDir,
+}
+
+impl BlackHole {
+    pub fn start() -> BlackHole {
+        let dir = tempdir("keyage-blackhole-");
+        let out = dir.path().join("stdout");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/black_hole.py");
+        let mut cmd = Command::new("python3");
+        cmd.arg(script)
+            .stdin(Stdio::null())
+            .stdout(fs::File::create(&out).expect("rig: black hole stdout"))
+            .stderr(Stdio::null());
+        let proc = Proc::spawn("black hole", &mut cmd);
+        let mut port = 0;
+        wait_until("the black hole listens", Duration::from_secs(10), || {
+            port = read_lossy(&out)
+                .strip_prefix("READY ")
+                .and_then(|p| p.trim().parse().ok())
+                .unwrap_or(0);
+            port != 0
+        });
+        BlackHole {
+            port,
+            _proc: proc,
+            _dir: dir,
+        }
+    }
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Moto
 
@@ -220,6 +258,14 @@ impl Moto {
     /// other parts meanwhile, then call [`MotoStarting::ready`]. Call both on the test's own
     /// thread (children die with the thread that spawned them).
     pub fn spawn() -> MotoStarting {
+        Moto::spawn_with(&[])
+    }
+    /// A slow IAM: every AWS call is answered after `latency_ms` (the wrapper's
+    /// `--latency-ms`).
+    pub fn start_slow(latency_ms: u32) -> Moto {
+        Moto::spawn_with(&["--latency-ms", &latency_ms.to_string()]).ready()
+    }
+    fn spawn_with(extra: &[&str]) -> MotoStarting {
         let started = Instant::now();
         let dir = tempdir("keyage-moto-");
         let out = dir.path().join("stdout");
@@ -234,6 +280,7 @@ impl Moto {
         let mut cmd = Command::new(python);
         cmd.arg(script)
             .args(["--port", "0"])
+            .args(extra)
             .env_remove("AWS_ACCESS_KEY_ID")
             .env_remove("AWS_SECRET_ACCESS_KEY")
             .env_remove("AWS_PROFILE")

@@ -1,6 +1,7 @@
 # keyage init fish: shows an aging AWS key in the prompt with builtins only.
-# The segment file is kept up to date by keyage status and the agent; it is ignored when the
-# AWS files changed after it was written (newer than _meta).
+# The segment file is kept up to date by keyage status and the agent; when the AWS files
+# changed after it was written (newer than _meta), it is kept only while its key id is still
+# in them.
 set -g __keyage_dir @STATE_DIR@
 set -q KEYAGE_PROMPT_SCOPE; or set -g KEYAGE_PROMPT_SCOPE @SCOPE@
 set -g KEYAGE_SEGMENT ''
@@ -22,15 +23,28 @@ function __keyage_update --on-event fish_prompt
         end
         set f $p
     end
+    set -l i $__keyage_dir/.ids/$f
     set f $__keyage_dir/$f
     test -f $f; or return 0
+    set -l line ''
+    read -l line <$f
+    test -n "$line"; or return 0
     set -l c $HOME/.aws/credentials
     set -q AWS_SHARED_CREDENTIALS_FILE; and test -n "$AWS_SHARED_CREDENTIALS_FILE"; and set c $AWS_SHARED_CREDENTIALS_FILE
-    test $c -nt $m; and return 0
-    set c $HOME/.aws/config
-    set -q AWS_CONFIG_FILE; and test -n "$AWS_CONFIG_FILE"; and set c $AWS_CONFIG_FILE
-    test $c -nt $m; and return 0
-    read -l line <$f; and set -g KEYAGE_SEGMENT $line
+    set -l g $HOME/.aws/config
+    set -q AWS_CONFIG_FILE; and test -n "$AWS_CONFIG_FILE"; and set g $AWS_CONFIG_FILE
+    if test $c -nt $m; or test $g -nt $m
+        # Another tool wrote an AWS file after keyage wrote the segment: keep the segment only
+        # while its key id (.ids/<name>) is still in one of the files.
+        test -f $i; or return 0
+        set -l k (string match -r -- '^A[KS]IA[A-Z0-9]+$' <$i)
+        test -n "$k"; or return 0
+        set -l held 0
+        test -f $c; and string match -q -- "*$k[1]*" <$c; and set held 1
+        test $held = 0; and test -f $g; and string match -q -- "*$k[1]*" <$g; and set held 1
+        test $held = 1; or return 0
+    end
+    set -g KEYAGE_SEGMENT $line
     return 0
 end
 @PROMPT@

@@ -19,13 +19,27 @@ function global:Update-KeyageSegment {
         $name = $sb.ToString()
     }
     $f = Join-Path $global:KeyageDir $name
+    $ids = Join-Path (Join-Path $global:KeyageDir '.ids') $name
     if (-not [System.IO.File]::Exists($f)) { return }
+    $lines = [System.IO.File]::ReadAllLines($f)
+    if (-not $lines -or -not $lines[0]) { return }
     $mt = [System.IO.File]::GetLastWriteTimeUtc($m)
     $c = if ($env:AWS_SHARED_CREDENTIALS_FILE) { $env:AWS_SHARED_CREDENTIALS_FILE } else { Join-Path $HOME '.aws/credentials' }
-    if ([System.IO.File]::Exists($c) -and [System.IO.File]::GetLastWriteTimeUtc($c) -gt $mt) { return }
-    $c = if ($env:AWS_CONFIG_FILE) { $env:AWS_CONFIG_FILE } else { Join-Path $HOME '.aws/config' }
-    if ([System.IO.File]::Exists($c) -and [System.IO.File]::GetLastWriteTimeUtc($c) -gt $mt) { return }
-    $line = [System.IO.File]::ReadAllLines($f) | Select-Object -First 1
-    if ($line) { $global:KeyageSegment = $line }
+    $g = if ($env:AWS_CONFIG_FILE) { $env:AWS_CONFIG_FILE } else { Join-Path $HOME '.aws/config' }
+    $newer = $false
+    foreach ($x in $c, $g) {
+        if ([System.IO.File]::Exists($x) -and [System.IO.File]::GetLastWriteTimeUtc($x) -gt $mt) { $newer = $true }
+    }
+    if ($newer) {
+        # Another tool wrote an AWS file: keep the segment only while its key id is still there.
+        $k = if ([System.IO.File]::Exists($ids)) { [System.IO.File]::ReadAllLines($ids) | Select-Object -First 1 } else { '' }
+        if ($k -notmatch '^A[KS]IA[A-Z0-9]+$') { return }
+        $held = $false
+        foreach ($x in $c, $g) {
+            if ([System.IO.File]::Exists($x) -and [System.IO.File]::ReadAllText($x).Contains($k)) { $held = $true }
+        }
+        if (-not $held) { return }
+    }
+    $global:KeyageSegment = $lines[0]
 }
 @PROMPT@
