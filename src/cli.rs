@@ -25,6 +25,14 @@ pub enum Command {
     Finalize(FinalizeArgs),
     /// Undo a rotation: the old key back in your files and active, the new one inactive.
     Backout(BackoutArgs),
+    /// Move a profile's static key out of the AWS files into the OS keyring; AWS tools then
+    /// get it through `credential_process` (keyage credential-process).
+    Protect(ProtectArgs),
+    /// Put a protected key back into the AWS files (the original bytes, when nothing else
+    /// changed them).
+    Unprotect(UnprotectArgs),
+    /// Print a protected profile's key as credential_process JSON (run by the AWS SDKs and CLI).
+    CredentialProcess(CredentialProcessArgs),
     /// Print the prompt segment (nothing when all is well). No network.
     Prompt(PromptArgs),
     /// Print shell code for your rc file: eval "$(keyage init bash)".
@@ -137,6 +145,37 @@ pub struct BackoutArgs {
     /// Delete the new key instead of making it inactive.
     #[arg(long)]
     pub delete_new: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ProtectArgs {
+    /// Profile whose key to protect (default: AWS_PROFILE, else default); every profile that
+    /// holds the same key is protected with it.
+    #[arg(long, short = 'p')]
+    pub profile: Option<String>,
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Print what would change; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UnprotectArgs {
+    /// Profile whose key to put back (default: AWS_PROFILE, else default).
+    #[arg(long, short = 'p')]
+    pub profile: Option<String>,
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CredentialProcessArgs {
+    /// The protected profile.
+    #[arg(long, short = 'p')]
+    pub profile: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

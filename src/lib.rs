@@ -20,6 +20,7 @@ pub mod front;
 pub mod keys;
 pub mod notifier;
 pub mod profiles;
+pub mod protect;
 pub mod rotation;
 pub mod secret;
 pub mod state;
@@ -60,6 +61,7 @@ fn prepare(env: &env::Env, cli: &cli::Cli) {
             | cli::Command::Hook(_)
             | cli::Command::Init(_)
             | cli::Command::Agent(_)
+            | cli::Command::CredentialProcess(_)
     ) {
         init_logging(env);
     }
@@ -72,8 +74,24 @@ fn prepare(env: &env::Env, cli: &cli::Cli) {
             | cli::Command::Man
             | cli::Command::RotateSelf(_)
             | cli::Command::Backout(_)
+            | cli::Command::CredentialProcess(_)
     ) {
         if let Some(notice) = rotation::unfinished(env) {
+            eprintln!("{notice}");
+        }
+    }
+    if !matches!(
+        cli.command,
+        cli::Command::Prompt(_)
+            | cli::Command::Hook(_)
+            | cli::Command::Init(_)
+            | cli::Command::Completions(_)
+            | cli::Command::Man
+            | cli::Command::Protect(_)
+            | cli::Command::Unprotect(_)
+            | cli::Command::CredentialProcess(_)
+    ) {
+        if let Some(notice) = protect::unfinished(env) {
             eprintln!("{notice}");
         }
     }

@@ -49,12 +49,19 @@ pub trait SecretStore {
 pub struct Keyring {
     /// How long one keyring call may take before keyage gives up on it.
     pub timeout: Duration,
+    /// The keyring service the entries live under: [`SERVICE`] for the rotation's backout
+    /// copies, [`PROTECTED_SERVICE`] for keys `keyage protect` serves.
+    pub service: &'static str,
 }
+
+/// The keyring service of the keys `keyage protect` took out of the files (user = key id).
+pub const PROTECTED_SERVICE: &str = "keyage-protected";
 
 impl Default for Keyring {
     fn default() -> Self {
         Keyring {
             timeout: Duration::from_secs(10),
+            service: SERVICE,
         }
     }
 }
@@ -71,20 +78,20 @@ pub fn backend_name() -> &'static str {
 }
 
 #[cfg(target_os = "linux")]
-fn entry(user: &str) -> keyring::Result<keyring::Entry> {
-    let cred = keyring::secret_service::SsCredential::new_with_target(None, SERVICE, user)?;
+fn entry(service: &str, user: &str) -> keyring::Result<keyring::Entry> {
+    let cred = keyring::secret_service::SsCredential::new_with_target(None, service, user)?;
     Ok(keyring::Entry::new_with_credential(Box::new(cred)))
 }
 
 #[cfg(not(target_os = "linux"))]
-fn entry(user: &str) -> keyring::Result<keyring::Entry> {
+fn entry(service: &str, user: &str) -> keyring::Result<keyring::Entry> {
     if !default_builder_persists() {
         return Err(keyring::Error::NoStorageAccess(
             "this build has no OS keyring backend (the keyring crate fell back to its mock store)"
                 .into(),
         ));
     }
-    keyring::Entry::new(SERVICE, user)
+    keyring::Entry::new(service, user)
 }
 
 /// True when the keyring crate's default store keeps secrets beyond this process (i.e. it is
@@ -100,6 +107,14 @@ pub fn default_builder_persists() -> bool {
 impl Keyring {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The entries of protected keys (service [`PROTECTED_SERVICE`]).
+    pub fn protected() -> Self {
+        Keyring {
+            service: PROTECTED_SERVICE,
+            ..Self::default()
+        }
     }
 
     /// Runs `f` on its own thread and waits at most `self.timeout`.
@@ -127,8 +142,9 @@ impl SecretStore for Keyring {
     fn put(&self, key_id: &str, value: &SecretKey) -> Result<()> {
         let id = key_id.to_string();
         let value = value.clone();
+        let service = self.service;
         self.bounded("store a secret", move || {
-            entry(&id)
+            entry(service, &id)
                 .and_then(|e| e.set_password(value.expose_secret()))
                 .map_err(|e| keyring_error(e, "store the secret of", &id))
         })
@@ -136,8 +152,9 @@ impl SecretStore for Keyring {
 
     fn get(&self, key_id: &str) -> Result<Option<SecretKey>> {
         let id = key_id.to_string();
+        let service = self.service;
         self.bounded("read a secret", move || {
-            match entry(&id).and_then(|e| e.get_password()) {
+            match entry(service, &id).and_then(|e| e.get_password()) {
                 Ok(s) => Ok(Some(secret(s))),
                 Err(keyring::Error::NoEntry) => Ok(None),
                 Err(e) => Err(keyring_error(e, "read the secret of", &id)),
@@ -147,8 +164,9 @@ impl SecretStore for Keyring {
 
     fn delete(&self, key_id: &str) -> Result<()> {
         let id = key_id.to_string();
+        let service = self.service;
         self.bounded("delete a secret", move || {
-            match entry(&id).and_then(|e| e.delete_credential()) {
+            match entry(service, &id).and_then(|e| e.delete_credential()) {
                 Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
                 Err(e) => Err(keyring_error(e, "delete the secret of", &id)),
             }
@@ -160,9 +178,10 @@ impl SecretStore for Keyring {
         let n: u64 = rand::rng().random();
         let user = format!("keyage-probe-{}-{n:016x}", std::process::id());
         let value: String = format!("probe-{:016x}", rand::rng().random::<u64>());
+        let service = self.service;
         self.bounded("write, read and delete a probe entry", move || {
             const PROBE: &str = "a probe entry";
-            let e = entry(&user).map_err(|e| keyring_error(e, "create", PROBE))?;
+            let e = entry(service, &user).map_err(|e| keyring_error(e, "create", PROBE))?;
             e.set_password(&value)
                 .map_err(|e| keyring_error(e, "write", PROBE))?;
             let back = e.get_password();
@@ -298,7 +317,7 @@ mod tests {
         // On Linux the entry is an explicit Secret Service credential.
         #[cfg(target_os = "linux")]
         {
-            let e = entry("AKIAEXAMPLE").expect("entry");
+            let e = entry(SERVICE, "AKIAEXAMPLE").expect("entry");
             assert!(e
                 .get_credential()
                 .downcast_ref::<keyring::secret_service::SsCredential>()

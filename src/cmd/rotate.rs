@@ -95,7 +95,11 @@ async fn rotate(env: &Env, args: RotateArgs) -> Result<u8> {
         mfa_serial: args.mfa_serial.clone(),
         delete_inactive_spare: args.delete_inactive_spare,
     };
-    let sel = plan::select(&plan::profile_infos(&inv), &req)?;
+    let mut sel = plan::select(&plan::profile_infos(&inv), &req)?;
+    if inv.is_protected(&sel.old_key_id) {
+        // `keyage protect`: the key lives in the keyring; no file changes.
+        sel.files.clear();
+    }
 
     // No backup, no rotation: the keyring must work before anything touches IAM.
     let store = crate::rotation::open_store(env);
@@ -112,10 +116,11 @@ async fn rotate(env: &Env, args: RotateArgs) -> Result<u8> {
         }))
     })?;
 
-    let old_secret = inv
-        .secret_for(&sel.old_key_id)
-        .cloned()
-        .ok_or_else(|| Error::internal("the profile's key has no secret"))?;
+    let old_secret = crate::rotation::edges::Files::secret_for(
+        &InventoryFiles { env: env.clone() },
+        &sel.old_key_id,
+    )?
+    .ok_or_else(|| Error::internal("the profile's key has no secret"))?;
     let connect = SdkConnect {
         env: env.clone(),
         target: target_for(Some(&inv), &sel.profile),

@@ -136,7 +136,6 @@ fn writable_value(s: &str) -> bool {
 struct Plan<'a> {
     file: &'a LoadedFile,
     doc: &'a Document,
-    real: PathBuf,
     text: Zeroizing<String>,
 }
 
@@ -174,67 +173,25 @@ pub fn replace_key(
         let text = apply(doc, &t, new_id, new_secret).map_err(|why| {
             Error::internal(format!("{}: {why}; nothing was written", f.path.display()))
         })?;
-        let real = std::fs::canonicalize(&f.path).at("resolve", &f.path)?;
-        plans.push(Plan {
-            file: f,
-            doc,
-            real,
-            text,
-        });
+        plans.push(Plan { file: f, doc, text });
     }
     if plans.is_empty() {
         return Ok(Vec::new());
     }
-    if plans.len() == 2 && plans[0].real == plans[1].real {
-        return Err(Error::new(
-            Kind::Conflict,
-            format!(
-                "AWS_SHARED_CREDENTIALS_FILE and AWS_CONFIG_FILE both lead to {}; keyage will not edit one file as two",
-                plans[0].real.display()
-            ),
-        )
-        .hint("point them at different files"));
-    }
-    // Lock in a fixed order (by real path) so two writers cannot deadlock.
-    plans.sort_by(|a, b| a.real.cmp(&b.real));
-    let mut locks = Vec::new();
-    for p in &plans {
-        locks.push(lock(&p.real)?);
-    }
-    // Under the locks: every file must still be what we parsed, before any is written.
-    for p in &plans {
-        let now = Zeroizing::new(std::fs::read(&p.real).at("read", &p.real)?);
-        if now.as_slice() != p.doc.as_bytes() {
-            return Err(Error::new(
-                Kind::Conflict,
-                format!(
-                    "{} changed since keyage read it (another program wrote it); nothing was written",
-                    p.file.path.display()
-                ),
-            )
-            .hint("run the command again"));
-        }
-    }
-    // Stage every file (written, synced, mode and owner set), then rename them all.
-    let mut staged = Vec::new();
-    for p in &plans {
-        staged.push(stage(&p.real, p.text.as_bytes())?);
-    }
-    let mut written = Vec::new();
-    for (p, tmp) in plans.iter().zip(staged) {
-        tmp.persist(&p.real)
-            .map_err(|e| Error::io("replace", &p.real, e.error))?;
-        crate::state::sync_dir(p.real.parent().unwrap_or_else(|| Path::new(".")));
-        written.push(p.file.path.clone());
-    }
-    drop(locks);
-    written.sort();
-    Ok(written)
+    let planned: Vec<Planned<'_>> = plans
+        .iter()
+        .map(|p| Planned {
+            path: &p.file.path,
+            expect: p.doc.as_bytes(),
+            text: p.text.as_str(),
+        })
+        .collect();
+    write_planned(&planned)
 }
 
 /// Lines (in the file of `kind`) of the effective secret of each profile whose effective id is
 /// `old_id`.
-fn effective_secret_lines(inv: &Inventory, old_id: &str, kind: FileKind) -> Vec<usize> {
+pub fn effective_secret_lines(inv: &Inventory, old_id: &str, kind: FileKind) -> Vec<usize> {
     inv.profiles
         .iter()
         .filter(|p| {
@@ -316,6 +273,358 @@ fn stage(real: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile> {
     let _ = meta;
     tmp.as_file().sync_all().at("fsync", tmp.path())?;
     Ok(tmp)
+}
+
+// ---------------------------------------------------------------------------------------------
+// `keyage protect`: the two static values of a key out, one `credential_process` line in — and
+// the exact reverse.
+
+/// One hunk of the exact reverse of a protect edit, in the coordinates of the edited text:
+/// remove `remove` bytes at `at`, insert `before` + (the secret, when `secret`) + `after`.
+/// Holds no secret: a secret line is kept as the text around its value.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Hunk {
+    pub at: usize,
+    pub remove: usize,
+    pub before: String,
+    pub secret: bool,
+    pub after: String,
+}
+
+/// A planned protect edit of one document.
+#[derive(Debug)]
+pub struct ProtectEdit {
+    /// The new text.
+    pub text: Zeroizing<String>,
+    /// How to get the original text back from `text` (plus the secret).
+    pub hunks: Vec<Hunk>,
+    /// The profiles (sections) that now read `credential_process`, in file order.
+    pub profiles: Vec<String>,
+}
+
+/// Takes key `key_id` (whose secret is `secret`) out of `doc`, a file of `kind`: in every
+/// section holding it, the `aws_access_key_id` and `aws_secret_access_key` lines (and any
+/// duplicate of them) go, and `credential_process = <command(profile)>` takes the place of the
+/// first of them, with that line's ending. Every other byte is kept. None when no section holds
+/// the key. Checked, not assumed: the new text must parse, hold the secret nowhere, and give the
+/// original bytes back through [`restore_exact`].
+pub fn protect_doc(
+    doc: &Document,
+    kind: FileKind,
+    key_id: &str,
+    secret: &str,
+    effective_secret_lines: &[usize],
+    command: &dyn Fn(&str) -> String,
+) -> Result<Option<ProtectEdit>, Refusal> {
+    let spans = targets(doc, key_id, Some(secret), effective_secret_lines)?;
+    if spans.is_empty() {
+        return Ok(None);
+    }
+    let names = super::classify::section_profiles(kind, doc);
+    let text = doc.text();
+    // Section → its target spans (file order).
+    let mut by_section: std::collections::BTreeMap<usize, Vec<&Span>> = Default::default();
+    for s in &spans {
+        by_section.entry(s.section).or_default().push(s);
+    }
+    let mut edits: Vec<(Range<usize>, String, Option<Range<usize>>)> = Vec::new();
+    let mut profiles = Vec::new();
+    for (si, ts) in &by_section {
+        let sec = &doc.sections()[*si];
+        let Some(name) = names.get(*si).copied().flatten() else {
+            return Err((
+                sec.line,
+                format!("this section holds key {key_id} but the AWS SDKs do not read it as a profile, so its secret would stay in the file"),
+                "remove the section, or fix its header so that it is a profile".into(),
+            ));
+        };
+        if !ts.iter().any(|t| t.target == Target::KeyId)
+            || !ts.iter().any(|t| t.target == Target::Secret)
+        {
+            return Err((
+                sec.line,
+                format!("profile `{name}` keeps the id and the secret of key {key_id} in different sections or files"),
+                "put aws_access_key_id and aws_secret_access_key in one section, then run keyage protect again".into(),
+            ));
+        }
+        if let Some(e) = doc.entries(sec).iter().find(|e| {
+            e.key == "credential_process"
+                || super::classify::NO_STATIC_SOURCES.contains(&e.key.as_ref())
+                || e.key == super::classify::SESSION_TOKEN
+        }) {
+            return Err((
+                e.line,
+                format!("profile `{name}` also sets {}; keyage will not guess which source the SDKs should use", e.key),
+                format!("remove {} from the profile, or protect a profile that holds only the key", e.key),
+            ));
+        }
+        let mut first = true;
+        for t in ts {
+            let e = doc.entry(t.section, t.entry).ok_or((
+                t.line,
+                "internal: no such setting".to_string(),
+                String::new(),
+            ))?;
+            if t.target == Target::Secret && doc.value(e) != secret {
+                return Err((
+                    t.line,
+                    format!("profile `{name}` holds another secret for key {key_id} on this line"),
+                    "keep one aws_secret_access_key per profile".into(),
+                ));
+            }
+            // A setting line starts with its key.
+            let start = e.key_span.start;
+            let (_, next, eol) = doc.line_at(start);
+            let new = if first {
+                format!("credential_process = {}{}", command(name), eol.as_str())
+            } else {
+                String::new()
+            };
+            first = false;
+            let secret_span = (t.target == Target::Secret).then(|| e.value_span.clone());
+            edits.push((start..next, new, secret_span));
+        }
+        profiles.push(name.to_string());
+    }
+    edits.sort_by_key(|(r, _, _)| r.start);
+    let splices: Vec<(Range<usize>, &str)> = edits
+        .iter()
+        .map(|(r, s, _)| (r.clone(), s.as_str()))
+        .collect();
+    let mut out = Zeroizing::new(String::new());
+    let refuse = |why: String| {
+        (
+            1usize,
+            why,
+            "report this as a bug; nothing was written".to_string(),
+        )
+    };
+    super::document::splice_into_pub(text, &splices, &mut out).map_err(refuse)?;
+    let mut hunks = Vec::with_capacity(edits.len());
+    let mut shift: isize = 0;
+    for (r, new, secret_span) in &edits {
+        let at = r
+            .start
+            .checked_add_signed(shift)
+            .ok_or_else(|| refuse("offsets".into()))?;
+        let (before, after) = match secret_span {
+            Some(v) => (
+                text[r.start..v.start].to_string(),
+                text[v.end..r.end].to_string(),
+            ),
+            None => (text[r.clone()].to_string(), String::new()),
+        };
+        hunks.push(Hunk {
+            at,
+            remove: new.len(),
+            before,
+            secret: secret_span.is_some(),
+            after,
+        });
+        shift += new.len() as isize - r.len() as isize;
+    }
+    // Checks: parses, no secret anywhere, and the exact reverse gives the original back.
+    let parsed = Document::parse(&out)
+        .map_err(|e| refuse(format!("the edited file would not parse ({e})")))?;
+    if out.contains(secret) {
+        return Err((
+            1,
+            format!("the secret of {key_id} appears in the file outside the profiles that hold it (for example in a comment or another setting)"),
+            "remove the other copies of the secret from the file, then run keyage protect again".into(),
+        ));
+    }
+    let back = restore_exact(&out, &hunks, secret).map_err(refuse)?;
+    if back.as_bytes() != doc.as_bytes() {
+        return Err(refuse(
+            "the reverse of the edit would not give the file back".into(),
+        ));
+    }
+    let _ = parsed;
+    Ok(Some(ProtectEdit {
+        text: out,
+        hunks,
+        profiles,
+    }))
+}
+
+/// The exact reverse of a protect edit: `post` (the edited text, unchanged since) with every
+/// hunk undone. Errors when the hunks do not fit `post`.
+pub fn restore_exact(
+    post: &str,
+    hunks: &[Hunk],
+    secret: &str,
+) -> Result<Zeroizing<String>, String> {
+    let mut out = Zeroizing::new(String::new());
+    let extra: usize = hunks
+        .iter()
+        .map(|h| h.before.len() + h.after.len() + if h.secret { secret.len() } else { 0 })
+        .sum();
+    out.reserve_exact(post.len() + extra);
+    let mut pos = 0usize;
+    for h in hunks {
+        let end = h.at.checked_add(h.remove).ok_or("a hunk out of range")?;
+        if h.at < pos
+            || end > post.len()
+            || !post.is_char_boundary(h.at)
+            || !post.is_char_boundary(end)
+        {
+            return Err("the recorded edit does not fit the file".into());
+        }
+        out.push_str(&post[pos..h.at]);
+        out.push_str(&h.before);
+        if h.secret {
+            out.push_str(secret);
+        }
+        out.push_str(&h.after);
+        pos = end;
+    }
+    out.push_str(&post[pos..]);
+    Ok(out)
+}
+
+/// The surgical reverse, for a file changed since `protect`: in every section of `doc` that is
+/// one of `profiles` and has a `credential_process` line running keyage's credential-process
+/// for it (`ours(profile, value)`), that line becomes the two static lines again (same ending).
+/// None when no such line is left.
+pub fn unprotect_doc(
+    doc: &Document,
+    kind: FileKind,
+    profiles: &[String],
+    ours: &dyn Fn(&str, &str) -> bool,
+    key_id: &str,
+    secret: &str,
+) -> Result<Option<Zeroizing<String>>, Refusal> {
+    if !looks_like_key_id(key_id) || !writable_value(secret) {
+        return Err((
+            1,
+            "the key from the keyring cannot be written to a file".into(),
+            "run `keyage doctor`".into(),
+        ));
+    }
+    let names = super::classify::section_profiles(kind, doc);
+    let mut edits: Vec<(Range<usize>, Zeroizing<String>)> = Vec::new();
+    for (si, sec) in doc.sections().iter().enumerate() {
+        let Some(name) = names.get(si).copied().flatten() else {
+            continue;
+        };
+        if !profiles.iter().any(|p| p == name) {
+            continue;
+        }
+        for e in doc.entries(sec) {
+            if e.key != "credential_process" || !ours(name, &doc.value(e)) {
+                continue;
+            }
+            if let Some(other) = doc
+                .entries(sec)
+                .iter()
+                .find(|o| o.key == ACCESS_KEY_ID || o.key == SECRET_ACCESS_KEY)
+            {
+                return Err((
+                    other.line,
+                    format!("profile `{name}` has a static key line again; keyage will not write a second one"),
+                    "remove that line (or the credential_process line) by hand".into(),
+                ));
+            }
+            let (_, next, eol) = doc.line_at(e.key_span.start);
+            let mid = match eol {
+                super::document::Eol::None => "\n",
+                other => other.as_str(),
+            };
+            let mut s = Zeroizing::new(String::new());
+            s.push_str(&format!(
+                "{ACCESS_KEY_ID} = {key_id}{mid}{SECRET_ACCESS_KEY} = "
+            ));
+            s.push_str(secret);
+            s.push_str(eol.as_str());
+            edits.push((e.key_span.start..next, s));
+        }
+    }
+    if edits.is_empty() {
+        return Ok(None);
+    }
+    let splices: Vec<(Range<usize>, &str)> =
+        edits.iter().map(|(r, s)| (r.clone(), s.as_str())).collect();
+    let mut out = Zeroizing::new(String::new());
+    super::document::splice_into_pub(doc.text(), &splices, &mut out)
+        .map_err(|why| (1, why, "report this as a bug; nothing was written".into()))?;
+    Document::parse(&out).map_err(|e| {
+        (
+            e.line,
+            format!("the restored file would not parse ({})", e.message),
+            "report this as a bug; nothing was written".into(),
+        )
+    })?;
+    Ok(Some(out))
+}
+
+/// One file to write: where, the bytes it must still hold, and the new text.
+pub struct Planned<'a> {
+    pub path: &'a Path,
+    pub expect: &'a [u8],
+    pub text: &'a str,
+}
+
+/// Writes every planned file atomically under its lock, after checking (under the locks) that
+/// each still holds `expect`; then reads each back and compares. Nothing is written when any
+/// file changed (`Kind::Conflict`). Returns the (configured) paths written.
+pub fn write_planned(plans: &[Planned<'_>]) -> Result<Vec<PathBuf>> {
+    let mut real: Vec<(PathBuf, &Planned<'_>)> = Vec::new();
+    for p in plans {
+        real.push((std::fs::canonicalize(p.path).at("resolve", p.path)?, p));
+    }
+    if real.len() == 2 && real[0].0 == real[1].0 {
+        return Err(Error::new(
+            Kind::Conflict,
+            format!(
+                "AWS_SHARED_CREDENTIALS_FILE and AWS_CONFIG_FILE both lead to {}; keyage will not edit one file as two",
+                real[0].0.display()
+            ),
+        )
+        .hint("point them at different files"));
+    }
+    real.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut locks = Vec::new();
+    for (r, _) in &real {
+        locks.push(lock(r)?);
+    }
+    for (r, p) in &real {
+        let now = Zeroizing::new(std::fs::read(r).at("read", r)?);
+        if now.as_slice() != p.expect {
+            return Err(Error::new(
+                Kind::Conflict,
+                format!(
+                    "{} changed since keyage read it (another program wrote it); nothing was written",
+                    p.path.display()
+                ),
+            )
+            .hint("run the command again"));
+        }
+    }
+    let mut staged = Vec::new();
+    for (r, p) in &real {
+        staged.push(stage(r, p.text.as_bytes())?);
+    }
+    let mut written = Vec::new();
+    for ((r, p), tmp) in real.iter().zip(staged) {
+        tmp.persist(r)
+            .map_err(|e| Error::io("replace", r, e.error))?;
+        crate::state::sync_dir(r.parent().unwrap_or_else(|| Path::new(".")));
+        written.push(p.path.to_path_buf());
+    }
+    // Re-read: what is on disk must be what we wrote.
+    for (r, p) in &real {
+        let back = Zeroizing::new(std::fs::read(r).at("read back", r)?);
+        if back.as_slice() != p.text.as_bytes() {
+            return Err(Error::new(
+                Kind::Conflict,
+                format!("{} does not hold what keyage just wrote (another program wrote it at the same time)", p.path.display()),
+            )
+            .hint("check the file, then run the command again"));
+        }
+    }
+    drop(locks);
+    written.sort();
+    Ok(written)
 }
 
 #[cfg(test)]
