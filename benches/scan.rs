@@ -81,6 +81,7 @@ fn matcher() -> Matcher {
             (secret("q9Xv3mK2pL8sT4wZ7yB1nC6dF0gH5jR2eA3uI9oP"), None),
             (secret("Zz9Xv3mK2pL8sT4wZ7yB1nC6dF0gH5jR2eA3uI9o"), None),
         ],
+        ..Default::default()
     };
     Matcher::new(&own, Allowlist::default())
 }

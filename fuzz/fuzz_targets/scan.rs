@@ -45,6 +45,7 @@ fn matcher() -> &'static Matcher {
                 (secret::secret("KIAq9Xv3mK2pL8sT4wZ7yB1nC6dF0gH5jR2eA3uI"), None),
                 (secret::secret("xxAKIAZ7QW3RTYU2IOPLKJq9Xv3mK2pL8sT4wZ7y"), None),
             ],
+..Default::default()
         };
         let allow = Allowlist::new(
             std::path::Path::new("/r"),

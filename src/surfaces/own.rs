@@ -35,7 +35,14 @@ impl OwnValues {
     /// (the pattern check still runs): the note says why exact matching is off.
     pub fn load(env: &crate::env::Env) -> (Self, Option<String>) {
         match crate::profiles::Inventory::load(env) {
-            Ok(inv) => (OwnValues::from_inventory(&inv), None),
+            Ok(inv) => {
+                let mut own = OwnValues::from_inventory(&inv);
+                if !inv.protected.is_empty() {
+                    let fp = crate::protect::fingerprint::Fingerprints::load(&env.state_dir());
+                    own.secret_test = Some(std::sync::Arc::new(move |c: &[u8]| fp.matches(c)));
+                }
+                (own, None)
+            }
             Err(e) => (
                 OwnValues::default(),
                 Some(format!(

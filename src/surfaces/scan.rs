@@ -71,12 +71,18 @@ pub struct Hit {
     pub masked: String,
 }
 
+/// Tells whether a 40-character base64 candidate is one of the user's secrets kept out of the
+/// files (`keyage protect`: a keyed fingerprint, so no keyring is needed).
+pub type SecretTest = std::sync::Arc<dyn Fn(&[u8]) -> bool + Send + Sync>;
+
 /// The user's own values, from the credentials/config files.
 #[derive(Default)]
 pub struct OwnValues {
     pub key_ids: Vec<String>,
     /// Each secret with the key id it belongs to, when known.
     pub secrets: Vec<(SecretKey, Option<String>)>,
+    /// Protected secrets (in no file): tested per 40-character candidate.
+    pub secret_test: Option<SecretTest>,
 }
 
 impl std::fmt::Debug for OwnValues {
@@ -217,6 +223,14 @@ pub struct Matcher {
     packed: Option<packed::Searcher>,
     reference: OnceLock<Reference>,
     allow: Allowlist,
+    secret_test: Option<SecretTest>,
+}
+
+/// The length of an AWS secret access key.
+pub const SECRET_LEN: usize = 40;
+
+fn is_secret_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'/' || b == b'+'
 }
 
 impl std::fmt::Debug for Matcher {
@@ -288,6 +302,7 @@ impl Matcher {
             own_patterns: pats.into_iter().map(|(_, p)| p).collect(),
             reference: OnceLock::new(),
             allow,
+            secret_test: own.secret_test.clone(),
         }
     }
 
@@ -307,9 +322,45 @@ impl Matcher {
 
     /// Every hit in `hay`, in order. Own values win over the pattern on the same bytes.
     pub fn scan(&self, hay: &[u8]) -> Vec<Hit> {
-        match &self.packed {
+        let mut hits = match &self.packed {
             Some(p) => self.scan_packed(p, hay),
             None => self.scan_reference(hay),
+        };
+        if let Some(test) = &self.secret_test {
+            self.add_protected(hay, test, &mut hits);
+        }
+        hits
+    }
+
+    /// Every whole run of exactly 40 base64 bytes that `test` recognises (a protected secret)
+    /// and no other hit covers.
+    fn add_protected(&self, hay: &[u8], test: &SecretTest, hits: &mut Vec<Hit>) {
+        let mut found = Vec::new();
+        let mut i = 0;
+        while i < hay.len() {
+            if !is_secret_byte(hay[i]) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < hay.len() && is_secret_byte(hay[i]) {
+                i += 1;
+            }
+            if i - start == SECRET_LEN
+                && !hits.iter().any(|h| h.start < i && start < h.end)
+                && test(&hay[start..i])
+            {
+                found.push(Hit {
+                    start,
+                    end: i,
+                    kind: HitKind::OwnSecret,
+                    masked: "a protected secret (kept in the OS keyring by keyage protect)".into(),
+                });
+            }
+        }
+        if !found.is_empty() {
+            hits.extend(found);
+            hits.sort_by_key(|h| h.start);
         }
     }
 
@@ -589,7 +640,7 @@ mod tests {
         OwnValues {
             key_ids: vec![OWN_ID.into()],
             secrets: vec![(secret(OWN_SECRET), Some(OWN_ID.into()))],
-        }
+        }..Default::default()
     }
 
     #[test]
@@ -634,6 +685,7 @@ mod tests {
             &OwnValues {
                 key_ids: vec![EXAMPLE_KEY_ID.into()],
                 secrets: vec![(secret(EXAMPLE_SECRET), None)],
+                ..Default::default()
             },
             Allowlist::default(),
         );
@@ -750,27 +802,28 @@ mod tests {
     }
 
     proptest::proptest! {
-        #[test]
-        fn fast_path_equals_reference(parts in proptest::collection::vec(piece(), 0..24)) {
-            let hay = parts.concat();
-            let tricky = OwnValues {
-                key_ids: vec![OWN_ID.into(), "ASIAQWERTY234567ABCD".into()],
-                secrets: vec![
-                    (secret(OWN_SECRET), None),
-                    (secret(KIA_SECRET), None),
-                    (secret(OVERLAP_SECRET), None),
-                ],
-            };
-            for m in [
-                Matcher::new(&own(), Allowlist::default()),
-                Matcher::patterns_only(),
-                Matcher::new(&tricky, Allowlist::default()),
-            ] {
-                proptest::prop_assert!(m.has_fast_path() || !cfg!(target_arch = "x86_64"));
-                proptest::prop_assert_eq!(m.scan(&hay), m.scan_reference(&hay));
+            #[test]
+            fn fast_path_equals_reference(parts in proptest::collection::vec(piece(), 0..24)) {
+                let hay = parts.concat();
+                let tricky = OwnValues {
+                    key_ids: vec![OWN_ID.into(), "ASIAQWERTY234567ABCD".into()],
+                    secrets: vec![
+                        (secret(OWN_SECRET), None),
+                        (secret(KIA_SECRET), None),
+                        (secret(OVERLAP_SECRET), None),
+                    ],
+    ..Default::default()
+                };
+                for m in [
+                    Matcher::new(&own(), Allowlist::default()),
+                    Matcher::patterns_only(),
+                    Matcher::new(&tricky, Allowlist::default()),
+                ] {
+                    proptest::prop_assert!(m.has_fast_path() || !cfg!(target_arch = "x86_64"));
+                    proptest::prop_assert_eq!(m.scan(&hay), m.scan_reference(&hay));
+                }
             }
         }
-    }
 
     #[test]
     fn many_own_values_use_the_general_path() {
@@ -780,6 +833,7 @@ mod tests {
         let own = OwnValues {
             key_ids: ids.clone(),
             secrets: vec![],
+            ..Default::default()
         };
         let m = Matcher::new(&own, Allowlist::default());
         assert!(!m.has_fast_path());
