@@ -673,4 +673,232 @@ mod tests {
         assert!(!writable_value("#x"));
         assert!(writable_value("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"));
     }
+
+    const ID: &str = "AKIAZ7QW3RTYU2IOPLKJ";
+    const SECRET: &str = "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";
+
+    fn cmd(p: &str) -> String {
+        format!("/opt/bin/keyage credential-process --profile {p}")
+    }
+
+    fn protect(src: &str) -> ProtectEdit {
+        let doc = Document::parse(src).unwrap();
+        protect_doc(&doc, FileKind::Credentials, ID, SECRET, &[], &cmd)
+            .unwrap()
+            .expect("holds the key")
+    }
+
+    #[test]
+    fn protect_edits_two_lines_and_reverses_exactly() {
+        let src = format!(
+            "\u{feff}# top\r\n[default]\r\naws_access_key_id = {ID} ; old\r\n; note\naws_secret_access_key={SECRET}\r\nregion = x\n[other]\naws_access_key_id=AKIAI44QH8DHBEXAMPLE\naws_secret_access_key=zzz\n[work]\naws_secret_access_key = {SECRET}\naws_access_key_id = {ID}"
+        );
+        let e = protect(&src);
+        assert_eq!(
+            e.text.as_str(),
+            format!("\u{feff}# top\r\n[default]\r\ncredential_process = {}\r\n; note\nregion = x\n[other]\naws_access_key_id=AKIAI44QH8DHBEXAMPLE\naws_secret_access_key=zzz\n[work]\ncredential_process = {}\n", cmd("default"), cmd("work"))
+        );
+        assert_eq!(e.profiles, ["default", "work"]);
+        assert!(!serde_json::to_string(&e.hunks).unwrap().contains(SECRET));
+        assert_eq!(
+            restore_exact(&e.text, &e.hunks, SECRET).unwrap().as_str(),
+            src
+        );
+        // The surgical reverse writes the two values where the line is (a missing final
+        // newline stays missing).
+        let doc = Document::parse(&e.text).unwrap();
+        let back = unprotect_doc(
+            &doc,
+            FileKind::Credentials,
+            &["default".into(), "work".into()],
+            &|p, v| v == cmd(p),
+            ID,
+            SECRET,
+        )
+        .unwrap()
+        .unwrap();
+        assert!(back.ends_with(&format!(
+            "[work]\naws_access_key_id = {ID}\naws_secret_access_key = {SECRET}\n"
+        )));
+        assert!(back.contains(&format!(
+            "[default]\r\naws_access_key_id = {ID}\r\naws_secret_access_key = {SECRET}\r\n; note\n"
+        )));
+    }
+
+    #[test]
+    fn protect_refuses_what_it_cannot_hold() {
+        let d = |s: String| Document::parse(&s).unwrap();
+        let run = |doc: &Document| protect_doc(doc, FileKind::Credentials, ID, SECRET, &[], &cmd);
+        // Another source in the same profile.
+        assert!(run(&d(format!(
+            "[a]\naws_access_key_id={ID}\naws_secret_access_key={SECRET}\nrole_arn=x\n"
+        )))
+        .is_err());
+        // The secret elsewhere in the file (a comment).
+        let e = run(&d(format!(
+            "[a]\naws_access_key_id={ID}\naws_secret_access_key={SECRET}\n# {SECRET}\n"
+        )))
+        .unwrap_err();
+        assert!(e.1.contains("outside"), "{}", e.1);
+        // Id without secret in the section.
+        assert!(run(&d(format!("[a]\naws_access_key_id={ID}\n"))).is_err());
+        // A section the SDK ignores.
+        assert!(run(&d(format!(
+            "[profile a]\naws_access_key_id={ID}\naws_secret_access_key={SECRET}\n"
+        )))
+        .is_err());
+        // Not there: nothing to do.
+        assert!(run(&d("[a]\nregion=x\n".into())).unwrap().is_none());
+    }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        #[derive(Debug, Clone)]
+        enum L {
+            Blank,
+            Comment(String),
+            Setting(String, String, &'static str),
+        }
+
+        fn line() -> impl Strategy<Value = L> {
+            prop_oneof![
+                Just(L::Blank),
+                "[#;][ -~]{0,20}".prop_map(L::Comment),
+                (
+                    "[a-z]{1,6}",
+                    "[A-Za-z0-9./-]{0,12}",
+                    prop::sample::select(vec!["=", " = ", "  =\t"])
+                )
+                    .prop_map(|(k, v, eq)| L::Setting(format!("x{k}"), v, eq)),
+            ]
+        }
+
+        #[derive(Debug, Clone)]
+        struct Sec {
+            holder: bool,
+            lines: Vec<(L, bool)>,
+            id_at: usize,
+            secret_at: usize,
+            id_eq: &'static str,
+            secret_tail: &'static str,
+        }
+
+        fn section() -> impl Strategy<Value = Sec> {
+            (
+                any::<bool>(),
+                prop::collection::vec((line(), any::<bool>()), 0..5),
+                0usize..6,
+                0usize..6,
+                prop::sample::select(vec!["=", " = ", " =  "]),
+                prop::sample::select(vec!["", "  ", " # c", "\t; note"]),
+            )
+                .prop_map(|(holder, lines, id_at, secret_at, id_eq, secret_tail)| {
+                    Sec {
+                        holder,
+                        lines,
+                        id_at,
+                        secret_at,
+                        id_eq,
+                        secret_tail,
+                    }
+                })
+        }
+
+        /// (input, expected protect output, expected surgical unprotect output)
+        fn build(secs: &[Sec], final_eol: bool) -> (String, String, String, Vec<String>) {
+            let (mut src, mut want, mut back) = (String::new(), String::new(), String::new());
+            let mut holders = Vec::new();
+            let mut last_is_key = false;
+            for (n, s) in secs.iter().enumerate() {
+                let name = format!("p{n}");
+                let h = format!("[{name}]\n");
+                src.push_str(&h);
+                want.push_str(&h);
+                back.push_str(&h);
+                // The section's lines, with the two key lines placed among them.
+                let mut items: Vec<(Option<&L>, u8, bool)> = s
+                    .lines
+                    .iter()
+                    .map(|(l, crlf)| (Some(l), 0u8, *crlf))
+                    .collect();
+                if s.holder {
+                    let i = s.id_at.min(items.len());
+                    items.insert(i, (None, 1, false));
+                    let j = s.secret_at.min(items.len());
+                    items.insert(j, (None, 2, true));
+                    holders.push(name.clone());
+                }
+                let mut first = true;
+                last_is_key = false;
+                for (l, what, crlf) in items {
+                    last_is_key = what != 0;
+                    let eol = if crlf { "\r\n" } else { "\n" };
+                    let text = match (l, what) {
+                        (Some(L::Blank), _) => String::new(),
+                        (Some(L::Comment(c)), _) => c.clone(),
+                        (Some(L::Setting(k, v, eq)), _) => format!("{k}{eq}{v}"),
+                        (None, 1) => format!("aws_access_key_id{}{ID}", s.id_eq),
+                        _ => format!("aws_secret_access_key = {SECRET}{}", s.secret_tail),
+                    };
+                    src.push_str(&text);
+                    src.push_str(eol);
+                    if what == 0 {
+                        want.push_str(&text);
+                        want.push_str(eol);
+                        back.push_str(&text);
+                        back.push_str(eol);
+                    } else if first {
+                        first = false;
+                        want.push_str(&format!("credential_process = {}{eol}", cmd(&name)));
+                        back.push_str(&format!(
+                            "aws_access_key_id = {ID}{eol}aws_secret_access_key = {SECRET}{eol}"
+                        ));
+                    }
+                }
+            }
+            if !final_eol {
+                // Drop the last newline of all three (it is the same line in each).
+                // The second key line of a section is removed: then only the input loses it.
+                let texts = if last_is_key {
+                    vec![&mut src]
+                } else {
+                    vec![&mut src, &mut want, &mut back]
+                };
+                for t in texts {
+                    if t.ends_with("\r\n") {
+                        t.truncate(t.len() - 2);
+                    } else if t.ends_with('\n') {
+                        t.truncate(t.len() - 1);
+                    }
+                }
+            }
+            (src, want, back, holders)
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+            /// Bytes outside the two lines never change; the exact reverse gives the input back;
+            /// the surgical reverse writes the two values in place of the one line.
+            #[test]
+            fn protect_changes_only_the_key_lines(secs in prop::collection::vec(section(), 1..6), final_eol in any::<bool>()) {
+                let (src, want, back, holders) = build(&secs, final_eol);
+                let doc = Document::parse(&src).unwrap();
+                let r = protect_doc(&doc, FileKind::Credentials, ID, SECRET, &[], &cmd);
+                if holders.is_empty() {
+                    prop_assert!(r.unwrap().is_none());
+                    return Ok(());
+                }
+                let e = r.unwrap().unwrap();
+                prop_assert_eq!(e.text.as_str(), want.as_str());
+                prop_assert_eq!(&e.profiles, &holders);
+                let exact = restore_exact(&e.text, &e.hunks, SECRET).unwrap();
+                prop_assert_eq!(exact.as_str(), src.as_str());
+                let post = Document::parse(&e.text).unwrap();
+                let b = unprotect_doc(&post, FileKind::Credentials, &holders, &|p, v| v == cmd(p), ID, SECRET).unwrap().unwrap();
+                prop_assert_eq!(b.as_str(), back.as_str());
+            }
+        }
+    }
 }

@@ -640,7 +640,8 @@ mod tests {
         OwnValues {
             key_ids: vec![OWN_ID.into()],
             secrets: vec![(secret(OWN_SECRET), Some(OWN_ID.into()))],
-        }..Default::default()
+            ..Default::default()
+        }
     }
 
     #[test]
