@@ -176,6 +176,17 @@ pub struct CredentialProcessArgs {
     /// The protected profile.
     #[arg(long, short = 'p')]
     pub profile: String,
+    /// Serve STS GetSessionToken credentials (cached in the keyring until shortly before they
+    /// expire) instead of the long-term key. Without MFA the session cannot call IAM.
+    #[arg(long)]
+    pub session: bool,
+    /// How long a session lasts: 15m to 36h (e.g. 1h, 90m, 3600s).
+    #[arg(long, default_value = "1h", requires = "session")]
+    pub duration: String,
+    /// MFA device ARN for the session (else the profile's mfa_serial); the code is asked on
+    /// the terminal.
+    #[arg(long, requires = "session")]
+    pub mfa_serial: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -20,6 +20,7 @@
 
 pub mod fingerprint;
 pub mod index;
+pub mod session;
 
 use std::path::{Path, PathBuf};
 
