@@ -87,15 +87,25 @@ pub struct DoctorArgs {
     pub json: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum OldKey {
+/// `--old-key`: the command-line face of `rotation::OldKey` (the journal's own type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OldKeyArg {
     /// Make the old key inactive (CIS default), delete it at finalize.
     Inactive,
     /// Delete the old key as soon as the new one works.
     Delete,
     /// Leave the old key active; remind until finalize.
     KeepActive,
+}
+
+impl From<OldKeyArg> for crate::rotation::OldKey {
+    fn from(a: OldKeyArg) -> Self {
+        match a {
+            OldKeyArg::Inactive => crate::rotation::OldKey::Inactive,
+            OldKeyArg::Delete => crate::rotation::OldKey::Delete,
+            OldKeyArg::KeepActive => crate::rotation::OldKey::KeepActive,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -111,9 +121,9 @@ pub struct RotateArgs {
     pub dry_run: bool,
     /// What happens to the old key.
     #[arg(long, value_enum, default_value = "inactive")]
-    pub old_key: OldKey,
+    pub old_key: OldKeyArg,
     /// Days the old key stays recoverable before finalize deletes it.
-    #[arg(long, default_value_t = 7)]
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(0..=crate::rotation::MAX_GRACE_DAYS))]
     pub grace_days: u32,
     /// MFA device ARN (else the profile's mfa_serial).
     #[arg(long)]
@@ -301,4 +311,40 @@ pub struct AuditArgs {
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
+}
+
+/// What every command needs before its own work (see `crate::prepare`): the one list, each
+/// command once, so a new command must say where it stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Needs {
+    /// Logging to stderr (not on the quiet fast paths; the agent logs to its own file).
+    pub logging: bool,
+    /// The notice naming the two ways out of an interrupted rotation (not on the fast paths,
+    /// not on what only prints, not on the rotation commands, which handle it themselves).
+    pub unfinished_notice: bool,
+}
+
+impl Command {
+    pub fn needs(&self) -> Needs {
+        let (logging, unfinished_notice) = match self {
+            Command::Prompt(_) | Command::Hook(_) | Command::Init(_) => (false, false),
+            Command::Agent(_) => (false, true),
+            Command::Completions(_) | Command::Man => (true, false),
+            Command::RotateSelf(_) | Command::Backout(_) => (true, false),
+            // Protect finishes an interrupted run itself; credential-process prints only JSON.
+            Command::Protect(_) | Command::Unprotect(_) => (true, false),
+            Command::CredentialProcess(_) => (false, false),
+            Command::Status(_)
+            | Command::Doctor(_)
+            | Command::Finalize(_)
+            | Command::Scan(_)
+            | Command::Install(_)
+            | Command::Uninstall(_)
+            | Command::Audit(_) => (true, true),
+        };
+        Needs {
+            logging,
+            unfinished_notice,
+        }
+    }
 }

@@ -36,7 +36,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::env::Env;
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, Result};
 
 /// The whole file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -162,14 +162,13 @@ impl Config {
     /// Reads the config file; a missing file gives the defaults.
     pub fn load(env: &Env) -> Result<Config> {
         let path = env.config_file();
-        match std::fs::read(&path) {
-            Ok(bytes) => {
+        match crate::sys::fs::read_optional(&path, crate::sys::fs::cap::CONFIG)? {
+            Some(bytes) => {
                 let text = String::from_utf8(bytes)
                     .map_err(|_| Error::input(&path, 1, "the file is not UTF-8 text"))?;
                 Config::parse(&text, &path)
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
-            Err(e) => Err(e).at("read", &path),
+            None => Ok(Config::default()),
         }
     }
 

@@ -71,9 +71,15 @@ impl Env {
         }
         self.xdg("XDG_STATE_HOME", ".local/state").join("keyage")
     }
+    /// `$XDG_CONFIG_HOME` when absolute (the XDG spec ignores a relative one), else
+    /// `~/.config`. The one place it is resolved (git, fish, the agent's units and keyage's
+    /// own config all live under it).
+    pub fn xdg_config_home(&self) -> PathBuf {
+        self.xdg("XDG_CONFIG_HOME", ".config")
+    }
     /// `$XDG_CONFIG_HOME/keyage` (default `~/.config/keyage`).
     pub fn config_dir(&self) -> PathBuf {
-        self.xdg("XDG_CONFIG_HOME", ".config").join("keyage")
+        self.xdg_config_home().join("keyage")
     }
     /// The policy file: `KEYAGE_CONFIG`, else `config_dir()/config.toml`.
     pub fn config_file(&self) -> PathBuf {

@@ -14,7 +14,6 @@
 //! `--help` or `--version` is handed over too, so every message comes from one place.
 
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
 
 use clap::Parser;
 
@@ -22,10 +21,7 @@ use crate::cli::{Cli, Command};
 use crate::cmd;
 use crate::env::Env;
 
-/// The full program's file name (without the platform's executable suffix).
-pub const CORE: &str = "keyage-core";
-/// This program's file name (without the platform's executable suffix).
-pub const FRONT: &str = "keyage";
+pub use crate::sys::paths::{CORE, FRONT};
 
 /// `main` of the `keyage` binary.
 pub fn run() -> u8 {
@@ -34,45 +30,34 @@ pub fn run() -> u8 {
         Ok(c) => c,
         Err(_) => return hand_over(&args),
     };
-    if !runs_here(&cli.command) {
+    let needs = cli.command.needs();
+    let Some(run_here) = fast_path(cli.command) else {
         return hand_over(&args);
-    }
-    let env = Env::from_process();
-    super::prepare(&env, &cli);
-    let result = match cli.command {
-        Command::Prompt(a) => cmd::prompt::run(&env, a),
-        Command::Hook(a) => cmd::hook::run(&env, a),
-        Command::Init(a) => cmd::init::run(&env, a),
-        Command::Status(a) => cmd::status::run_offline(&env, a),
-        _ => return hand_over(&args),
     };
-    super::finish(result)
+    let env = Env::from_process();
+    super::prepare(&env, needs);
+    super::finish(run_here(&env))
 }
 
-/// The commands the front runs itself: none of them can reach the network.
-fn runs_here(command: &Command) -> bool {
-    match command {
-        Command::Prompt(_) | Command::Hook(_) | Command::Init(_) => true,
-        Command::Status(a) => a.offline,
-        _ => false,
-    }
-}
+type Runner = Box<dyn FnOnce(&Env) -> crate::error::Result<u8>>;
 
-/// The program called `name` (plus the platform's executable suffix) beside `exe`.
-fn beside(exe: &Path, name: &str) -> PathBuf {
-    exe.with_file_name(format!("{name}{}", std::env::consts::EXE_SUFFIX))
-}
-
-/// `keyage-core` beside this program.
-fn core_path() -> std::io::Result<PathBuf> {
-    Ok(beside(&std::env::current_exe()?, CORE))
+/// The commands the front runs itself (none of them can reach the network), each once: its
+/// runner, or None to hand the command line over.
+fn fast_path(command: Command) -> Option<Runner> {
+    Some(match command {
+        Command::Prompt(a) => Box::new(move |env| cmd::prompt::run(env, a)),
+        Command::Hook(a) => Box::new(move |env| cmd::hook::run(env, a)),
+        Command::Init(a) => Box::new(move |env| cmd::init::run(env, a)),
+        Command::Status(a) if a.offline => Box::new(move |env| cmd::status::run_offline(env, a)),
+        _ => return None,
+    })
 }
 
 /// Runs `keyage-core` with this command line (same argv[0], so its messages say `keyage`).
 /// On Unix the front is replaced (signals, exit code and stdio are the core's own); elsewhere
 /// it waits and passes the exit code on.
 fn hand_over(args: &[OsString]) -> u8 {
-    let core = match core_path() {
+    let core = match crate::sys::paths::core_path() {
         Ok(p) => p,
         Err(e) => {
             eprintln!("keyage: cannot find this program's own path: {e}");
@@ -106,17 +91,4 @@ fn run_replacing(mut command: std::process::Command, _arg0: Option<&OsString>) -
         Ok(status) => std::process::exit(status.code().unwrap_or(1)),
         Err(e) => e,
     }
-}
-
-/// The path of the `keyage` users call, for what installers write into hooks, units and rc
-/// files: the front beside this program when this is `keyage-core`, else this program.
-pub fn user_facing_exe() -> std::io::Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    let is_core = exe.file_stem().is_some_and(|s| s == CORE);
-    let front = beside(&exe, FRONT);
-    Ok(if is_core && front.is_file() {
-        front
-    } else {
-        exe
-    })
 }

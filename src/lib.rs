@@ -25,6 +25,7 @@ pub mod rotation;
 pub mod secret;
 pub mod state;
 pub mod surfaces;
+pub mod sys;
 pub mod vault;
 
 use clap::Parser;
@@ -38,7 +39,7 @@ pub fn run() -> u8 {
         Err(e) => return usage_error(e),
     };
     let env = env::Env::from_process();
-    prepare(&env, &cli);
+    prepare(&env, cli.command.needs());
     finish(cmd::dispatch(&env, cli))
 }
 
@@ -54,43 +55,16 @@ fn usage_error(e: clap::Error) -> u8 {
 /// What every command does before its own work: logging (not on the quiet fast paths), and
 /// the notice naming the two ways out of an interrupted rotation (not on the fast paths nor on
 /// the rotation commands, which handle it themselves).
-fn prepare(env: &env::Env, cli: &cli::Cli) {
-    if !matches!(
-        cli.command,
-        cli::Command::Prompt(_)
-            | cli::Command::Hook(_)
-            | cli::Command::Init(_)
-            | cli::Command::Agent(_)
-            | cli::Command::CredentialProcess(_)
-    ) {
+fn prepare(env: &env::Env, needs: cli::Needs) {
+    if needs.logging {
         init_logging(env);
     }
-    if !matches!(
-        cli.command,
-        cli::Command::Prompt(_)
-            | cli::Command::Hook(_)
-            | cli::Command::Init(_)
-            | cli::Command::Completions(_)
-            | cli::Command::Man
-            | cli::Command::RotateSelf(_)
-            | cli::Command::Backout(_)
-            | cli::Command::CredentialProcess(_)
-    ) {
+    if needs.unfinished_notice {
         if let Some(notice) = rotation::unfinished(env) {
             eprintln!("{notice}");
         }
     }
-    if !matches!(
-        cli.command,
-        cli::Command::Prompt(_)
-            | cli::Command::Hook(_)
-            | cli::Command::Init(_)
-            | cli::Command::Completions(_)
-            | cli::Command::Man
-            | cli::Command::Protect(_)
-            | cli::Command::Unprotect(_)
-            | cli::Command::CredentialProcess(_)
-    ) {
+    if needs.unfinished_notice {
         if let Some(notice) = protect::unfinished(env) {
             eprintln!("{notice}");
         }

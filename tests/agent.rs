@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use support::{Desktop, DesktopOpts, KeyageCommand, Moto, Proc, Sandbox, TestKey};
+use support::{no_full_key, Desktop, DesktopOpts, KeyageCommand, Moto, Proc, Sandbox, TestKey};
 
 fn log_path(s: &Sandbox) -> PathBuf {
     s.path(".local/state/keyage/agent.log")
@@ -60,11 +60,6 @@ fn spawn(s: &Sandbox, cmd: &mut Command) -> Proc {
     Proc::spawn("agent", cmd)
 }
 
-fn no_secret(text: &str, k: &TestKey) {
-    assert!(!text.contains(&k.secret), "secret leaked: {text}");
-    assert!(!text.contains(&k.id), "full key id shown: {text}");
-}
-
 #[test]
 fn warn_once_then_nothing_then_expired_once() {
     let m = Moto::start();
@@ -110,8 +105,8 @@ fn warn_once_then_nothing_then_expired_once() {
 
     // Nothing secret anywhere the agent writes.
     for x in &n {
-        no_secret(&x.summary, &k);
-        no_secret(&x.body, &k);
+        no_full_key(&x.summary, &k);
+        no_full_key(&x.body, &k);
     }
     assert!(!log(&s).contains(&k.secret));
     let memory = s.read(".local/state/keyage/agent-notes.json");
@@ -367,7 +362,7 @@ fn auto_rotate_finalize_reminder_and_auto_finalize() {
     assert_eq!(keys.len(), 1);
     assert_ne!(keys[0].key_id, k.id);
     for x in &n {
-        no_secret(&x.body, &k);
+        no_full_key(&x.body, &k);
     }
     assert!(!log(&s).contains(&k.secret));
 }

@@ -28,10 +28,8 @@ fn status(v: &Value, id: &str) -> String {
 }
 
 fn no_secret(out: &Out, key: &TestKey) {
-    assert!(
-        !out.stdout.contains(&key.secret) && !out.stderr.contains(&key.secret),
-        "secret leaked"
-    );
+    support::no_secret(&out.stdout, key);
+    support::no_secret(&out.stderr, key);
 }
 
 /// A sandbox whose default profile is `key`.

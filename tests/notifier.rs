@@ -9,10 +9,6 @@ use std::time::{Duration, Instant};
 use keyage::notifier::{server_info, Desktop as DesktopNotifier, Note, Notifier, Urgency};
 use support::*;
 
-fn set_bus(addr: &str) {
-    std::env::set_var("DBUS_SESSION_BUS_ADDRESS", addr);
-}
-
 fn note(summary: &str, urgency: Urgency) -> Note {
     Note {
         summary: summary.to_string(),

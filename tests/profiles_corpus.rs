@@ -2,6 +2,8 @@
 //! replacing a key changes only the id/secret value bytes of the profiles that held it.
 //! Plus the write path's guarantees: conflict detection, symlinks, mode, lock, bad input.
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -10,6 +12,7 @@ use keyage::error::Kind;
 use keyage::profiles::document::{Document, LineKind};
 use keyage::profiles::{edit, Class, FileKind, Inventory};
 use keyage::secret::{secret, ExposeSecret};
+use support::{mode, set_mode};
 
 const NEW_ID: &str = "AKIANEWKEY0000000001";
 const NEW_SECRET: &str = "NewFAKEsecret+/fake0000000000000000000001";
@@ -67,15 +70,6 @@ impl Sandbox {
     fn load(&self) -> Inventory {
         Inventory::load(&self.env).unwrap()
     }
-}
-
-fn set_mode(p: &Path, mode: u32) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
-}
-fn mode(p: &Path) -> u32 {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p).unwrap().permissions().mode() & 0o7777
 }
 
 #[test]
@@ -334,7 +328,10 @@ fn a_symlinked_file_is_written_at_its_target_and_stays_a_link() {
         std::fs::read_to_string(&real).unwrap(),
         format!("[default]\naws_access_key_id={NEW_ID}\naws_secret_access_key={NEW_SECRET}\n")
     );
-    assert!(real_dir.join(".aws-credentials.keyage.lock").exists());
+    // Issue 14 item 8: the writer's lock is on the file itself, so no lock file is left
+    // beside it (this assertion used to check that `.aws-credentials.keyage.lock` existed).
+    assert!(!real_dir.join(".aws-credentials.keyage.lock").exists());
+    assert_eq!(std::fs::read_dir(&real_dir).unwrap().count(), 1);
 }
 
 #[test]
@@ -367,7 +364,8 @@ fn a_held_lock_makes_the_writer_wait() {
         b"[default]\naws_access_key_id=AKIAIOSFODNN7EXAMPLE\naws_secret_access_key=s1\n",
     );
     let inv = sb.load();
-    let lock = std::fs::File::create(edit::lock_path(&c.canonicalize().unwrap())).unwrap();
+    // The lock is on the credentials file itself (nothing is left in ~/.aws).
+    let lock = std::fs::File::open(edit::lock_path(&c.canonicalize().unwrap())).unwrap();
     assert!(lock.try_lock_exclusive().unwrap());
     let t = std::thread::spawn(move || {
         std::thread::sleep(std::time::Duration::from_millis(300));

@@ -3,8 +3,11 @@
 
 use proptest::prelude::*;
 
+use std::collections::BTreeMap;
+
 use keyage::profiles::document::Document;
 use keyage::profiles::edit;
+use keyage::profiles::{Class, Inventory};
 
 const NEW_ID: &str = "AKIANEWKEY0000000001";
 const NEW_SECRET: &str = "NewFAKEsecret+/fake0000000000000000000001";
@@ -95,8 +98,93 @@ fn credentials_file() -> impl Strategy<Value = String> {
     })
 }
 
+/// Profile → access key id, as keyage reads a credentials file (the whole inventory path).
+fn keyage_ids(text: &str) -> BTreeMap<String, String> {
+    let d = tempfile::tempdir().unwrap();
+    let creds = d.path().join("credentials");
+    std::fs::write(&creds, text).unwrap();
+    let home = d.path().to_str().unwrap();
+    let c = creds.to_str().unwrap();
+    let cfg = d.path().join("config");
+    let env = keyage::env::Env::from_pairs([
+        ("HOME", home),
+        ("AWS_SHARED_CREDENTIALS_FILE", c),
+        ("AWS_CONFIG_FILE", cfg.to_str().unwrap()),
+    ]);
+    let inv = Inventory::load(&env).unwrap();
+    inv.profiles
+        .iter()
+        .filter_map(|p| match &p.class {
+            Class::Static { key_id } | Class::Temporary { key_id } => {
+                Some((p.name.clone(), key_id.clone()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The same, read by rust-ini (an independent ini reader: inline comments stripped, keys
+/// case-insensitive, as the SDK does for these files).
+fn rust_ini_ids(text: &str) -> BTreeMap<String, String> {
+    let ini = ini::Ini::load_from_str(text).unwrap();
+    ini.iter()
+        .filter_map(|(sec, props)| {
+            let id = props.get("aws_access_key_id")?;
+            Some((sec?.to_string(), id.trim().to_string()))
+        })
+        .collect()
+}
+
+/// The same, read by the AWS SDK's own profile-file parser (aws-runtime).
+fn sdk_ids(text: &str) -> BTreeMap<String, String> {
+    use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
+    use aws_runtime::env_config::section::EnvConfigSections;
+    use aws_types::os_shim_internal::{Env, Fs};
+    let files = EnvConfigFiles::builder()
+        .with_contents(EnvConfigFileKind::Credentials, text.to_string())
+        .build();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let source = rt
+        .block_on(aws_runtime::env_config::source::load(
+            &Env::from_slice(&[]),
+            &Fs::from_slice(&[]),
+            &files,
+        ))
+        .unwrap();
+    let sections = EnvConfigSections::parse(source).unwrap();
+    sections
+        .profiles()
+        .filter_map(|name| {
+            let id = sections.get_profile(name)?.get("aws_access_key_id")?;
+            Some((name.to_string(), id.to_string()))
+        })
+        .collect()
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Differential: keyage, rust-ini and the SDK's parser agree on every profile's key id,
+    /// before and after an edit.
+    #[test]
+    fn three_readers_agree_on_every_key_id(s in credentials_file(), k in 0usize..3) {
+        let ours = keyage_ids(&s);
+        prop_assert!(!ours.is_empty());
+        prop_assert_eq!(&ours, &rust_ini_ids(&s));
+        prop_assert_eq!(&ours, &sdk_ids(&s));
+        let doc = Document::parse(&s).unwrap();
+        let t = edit::targets(&doc, IDS[k], Some(SECRETS[k]), &[]).unwrap();
+        let out = edit::apply(&doc, &t, NEW_ID, NEW_SECRET).unwrap();
+        let after = keyage_ids(&out);
+        for (name, id) in &ours {
+            let want = if id == IDS[k] { NEW_ID } else { id.as_str() };
+            prop_assert_eq!(after.get(name).map(String::as_str), Some(want));
+        }
+        prop_assert_eq!(&after, &rust_ini_ids(&out));
+        prop_assert_eq!(&after, &sdk_ids(&out));
+    }
 
     #[test]
     fn render_is_identity_on_arbitrary_strings(s in "\\PC*|[\\[\\]=#; \t\r\na-z\u{feff}]*") {

@@ -1,103 +1,26 @@
 //! End to end through the binary with real git: the pre-commit hook, the installers, `keyage
 //! scan`. Every test has its own HOME, XDG folders, GIT_CONFIG_GLOBAL and AWS files.
 
+mod support;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+
+use support::{mode, text, Sandbox};
 
 const OWN_ID: &str = "AKIAZ7QW3RTYU2IOPLKJ";
 const OWN_SECRET: &str = "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";
 const OTHER_ID: &str = "AKIAQWERTY234567ABCD";
 
-struct Sb {
-    dir: tempfile::TempDir,
-}
-
-impl Sb {
-    fn new() -> Sb {
-        let sb = Sb {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        for d in [
-            "home/.aws",
-            "home/.config",
-            "home/.local/state",
-            "home/.cache",
-        ] {
-            std::fs::create_dir_all(sb.dir.path().join(d)).unwrap();
-        }
-        std::fs::write(
-            sb.home().join(".aws/credentials"),
-            format!(
-                "[default]\naws_access_key_id = {OWN_ID}\naws_secret_access_key = {OWN_SECRET}\n"
-            ),
-        )
-        .unwrap();
-        std::fs::write(
-            sb.home().join(".aws/config"),
-            "[default]\nregion = us-east-1\n",
-        )
-        .unwrap();
-        sb
-    }
-    fn home(&self) -> PathBuf {
-        self.dir.path().join("home")
-    }
-    fn gitconfig(&self) -> PathBuf {
-        self.home().join(".gitconfig")
-    }
-    fn envs(&self, c: &mut Command) {
-        let bin = Path::new(env!("CARGO_BIN_EXE_keyage")).parent().unwrap();
-        c.env_clear()
-            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
-            .env("HOME", self.home())
-            .env("XDG_CONFIG_HOME", self.home().join(".config"))
-            .env("XDG_STATE_HOME", self.home().join(".local/state"))
-            .env("XDG_CACHE_HOME", self.home().join(".cache"))
-            .env("GIT_CONFIG_GLOBAL", self.gitconfig())
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env(
-                "AWS_SHARED_CREDENTIALS_FILE",
-                self.home().join(".aws/credentials"),
-            )
-            .env("AWS_CONFIG_FILE", self.home().join(".aws/config"))
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@example.com")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@example.com");
-    }
-    fn keyage(&self, dir: &Path, args: &[&str]) -> Output {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_keyage"));
-        self.envs(&mut c);
-        c.current_dir(dir).args(args).output().unwrap()
-    }
-    fn git(&self, dir: &Path, args: &[&str]) -> Output {
-        let mut c = Command::new("git");
-        self.envs(&mut c);
-        c.current_dir(dir).args(args).output().unwrap()
-    }
-    fn repo(&self, name: &str) -> PathBuf {
-        let r = self.dir.path().join(name);
-        std::fs::create_dir_all(&r).unwrap();
-        assert!(self.git(&r, &["init", "-q", "-b", "main"]).status.success());
-        r
-    }
-    /// Writes, stages and commits `files`; returns the commit's output.
-    fn commit(&self, repo: &Path, files: &[(&str, &[u8])], extra: &[&str]) -> Output {
-        for (name, bytes) in files {
-            let p = repo.join(name);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, bytes).unwrap();
-            assert!(self.git(repo, &["add", "--", name]).status.success());
-        }
-        let mut args = vec!["commit", "-q", "-m", "test"];
-        args.extend_from_slice(extra);
-        self.git(repo, &args)
-    }
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+/// The shared sandbox with the user's own key in `~/.aws/credentials`.
+fn sandbox() -> Sandbox {
+    let sb = Sandbox::new();
+    sb.write_credentials(&format!(
+        "[default]\naws_access_key_id = {OWN_ID}\naws_secret_access_key = {OWN_SECRET}\n"
+    ));
+    sb.write_config("[default]\nregion = us-east-1\n");
+    sb
 }
 
 /// Nothing the tool prints may contain a secret or a full key id of the user.
@@ -113,9 +36,9 @@ fn assert_masked(o: &Output) {
 
 #[test]
 fn hook_blocks_own_secret_and_passes_examples_and_random_strings() {
-    let sb = Sb::new();
+    let sb = sandbox();
     let repo = sb.repo("r");
-    let o = sb.keyage(&repo, &["install", "git-hook"]);
+    let o = sb.keyage_in(&repo, &["install", "git-hook"]);
     assert!(o.status.success(), "{}", text(&o.stderr));
 
     let o = sb.commit(
@@ -162,9 +85,12 @@ fn hook_blocks_own_secret_and_passes_examples_and_random_strings() {
 
 #[test]
 fn hook_reports_binary_file_once_and_pattern_keys() {
-    let sb = Sb::new();
+    let sb = sandbox();
     let repo = sb.repo("r");
-    assert!(sb.keyage(&repo, &["install", "git-hook"]).status.success());
+    assert!(sb
+        .keyage_in(&repo, &["install", "git-hook"])
+        .status
+        .success());
     let mut bin = vec![0u8, 159, 146, 150];
     for _ in 0..5 {
         bin.extend_from_slice(format!("\0{OTHER_ID}\0\n").as_bytes());
@@ -189,9 +115,12 @@ fn hook_reports_binary_file_once_and_pattern_keys() {
 
 #[test]
 fn hook_scans_only_the_change_renames_and_amend() {
-    let sb = Sb::new();
+    let sb = sandbox();
     let repo = sb.repo("r");
-    assert!(sb.keyage(&repo, &["install", "git-hook"]).status.success());
+    assert!(sb
+        .keyage_in(&repo, &["install", "git-hook"])
+        .status
+        .success());
     // An old fixture, committed with --no-verify before keyage was there.
     let o = sb.commit(
         &repo,
@@ -242,9 +171,12 @@ fn hook_scans_only_the_change_renames_and_amend() {
 
 #[test]
 fn hook_allowlists() {
-    let sb = Sb::new();
+    let sb = sandbox();
     let repo = sb.repo("r");
-    assert!(sb.keyage(&repo, &["install", "git-hook"]).status.success());
+    assert!(sb
+        .keyage_in(&repo, &["install", "git-hook"])
+        .status
+        .success());
     std::fs::write(
         repo.join(".keyageignore"),
         format!("# test ids\n{OTHER_ID}\nfixtures/\n"),
@@ -290,9 +222,12 @@ fn hook_allowlists() {
 /// included config file (git's own lookup).
 #[test]
 fn hook_handles_odd_names_type_changes_and_included_config() {
-    let sb = Sb::new();
+    let sb = sandbox();
     let repo = sb.repo("r");
-    assert!(sb.keyage(&repo, &["install", "git-hook"]).status.success());
+    assert!(sb
+        .keyage_in(&repo, &["install", "git-hook"])
+        .status
+        .success());
     let o = sb.commit(
         &repo,
         &[
@@ -344,7 +279,7 @@ fn hook_handles_odd_names_type_changes_and_included_config() {
     assert_eq!(err.matches("moved.bin (binary file)").count(), 1, "{err}");
 
     // keyage.allow from a file included by the repository's config.
-    let inc = sb.dir.path().join("included.gitconfig");
+    let inc = sb.root().join("included.gitconfig");
     std::fs::write(&inc, "[keyage]\n\tallow = moved.bin\n").unwrap();
     assert!(sb
         .git(&repo, &["config", "include.path", inc.to_str().unwrap()])
@@ -352,10 +287,6 @@ fn hook_handles_odd_names_type_changes_and_included_config() {
         .success());
     let o = sb.git(&repo, &["commit", "-q", "-m", "allowed"]);
     assert!(o.status.success(), "{}", text(&o.stderr));
-}
-
-fn mode(p: &Path) -> u32 {
-    std::fs::metadata(p).unwrap().permissions().mode()
 }
 
 fn write_marker_hook(repo: &Path) -> (PathBuf, Vec<u8>) {
@@ -372,7 +303,7 @@ fn write_marker_hook(repo: &Path) -> (PathBuf, Vec<u8>) {
 
 #[test]
 fn repo_install_keeps_existing_hook_and_uninstall_restores_it() {
-    let sb = Sb::new();
+    let sb = sandbox();
     let repo = sb.repo("r");
     let (hook, body) = write_marker_hook(&repo);
     let before: Vec<_> = std::fs::read_dir(repo.join(".git/hooks"))
@@ -380,14 +311,17 @@ fn repo_install_keeps_existing_hook_and_uninstall_restores_it() {
         .flatten()
         .map(|e| e.file_name())
         .collect();
-    let o = sb.keyage(
+    let o = sb.keyage_in(
         &repo,
         &["install", "git-hook", "--repo", repo.to_str().unwrap()],
     );
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert!(text(&o.stdout).contains("kept your hook"));
     // idempotent
-    assert!(sb.keyage(&repo, &["install", "git-hook"]).status.success());
+    assert!(sb
+        .keyage_in(&repo, &["install", "git-hook"])
+        .status
+        .success());
     let o = sb.commit(&repo, &[("a.txt", b"hello\n")], &[]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert_eq!(
@@ -406,7 +340,7 @@ fn repo_install_keeps_existing_hook_and_uninstall_restores_it() {
         .status
         .success());
 
-    let o = sb.keyage(&repo, &["uninstall", "git-hook"]);
+    let o = sb.keyage_in(&repo, &["uninstall", "git-hook"]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert_eq!(std::fs::read(&hook).unwrap(), body);
     assert_eq!(mode(&hook) & 0o7777, 0o750);
@@ -419,10 +353,13 @@ fn repo_install_keeps_existing_hook_and_uninstall_restores_it() {
 
     // Without a previous hook, uninstall leaves no hook at all.
     let repo2 = sb.repo("r2");
-    assert!(sb.keyage(&repo2, &["install", "git-hook"]).status.success());
+    assert!(sb
+        .keyage_in(&repo2, &["install", "git-hook"])
+        .status
+        .success());
     assert!(repo2.join(".git/hooks/pre-commit").exists());
     assert!(sb
-        .keyage(&repo2, &["uninstall", "git-hook"])
+        .keyage_in(&repo2, &["uninstall", "git-hook"])
         .status
         .success());
     assert!(!repo2.join(".git/hooks/pre-commit").exists());
@@ -430,19 +367,19 @@ fn repo_install_keeps_existing_hook_and_uninstall_restores_it() {
 
 #[test]
 fn global_install_runs_repo_hook_and_uninstall_restores_gitconfig() {
-    let sb = Sb::new();
+    let sb = sandbox();
     let original =
         b"[user]\n\tname = Someone\n# a comment keyage must keep\n[alias]\n\tst = status\n";
     std::fs::write(sb.gitconfig(), original).unwrap();
     let repo = sb.repo("r");
     let (_hook, _) = write_marker_hook(&repo);
-    let o = sb.keyage(&repo, &["install", "git-hook", "--global"]);
+    let o = sb.keyage_in(&repo, &["install", "git-hook", "--global"]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     let hp = sb.git(&repo, &["config", "--global", "core.hooksPath"]);
     assert!(text(&hp.stdout).contains("keyage/git-hooks"));
     // idempotent
     assert!(sb
-        .keyage(&repo, &["install", "git-hook", "--global"])
+        .keyage_in(&repo, &["install", "git-hook", "--global"])
         .status
         .success());
 
@@ -460,7 +397,7 @@ fn global_install_runs_repo_hook_and_uninstall_restores_gitconfig() {
         .status
         .success());
 
-    let o = sb.keyage(&repo, &["uninstall", "git-hook", "--global"]);
+    let o = sb.keyage_in(&repo, &["uninstall", "git-hook", "--global"]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert_eq!(std::fs::read(sb.gitconfig()).unwrap(), original);
     assert!(!sb.home().join(".config/keyage/git-hooks").exists());
@@ -468,12 +405,12 @@ fn global_install_runs_repo_hook_and_uninstall_restores_gitconfig() {
     // No global config before: none after.
     std::fs::remove_file(sb.gitconfig()).unwrap();
     assert!(sb
-        .keyage(&repo, &["install", "git-hook", "--global"])
+        .keyage_in(&repo, &["install", "git-hook", "--global"])
         .status
         .success());
     assert!(sb.gitconfig().exists());
     assert!(sb
-        .keyage(&repo, &["uninstall", "git-hook", "--global"])
+        .keyage_in(&repo, &["uninstall", "git-hook", "--global"])
         .status
         .success());
     assert!(!sb.gitconfig().exists());
@@ -481,10 +418,10 @@ fn global_install_runs_repo_hook_and_uninstall_restores_gitconfig() {
 
 #[test]
 fn global_install_refuses_a_foreign_hooks_path() {
-    let sb = Sb::new();
+    let sb = sandbox();
     let original = b"[core]\n\thooksPath = /opt/company-hooks\n";
     std::fs::write(sb.gitconfig(), original).unwrap();
-    let o = sb.keyage(&sb.home(), &["install", "git-hook", "--global"]);
+    let o = sb.keyage_in(&sb.home(), &["install", "git-hook", "--global"]);
     assert_eq!(o.status.code(), Some(1));
     let err = text(&o.stderr);
     assert!(
@@ -496,27 +433,27 @@ fn global_install_refuses_a_foreign_hooks_path() {
 
 #[test]
 fn shell_line_is_idempotent_and_removed_exactly() {
-    let sb = Sb::new();
+    let sb = sandbox();
     let rc = sb.home().join(".bashrc");
     let original = b"# my rc\nalias ll='ls -l'"; // no final newline
     std::fs::write(&rc, original).unwrap();
     std::fs::set_permissions(&rc, std::fs::Permissions::from_mode(0o640)).unwrap();
     for _ in 0..2 {
-        let o = sb.keyage(&sb.home(), &["install", "shell", "bash"]);
+        let o = sb.keyage_in(&sb.home(), &["install", "shell", "bash"]);
         assert!(o.status.success(), "{}", text(&o.stderr));
     }
     let t = std::fs::read_to_string(&rc).unwrap();
     assert_eq!(t.matches("# keyage init").count(), 1, "{t}");
     assert!(t.contains("eval \"$(keyage init bash)\""));
     assert!(sb
-        .keyage(&sb.home(), &["uninstall", "shell", "bash"])
+        .keyage_in(&sb.home(), &["uninstall", "shell", "bash"])
         .status
         .success());
     assert_eq!(std::fs::read(&rc).unwrap(), original);
     assert_eq!(mode(&rc) & 0o777, 0o640);
     // fish: the file and folder are created
     assert!(sb
-        .keyage(&sb.home(), &["install", "shell", "fish"])
+        .keyage_in(&sb.home(), &["install", "shell", "fish"])
         .status
         .success());
     let f = sb.home().join(".config/fish/config.fish");
@@ -527,7 +464,7 @@ fn shell_line_is_idempotent_and_removed_exactly() {
 
 #[test]
 fn scan_paths_respects_gitignore_and_exit_codes() {
-    let sb = Sb::new();
+    let sb = sandbox();
     let repo = sb.repo("proj");
     std::fs::write(repo.join(".gitignore"), "ignored.txt\n").unwrap();
     std::fs::write(repo.join("ignored.txt"), OTHER_ID).unwrap();
@@ -536,7 +473,7 @@ fn scan_paths_respects_gitignore_and_exit_codes() {
         "nothing here AKIAIOSFODNN7EXAMPLE\n",
     )
     .unwrap();
-    let o = sb.keyage(&repo, &["scan"]);
+    let o = sb.keyage_in(&repo, &["scan"]);
     assert_eq!(
         o.status.code(),
         Some(0),
@@ -550,7 +487,7 @@ fn scan_paths_respects_gitignore_and_exit_codes() {
         format!("x\nsecret={OWN_SECRET}\n"),
     )
     .unwrap();
-    let o = sb.keyage(&repo, &["scan", "--json", "."]);
+    let o = sb.keyage_in(&repo, &["scan", "--json", "."]);
     assert_eq!(o.status.code(), Some(3));
     assert_masked(&o);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -563,7 +500,7 @@ fn scan_paths_respects_gitignore_and_exit_codes() {
 
 #[test]
 fn scan_home_finds_copied_keys_but_not_the_aws_files() {
-    let sb = Sb::new();
+    let sb = sandbox();
     let h = sb.home();
     std::fs::write(
         h.join(".bashrc"),
@@ -584,7 +521,7 @@ fn scan_home_finds_copied_keys_but_not_the_aws_files() {
     )
     .unwrap();
     std::fs::write(h.join(".s3cfg"), "access_key = AKIAIOSFODNN7EXAMPLE\n").unwrap();
-    let o = sb.keyage(&h, &["scan", "--home", "--json"]);
+    let o = sb.keyage_in(&h, &["scan", "--home", "--json"]);
     assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
     assert_masked(&o);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -603,6 +540,6 @@ fn scan_home_finds_copied_keys_but_not_the_aws_files() {
     for p in [".bashrc", "work/app/.env", ".config/sometool/settings.json"] {
         std::fs::remove_file(h.join(p)).unwrap();
     }
-    let o = sb.keyage(&h, &["scan", "--home"]);
+    let o = sb.keyage_in(&h, &["scan", "--home"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
 }

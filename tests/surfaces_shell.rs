@@ -2,13 +2,13 @@
 //! PowerShell when installed) shows the segment of an expired key and nothing for a fresh one;
 //! shellcheck passes; strace proves bash and zsh fork nothing per prompt; `keyage prompt`.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-struct Sb {
-    dir: tempfile::TempDir,
-}
+use support::{text, Sandbox};
 
 /// Profiles whose segment file names are escaped (`segment::file_name`: `%XX` for each byte
 /// but `[A-Za-z0-9-]`, and `.`/`_` after the first), with their segments.
@@ -21,24 +21,28 @@ const ESCAPED: &[(&str, &str)] = &[
     ("x%y", "key 85d"),
 ];
 
-impl Sb {
-    fn new() -> Sb {
-        let sb = Sb {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        std::fs::create_dir_all(sb.home().join(".aws")).unwrap();
-        std::fs::write(
-            sb.home().join(".aws/credentials"),
-            "[default]\naws_access_key_id = AKIAZ7QW3RTYU2IOPLKJ\naws_secret_access_key = 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\n\
+/// The shared sandbox with two keys (`default`, `fresh`) and the prompt folder.
+fn shell_sandbox() -> Sandbox {
+    let sb = Sandbox::new();
+    sb.write_credentials(
+        "[default]\naws_access_key_id = AKIAZ7QW3RTYU2IOPLKJ\naws_secret_access_key = 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\n\
              [fresh]\naws_access_key_id = AKIAZ7QW3RTYU2IOPLKK\naws_secret_access_key = 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\n",
-        )
-        .unwrap();
-        std::fs::create_dir_all(sb.seg_dir()).unwrap();
-        sb
-    }
-    fn home(&self) -> PathBuf {
-        self.dir.path().join("home")
-    }
+    );
+    std::fs::create_dir_all(sb.seg_dir()).unwrap();
+    sb
+}
+
+/// The shell tests' helpers on the shared sandbox.
+trait ShellSandbox {
+    fn seg_dir(&self) -> PathBuf;
+    fn segments(&self);
+    fn cmd(&self, prog: &str) -> Command;
+    fn run_keyage(&self, args: &[&str]) -> Output;
+    fn init(&self, shell: &str, extra: &[&str]) -> String;
+    fn interactive(&self, c: Command, script: &str, profile: Option<&str>) -> String;
+}
+
+impl ShellSandbox for Sandbox {
     fn seg_dir(&self) -> PathBuf {
         self.home().join(".local/state/keyage/prompt")
     }
@@ -79,24 +83,13 @@ impl Sb {
         )
         .unwrap();
     }
+    /// `prog` in the sandbox's environment (as these tests always ran it: no locale).
     fn cmd(&self, prog: &str) -> Command {
-        let bin = Path::new(env!("CARGO_BIN_EXE_keyage")).parent().unwrap();
-        let mut c = Command::new(prog);
-        c.env_clear()
-            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
-            .env("HOME", self.home())
-            .env("XDG_STATE_HOME", self.home().join(".local/state"))
-            .env("XDG_CONFIG_HOME", self.home().join(".config"))
-            .env(
-                "AWS_SHARED_CREDENTIALS_FILE",
-                self.home().join(".aws/credentials"),
-            )
-            .env("AWS_CONFIG_FILE", self.home().join(".aws/config"))
-            .env("TERM", "dumb")
-            .current_dir(self.home());
+        let mut c = self.command(prog);
+        c.env_remove("LANG").stdin(Stdio::inherit());
         c
     }
-    fn keyage(&self, args: &[&str]) -> Output {
+    fn run_keyage(&self, args: &[&str]) -> Output {
         self.cmd(env!("CARGO_BIN_EXE_keyage"))
             .args(args)
             .output()
@@ -105,7 +98,7 @@ impl Sb {
     fn init(&self, shell: &str, extra: &[&str]) -> String {
         let mut args = vec!["init", shell];
         args.extend_from_slice(extra);
-        let o = self.keyage(&args);
+        let o = self.run_keyage(&args);
         assert!(o.status.success(), "{}", text(&o.stderr));
         text(&o.stdout)
     }
@@ -136,10 +129,6 @@ fn run_with_stdin(mut c: Command, script: &str) -> Output {
     child.wait_with_output().unwrap()
 }
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
 fn have(prog: &str) -> bool {
     Command::new("sh")
         .args(["-c", &format!("command -v {prog}")])
@@ -150,14 +139,14 @@ fn have(prog: &str) -> bool {
 
 const PROMPTS: &str = ":\n:\n:\necho \"seg=[$KEYAGE_SEGMENT]\"\n";
 
-fn bash(sb: &Sb) -> Command {
+fn bash(sb: &Sandbox) -> Command {
     let mut c = sb.cmd("bash");
     c.args(["--norc", "--noprofile", "-i"])
         .env("PS1", "PROMPT> ");
     c
 }
 
-fn zsh(sb: &Sb) -> Command {
+fn zsh(sb: &Sandbox) -> Command {
     let mut c = sb.cmd("zsh");
     c.args(["-f", "-i"]).env("PS1", "PROMPT> ");
     c
@@ -165,9 +154,9 @@ fn zsh(sb: &Sb) -> Command {
 
 #[test]
 fn bash_and_zsh_show_expired_and_nothing_for_fresh() {
-    let sb = Sb::new();
+    let sb = shell_sandbox();
     sb.segments();
-    for (name, mk) in [("bash", bash as fn(&Sb) -> Command), ("zsh", zsh)] {
+    for (name, mk) in [("bash", bash as fn(&Sandbox) -> Command), ("zsh", zsh)] {
         let script = format!("eval \"$(keyage init {name})\"\n{PROMPTS}");
         let out = sb.interactive(mk(&sb), &script, None);
         assert!(out.contains("key 92d! PROMPT> "), "{name}: {out}");
@@ -219,7 +208,7 @@ fn fish_shows_expired_and_nothing_for_fresh() {
         eprintln!("fish not installed: skipped");
         return;
     }
-    let sb = Sb::new();
+    let sb = shell_sandbox();
     sb.segments();
     // fish's prompt and segment for AWS_PROFILE `profile`, in the sandbox's locale or C.UTF-8.
     let run_in = |profile: Option<&str>, utf8: bool| {
@@ -264,7 +253,7 @@ fn powershell_if_available() {
         eprintln!("pwsh not installed: skipped");
         return;
     }
-    let sb = Sb::new();
+    let sb = shell_sandbox();
     sb.segments();
     let mut c = sb.cmd("pwsh");
     c.args([
@@ -286,7 +275,7 @@ fn shellcheck_passes_on_bash_and_zsh_as_bash() {
         eprintln!("shellcheck not installed: skipped");
         return;
     }
-    let sb = Sb::new();
+    let sb = shell_sandbox();
     for (shell, extra) in [
         ("bash", &[][..]),
         ("bash", &["--no-prompt"][..]),
@@ -294,10 +283,7 @@ fn shellcheck_passes_on_bash_and_zsh_as_bash() {
         ("zsh", &["--no-prompt"][..]),
     ] {
         let code = sb.init(shell, extra);
-        let f = sb
-            .dir
-            .path()
-            .join(format!("init-{shell}-{}.sh", extra.len()));
+        let f = sb.root().join(format!("init-{shell}-{}.sh", extra.len()));
         std::fs::write(&f, &code).unwrap();
         let o = Command::new("shellcheck")
             .args(["-s", "bash"])
@@ -328,21 +314,21 @@ fn bash_and_zsh_fork_nothing_per_prompt() {
         eprintln!("strace not installed: skipped");
         return;
     }
-    let sb = Sb::new();
+    let sb = shell_sandbox();
     sb.segments();
     for name in ["bash", "zsh"] {
         let mut counts = Vec::new();
         for prompts in [2usize, 12] {
             // The init code is produced before the traced shell starts, so the only process
             // creations left would be per prompt.
-            let code = sb.dir.path().join(format!("init.{name}"));
+            let code = sb.root().join(format!("init.{name}"));
             std::fs::write(&code, sb.init(name, &[])).unwrap();
             let script = format!(
                 "source '{}'\n{}echo \"seg=[$KEYAGE_SEGMENT]\"\n",
                 code.display(),
                 ":\n".repeat(prompts)
             );
-            let log = sb.dir.path().join(format!("strace-{name}-{prompts}.log"));
+            let log = sb.root().join(format!("strace-{name}-{prompts}.log"));
             let mut c = sb.cmd("strace");
             c.args([
                 "-f",
@@ -382,13 +368,13 @@ fn bash_and_zsh_fork_nothing_per_prompt() {
 
 #[test]
 fn prompt_command_reads_segments_only() {
-    let sb = Sb::new();
+    let sb = shell_sandbox();
     // nothing written yet: nothing printed, exit 0
-    let o = sb.keyage(&["prompt"]);
+    let o = sb.run_keyage(&["prompt"]);
     assert_eq!(o.status.code(), Some(0));
     assert!(o.stdout.is_empty());
     sb.segments();
-    let o = sb.keyage(&["prompt"]);
+    let o = sb.run_keyage(&["prompt"]);
     assert_eq!(text(&o.stdout), "key 92d!");
     let o = sb
         .cmd(env!("CARGO_BIN_EXE_keyage"))
@@ -422,12 +408,12 @@ fn prompt_command_reads_segments_only() {
     std::thread::sleep(Duration::from_millis(20));
     let c = sb.home().join(".aws/credentials");
     std::fs::write(&c, std::fs::read(&c).unwrap()).unwrap();
-    let o = sb.keyage(&["prompt"]);
+    let o = sb.run_keyage(&["prompt"]);
     assert!(o.stdout.is_empty() && o.stderr.is_empty());
     // no network, no async runtime: the process makes no sockets and starts no threads
     if have("strace") {
         sb.segments();
-        let log = sb.dir.path().join("prompt.strace");
+        let log = sb.root().join("prompt.strace");
         let o = sb
             .cmd("strace")
             .args(["-f", "-qq", "-e", "trace=socket,connect,clone,clone3", "-o"])

@@ -9,10 +9,6 @@ use keyage::secret::{secret, ExposeSecret};
 use keyage::vault::{Keyring, SecretStore};
 use support::*;
 
-fn set_bus(addr: &str) {
-    std::env::set_var("DBUS_SESSION_BUS_ADDRESS", addr);
-}
-
 #[test]
 fn keyring_on_real_secret_service() {
     let ring = Keyring::new();

@@ -93,10 +93,7 @@ fn cmd(parts: &[&str]) -> Vec<String> {
 
 /// `$XDG_CONFIG_HOME` (absolute), else `~/.config`.
 fn xdg_config_home(env: &Env) -> PathBuf {
-    env.config_dir()
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from(".config"))
+    env.xdg_config_home()
 }
 
 fn uid() -> String {
@@ -257,7 +254,7 @@ fn bytes_for(os: Os, contents: &str) -> Vec<u8> {
 }
 
 fn current_bin() -> Result<PathBuf> {
-    let exe = crate::front::user_facing_exe()
+    let exe = crate::sys::paths::user_facing_exe()
         .map_err(|e| Error::internal(format!("cannot find this program's path: {e}")))?;
     Ok(std::fs::canonicalize(&exe).unwrap_or(exe))
 }
@@ -272,10 +269,10 @@ pub fn install(env: &Env, print: bool) -> Result<u8> {
 pub fn install_with(env: &Env, os: Os, bin: &Path, print: bool) -> Result<u8> {
     let p = plan(env, os, bin)?;
     if print {
-        println!("# would write {}", p.path.display());
-        print!("{}", p.contents);
+        crate::say!("# would write {}", p.path.display());
+        crate::sys::out::print(&p.contents)?;
         for c in &p.enable {
-            println!("# then run: {}", show(c));
+            crate::say!("# then run: {}", show(c));
         }
         return Ok(0);
     }
@@ -283,7 +280,7 @@ pub fn install_with(env: &Env, os: Os, bin: &Path, print: bool) -> Result<u8> {
         std::fs::create_dir_all(dir).at("create", dir)?;
     }
     crate::state::write_atomic(&p.path, &bytes_for(os, &p.contents))?;
-    println!("wrote {}", p.path.display());
+    crate::say!("wrote {}", p.path.display());
     for (i, c) in p.enable.iter().enumerate() {
         if let Err(e) = run(env, c) {
             let rest: Vec<String> = p.enable[i..].iter().map(|c| show(c)).collect();
@@ -294,9 +291,9 @@ pub fn install_with(env: &Env, os: Os, bin: &Path, print: bool) -> Result<u8> {
             );
             return Ok(0);
         }
-        println!("ran {}", show(c));
+        crate::say!("ran {}", show(c));
     }
-    println!(
+    crate::say!(
         "the agent is running; its log is {}",
         env.state_dir().join(super::logfile::FILE).display()
     );
@@ -311,7 +308,7 @@ pub fn uninstall(env: &Env) -> Result<u8> {
 pub fn uninstall_with(env: &Env, os: Os, bin: &Path) -> Result<u8> {
     let p = plan(env, os, bin)?;
     if !p.path.exists() {
-        println!(
+        crate::say!(
             "the agent is not installed ({} does not exist)",
             p.path.display()
         );
@@ -326,7 +323,7 @@ pub fn uninstall_with(env: &Env, os: Os, bin: &Path) -> Result<u8> {
         }
     }
     std::fs::remove_file(&p.path).at("remove", &p.path)?;
-    println!("removed {}", p.path.display());
+    crate::say!("removed {}", p.path.display());
     for c in &p.after_remove {
         let _ = run(env, c);
     }

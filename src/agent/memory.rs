@@ -78,15 +78,15 @@ impl Memory {
     /// Reads the memory; a missing file is empty; an unreadable one is reported and ignored
     /// (it is our own file: losing it means at worst one repeated reminder).
     pub fn load(path: &Path) -> Memory {
-        match std::fs::read(path) {
-            Ok(bytes) => match serde_json::from_slice(&bytes) {
+        match crate::sys::fs::read_state(path) {
+            Ok(Some(bytes)) => match serde_json::from_slice(&bytes) {
                 Ok(m) => m,
                 Err(e) => {
                     tracing::warn!(path = %path.display(), "notification memory unreadable, starting afresh: {e}");
                     Memory::default()
                 }
             },
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Memory::default(),
+            Ok(None) => Memory::default(),
             Err(e) => {
                 tracing::warn!(path = %path.display(), "cannot read the notification memory: {e}");
                 Memory::default()

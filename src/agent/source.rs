@@ -98,12 +98,20 @@ fn auto_finalize(env: &Env, now: DateTime<Utc>) -> Vec<Event> {
         return Vec::new();
     }
     tracing::info!(count = due.len(), "auto_finalize: finalizing old keys");
-    let args = crate::cli::FinalizeArgs {
+    let session = crate::rotation::Session::open(env);
+    let req = crate::rotation::session::FinalizeRequest {
         profile: None,
         force: false,
     };
-    if let Err(e) = crate::cmd::finalize::run(env, args) {
-        tracing::warn!("auto_finalize: {}", e.message);
+    match crate::rotation::session::block_on(session.finalize(req)) {
+        Err(e) => tracing::warn!("auto_finalize: {}", e.message),
+        Ok(done) => {
+            for (p, r) in done {
+                if let Err(e) = r {
+                    tracing::warn!("auto_finalize: finalize of {}: {}", p.old_key_id, e.message);
+                }
+            }
+        }
     }
     let left = crate::rotation::pending(env);
     due.into_iter()
@@ -118,23 +126,25 @@ fn auto_finalize(env: &Env, now: DateTime<Utc>) -> Vec<Event> {
         .collect()
 }
 
-/// `agent.auto_rotate`: `keyage rotate-self --yes --profile P` (old key made inactive, 7 days
-/// of grace), on a thread of its own. Err: the first line of the reason.
+/// `agent.auto_rotate`: the rotation use case with the `Unattended` prompter (the same as
+/// `keyage rotate-self --yes --profile P`: old key made inactive, 7 days of grace), on a
+/// thread of its own. Err: the first line of the reason.
 pub fn rotate_blocking(env: &Env, profile: &str) -> std::result::Result<(), String> {
-    let args = crate::cli::RotateArgs {
-        profile: Some(profile.to_string()),
-        yes: true,
+    use crate::rotation::session::{self, StartRequest};
+    let req = StartRequest {
+        plan: crate::rotation::plan::Request {
+            profile: profile.to_string(),
+            old_key: crate::rotation::OldKey::Inactive,
+            grace_days: 7,
+            mfa_serial: None,
+            delete_inactive_spare: false,
+        },
         dry_run: false,
-        old_key: crate::cli::OldKey::Inactive,
-        grace_days: 7,
-        mfa_serial: None,
         token_code: None,
-        delete_inactive_spare: false,
-        resume: false,
     };
-    match crate::cmd::rotate::run(env, args) {
-        Ok(0) => Ok(()),
-        Ok(code) => Err(format!("keyage rotate-self exited with {code}")),
+    let s = crate::rotation::Session::open(env);
+    match session::block_on(s.start(req, &crate::rotation::Unattended)) {
+        Ok(_) => Ok(()),
         Err(e) => Err(e.message.lines().next().unwrap_or("failed").to_string()),
     }
 }

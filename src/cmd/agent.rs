@@ -3,27 +3,22 @@
 use crate::agent::{self, logfile, source::KeysSource, Speaker, Timing};
 use crate::cli::AgentArgs;
 use crate::env::Env;
-use crate::error::{Error, IoContext, Kind, Result};
+use crate::error::{Error, Kind, Result};
 
 pub fn run(env: &Env, args: AgentArgs) -> Result<u8> {
     let dir = crate::state::ensure_dir(env)?;
     let log = logfile::init(env, &dir)?;
     // One agent at a time per state folder (else two would say everything twice).
     let lock_path = dir.join("agent.lock");
-    let mut opts = std::fs::OpenOptions::new();
-    opts.create(true).truncate(false).write(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let lock = opts.open(&lock_path).at("open", &lock_path)?;
-    use fs4::fs_std::FileExt;
-    if !lock.try_lock_exclusive().at("lock", &lock_path)? {
+    let Some(lock) = crate::sys::lock::FileLock::acquire(&lock_path, std::time::Duration::ZERO)?
+    else {
         tracing::info!("another agent is running; exiting");
         eprintln!(
             "keyage: another agent is already running (lock {})",
             lock_path.display()
         );
         return Ok(0);
-    }
+    };
     tracing::info!(
         pid = std::process::id(),
         once = args.once,

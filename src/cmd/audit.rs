@@ -6,7 +6,7 @@
 //! Exit 0 without findings, 3 with findings, 1 on error.
 
 use std::future::Future;
-use std::io::{IsTerminal, Write};
+
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -86,15 +86,7 @@ pub struct JsonReport<'a> {
 
 /// Writes to stdout; a closed pipe (`| head`) is not an error.
 fn emit(text: &str) -> Result<()> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(Error::new(
-            Kind::Io,
-            format!("cannot write to standard output: {e}"),
-        )),
-    }
+    crate::sys::out::print(text)
 }
 
 /// The report as IAM returned it.
@@ -228,28 +220,18 @@ pub fn audit_error(e: ApiError) -> Error {
     Error::from(e)
 }
 
-/// A spinner on stderr, only when stderr is a terminal.
-struct Spinner(Option<indicatif::ProgressBar>);
+/// The one spinner (`crate::sys::progress`).
+struct Spinner(crate::sys::progress::Spinner);
 
 impl Spinner {
     fn new() -> Self {
-        if !std::io::stderr().is_terminal() {
-            return Spinner(None);
-        }
-        let pb = indicatif::ProgressBar::new_spinner();
-        pb.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-        pb.enable_steady_tick(Duration::from_millis(100));
-        Spinner(Some(pb))
+        Spinner(crate::sys::progress::spinner(""))
     }
     fn set(&self, msg: &str) {
-        if let Some(pb) = &self.0 {
-            pb.set_message(msg.to_string());
-        }
+        self.0.set(msg);
     }
     fn finish(&self) {
-        if let Some(pb) = &self.0 {
-            pb.finish_and_clear();
-        }
+        self.0.finish();
     }
 }
 
@@ -322,26 +304,11 @@ pub fn render_table(findings: &[Finding], summary: &Summary, policy: &Policy) ->
             ]
         })
         .collect();
-    let head = ["USER", "KEY", "FINDING", "DETAIL"].map(str::to_string);
-    let mut width = [0usize; 3];
-    for r in std::iter::once(&head).chain(rows.iter()) {
-        for (i, w) in width.iter_mut().enumerate() {
-            *w = (*w).max(r[i].chars().count());
-        }
+    let mut table = crate::sys::table::Table::new(&["USER", "KEY", "FINDING", "DETAIL"]);
+    for r in rows {
+        table.row(r);
     }
-    let mut out = String::new();
-    for r in std::iter::once(&head).chain(rows.iter()) {
-        out.push_str(&format!(
-            "{:<w0$}  {:<w1$}  {:<w2$}  {}\n",
-            r[0],
-            r[1],
-            r[2],
-            r[3],
-            w0 = width[0],
-            w1 = width[1],
-            w2 = width[2]
-        ));
-    }
+    let mut out = table.render();
     out.push_str(&format!(
         "\n{} finding{} in {scope} ({limits}).\n",
         findings.len(),

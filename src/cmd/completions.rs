@@ -7,6 +7,9 @@ use crate::error::Result;
 
 pub fn run(args: CompletionsArgs) -> Result<u8> {
     let mut cmd = Cli::command();
-    clap_complete::generate(args.shell, &mut cmd, "keyage", &mut std::io::stdout());
+    // Rendered in memory: clap_complete panics when its writer fails (`| head -c1`).
+    let mut buf = Vec::new();
+    clap_complete::generate(args.shell, &mut cmd, "keyage", &mut buf);
+    crate::sys::out::write(&buf)?;
     Ok(0)
 }

@@ -31,9 +31,9 @@ pub fn run(env: &Env, args: DoctorArgs) -> Result<u8> {
 
     let report = Report::new(checks);
     if args.json {
-        println!("{}", report.to_json());
+        crate::sys::out::print(&(report.to_json() + "\n"))?;
     } else {
-        print!("{}", report.to_text());
+        crate::sys::out::print(&report.to_text())?;
     }
     Ok(report.exit_code())
 }

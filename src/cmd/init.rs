@@ -1,7 +1,5 @@
 //! `keyage init <shell>`: prints the shell code for `eval "$(keyage init bash)"`.
 
-use std::io::Write;
-
 use crate::cli::InitArgs;
 use crate::env::Env;
 use crate::error::{Error, Result};
@@ -21,8 +19,6 @@ pub fn run(env: &Env, args: InitArgs) -> Result<u8> {
         None => super::prompt::configured_scope(env) == crate::cli::Scope::All,
     };
     let code = shell::render(args.shell, &dir, scope_all, !args.no_prompt);
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(code.as_bytes());
-    let _ = out.flush();
+    crate::sys::out::print(&code)?;
     Ok(0)
 }

@@ -39,13 +39,13 @@ pub fn run(env: &Env, args: InstallArgs, install: bool) -> Result<u8> {
         }
     };
     for s in said {
-        println!("{s}");
+        crate::sys::out::line(s);
     }
     Ok(0)
 }
 
 fn exe() -> Result<PathBuf> {
-    crate::front::user_facing_exe()
+    crate::sys::paths::user_facing_exe()
         .map_err(|e| Error::new(Kind::Io, format!("cannot find keyage's own path: {e}")))
 }
 
@@ -55,11 +55,7 @@ fn shell_line(env: &Env, shell: Option<Shell>, install: bool) -> Result<Vec<Stri
         None => detect_shell(env)?,
     };
     let (rc, line) = inst::rc_line(env, shell)?;
-    let text = match std::fs::read(&rc) {
-        Ok(t) => Some(t),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(e).at("read", &rc),
-    };
+    let text = crate::sys::fs::read_optional(&rc, crate::sys::fs::cap::SMALL_TEXT)?;
     let cur = text.as_deref().unwrap_or_default();
     if install {
         match inst::add_rc_line(cur, &line) {

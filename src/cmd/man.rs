@@ -7,7 +7,9 @@ use crate::error::{Error, Result};
 
 pub fn run() -> Result<u8> {
     let man = clap_mangen::Man::new(Cli::command());
-    man.render(&mut std::io::stdout())
+    let mut buf = Vec::new();
+    man.render(&mut buf)
         .map_err(|e| Error::internal(format!("cannot write the man page: {e}")))?;
+    crate::sys::out::write(&buf)?;
     Ok(0)
 }

@@ -7,7 +7,7 @@ use crate::rotation::ui;
 
 pub fn run(env: &Env, args: ProtectArgs) -> Result<u8> {
     let profile = args.profile.unwrap_or_else(|| env.current_profile());
-    let exe = crate::front::user_facing_exe().map_err(|e| {
+    let exe = crate::sys::paths::user_facing_exe().map_err(|e| {
         Error::new(
             Kind::Internal,
             format!("cannot find keyage's own path: {e}"),

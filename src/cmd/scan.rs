@@ -217,10 +217,7 @@ fn scan_home(s: &mut Scanner, matcher: &Matcher, home: &Path, env: &Env) {
             s.file(matcher, &p);
         }
     }
-    let xdg_config = match env.get("XDG_CONFIG_HOME") {
-        Some(x) => PathBuf::from(x),
-        None => home.join(".config"),
-    };
+    let xdg_config = env.xdg_config_home();
     // Tool configs: everything under ~/.config (but keyage's own folder), bounded.
     let own_dir = env.config_dir();
     walk_bounded(&xdg_config, HOME_DEPTH, Some(own_dir), &mut |p| {

@@ -5,8 +5,6 @@
 //! place an async runtime is built) → `policy::evaluate` → prompt segment files → output.
 //! Exit 0, or 3 when a key is expired (or, with `--fail-on warn`, warn/unused/invalid).
 
-use std::io::Write;
-
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -86,40 +84,32 @@ pub fn run_at(
         })
         .collect();
 
-    let mut out = std::io::stdout().lock();
-    let written = if args.json {
-        let doc = JsonReport {
-            schema: SCHEMA,
-            generated_at: now,
-            offline: args.offline,
-            credentials_file: inventory.credentials.path.display().to_string(),
-            credentials_file_exists: inventory.credentials.exists(),
-            config_file: inventory.config.path.display().to_string(),
-            config_file_exists: inventory.config.exists(),
-            keys: shown.clone(),
-            profiles,
-            warnings: inventory.warnings.clone(),
-            pending_finalize: &pending_finalize,
-            exit_code: code,
-        };
-        serde_json::to_writer_pretty(&mut out, &doc)
-            .map_err(std::io::Error::from)
-            .and_then(|_| writeln!(out))
-    } else {
-        let colour = use_colour(env);
-        let mut text = render_table(&inventory, &shown, &profiles, colour, now);
-        text.push_str(&render_pending(&pending_finalize, now));
-        out.write_all(text.as_bytes())
-    };
-    match written {
-        Ok(()) => Ok(code),
-        // A closed pipe (`keyage status | head`) is not an error worth a message.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(code),
-        Err(e) => Err(Error::new(
-            crate::error::Kind::Io,
-            format!("cannot write the output: {e}"),
-        )),
-    }
+    let colour = use_colour(env);
+    crate::sys::out::with_stdout(|out| {
+        if args.json {
+            let doc = JsonReport {
+                schema: SCHEMA,
+                generated_at: now,
+                offline: args.offline,
+                credentials_file: inventory.credentials.path.display().to_string(),
+                credentials_file_exists: inventory.credentials.exists(),
+                config_file: inventory.config.path.display().to_string(),
+                config_file_exists: inventory.config.exists(),
+                keys: shown.clone(),
+                profiles,
+                warnings: inventory.warnings.clone(),
+                pending_finalize: &pending_finalize,
+                exit_code: code,
+            };
+            serde_json::to_writer_pretty(&mut *out, &doc).map_err(std::io::Error::from)?;
+            writeln!(out)
+        } else {
+            let mut text = render_table(&inventory, &shown, &profiles, colour, now);
+            text.push_str(&render_pending(&pending_finalize, now));
+            out.write_all(text.as_bytes())
+        }
+    })?;
+    Ok(code)
 }
 
 fn select(inv: &Inventory, groups: &[KeyGroup], names: &[String]) -> Result<Vec<KeyGroup>> {
@@ -149,7 +139,7 @@ fn select(inv: &Inventory, groups: &[KeyGroup], names: &[String]) -> Result<Vec<
 }
 
 fn use_colour(env: &Env) -> bool {
-    use is_terminal::IsTerminal;
+    use std::io::IsTerminal;
     env.get("NO_COLOR").is_none()
         && env.get("TERM") != Some("dumb")
         && std::io::stdout().is_terminal()
@@ -188,7 +178,7 @@ pub fn render_pending(pending: &[PendingFinalize], now: DateTime<Utc>) -> String
             p.profiles.join(", "),
             p.new_key_id,
             match p.old_key {
-                crate::cli::OldKey::KeepActive => "active",
+                crate::rotation::OldKey::KeepActive => "active",
                 _ => "inactive",
             },
         ));
@@ -329,45 +319,22 @@ pub fn render_table(
                 ]
             })
             .collect();
-        let head = ["PROFILES", "KEY", "AGE", "LEVEL", "LAST USED", "NOTE"];
-        let mut w = head.map(|h| h.chars().count());
-        for r in &rows {
-            for (i, c) in r.iter().enumerate() {
-                w[i] = w[i].max(c.chars().count());
-            }
+        let mut table = crate::sys::table::Table::new(&[
+            "PROFILES",
+            "KEY",
+            "AGE",
+            "LEVEL",
+            "LAST USED",
+            "NOTE",
+        ])
+        .right(2);
+        for r in rows {
+            table.row(r);
         }
-        let line = |cells: [&str; 6], level: Option<Level>| {
-            let mut l = String::new();
-            for (i, c) in cells.iter().enumerate() {
-                if i == 5 {
-                    l.push_str(c);
-                    break;
-                }
-                let padded = if i == 2 {
-                    format!("{c:>width$}", width = w[i])
-                } else {
-                    format!("{c:<width$}", width = w[i])
-                };
-                match (i, level) {
-                    (3, Some(lv)) => l.push_str(&paint(&padded, lv, colour)),
-                    _ => l.push_str(&padded),
-                }
-                l.push_str("  ");
-            }
-            l.trim_end().to_string() + "\n"
-        };
-        s.push_str(&line(head, None));
-        for (r, f) in rows.iter().zip(findings) {
-            let cells = [
-                r[0].as_str(),
-                r[1].as_str(),
-                r[2].as_str(),
-                r[3].as_str(),
-                r[4].as_str(),
-                r[5].as_str(),
-            ];
-            s.push_str(&line(cells, Some(f.level)));
-        }
+        s.push_str(&table.render_painted(|row, col, cell| match row {
+            Some(i) if col == 3 => paint(cell, findings[i].level, colour),
+            _ => cell.to_string(),
+        }));
         // The AccessDenied explanation (with the policy statement) once, after the table.
         if let Some(f) = findings.iter().find(|f| f.missing_action.is_some()) {
             if let Some(a) = f.missing_action {

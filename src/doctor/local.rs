@@ -68,17 +68,10 @@ pub fn notifications() -> Check {
     }
 }
 
+/// git's trimmed stdout, or None when it cannot run or fails (doctor reports, never fails).
 fn git(args: &[&str], dir: Option<&Path>) -> Option<String> {
-    let mut c = Command::new("git");
-    c.args(args).stdin(Stdio::null()).stderr(Stdio::null());
-    if let Some(d) = dir {
-        c.current_dir(d);
-    }
-    let out = c.output().ok()?;
-    if !out.status.success() {
-        return None;
-    }
-    Some(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    let out = crate::sys::git::run(dir, args).ok()?;
+    out.ok.then(|| out.text().trim().to_string())
 }
 
 /// git is on PATH.
@@ -94,9 +87,10 @@ pub fn git_present() -> (bool, Check) {
 }
 
 fn mentions_keyage(p: &Path) -> bool {
-    std::fs::read(p)
-        .map(|b| String::from_utf8_lossy(&b).contains("keyage"))
-        .unwrap_or(false)
+    crate::sys::fs::read_optional(p, crate::sys::fs::cap::SMALL_TEXT)
+        .ok()
+        .flatten()
+        .is_some_and(|b| String::from_utf8_lossy(&b).contains("keyage"))
 }
 
 /// The pre-commit hook: globally (core.hooksPath) or in the current repository.
@@ -132,10 +126,7 @@ pub fn git_hook(env: &Env, git_ok: bool, cwd: Option<&Path>) -> Check {
 }
 
 fn xdg_config(env: &Env) -> PathBuf {
-    match env.get("XDG_CONFIG_HOME") {
-        Some(p) if Path::new(p).is_absolute() => PathBuf::from(p),
-        _ => env.home().unwrap_or_default().join(".config"),
-    }
+    env.xdg_config_home()
 }
 
 /// The rc files `keyage install shell` may have edited.
@@ -161,9 +152,10 @@ pub fn shell_init(env: &Env) -> Check {
     let found: Vec<String> = rc_files(env)
         .into_iter()
         .filter(|(_, p)| {
-            std::fs::read(p)
-                .map(|b| String::from_utf8_lossy(&b).contains(RC_MARKER))
-                .unwrap_or(false)
+            crate::sys::fs::read_optional(p, crate::sys::fs::cap::SMALL_TEXT)
+                .ok()
+                .flatten()
+                .is_some_and(|b| String::from_utf8_lossy(&b).contains(RC_MARKER))
         })
         .map(|(sh, p)| format!("{sh} ({})", p.display()))
         .collect();

@@ -129,28 +129,27 @@ impl Report {
     }
     /// The text report: `ok   title  detail`, the fix on the next line.
     pub fn to_text(&self) -> String {
-        let width = self
-            .checks
-            .iter()
-            .map(|c| c.title.chars().count())
-            .max()
-            .unwrap_or(0)
-            .min(32);
-        let mut out = String::new();
+        let tag = |c: &Check| match c.status {
+            Status::Ok => "ok",
+            Status::Warn => "warn",
+            Status::Fail => "FAIL",
+        };
+        // One table (tag, title, first detail line), titles padded to at most 32 chars; the
+        // other detail lines go under the detail column, the fix under the title.
+        let mut table = crate::sys::table::Table::headless(3).max_width(1, 32);
         for c in &self.checks {
-            let tag = match c.status {
-                Status::Ok => "ok  ",
-                Status::Warn => "warn",
-                Status::Fail => "FAIL",
-            };
-            let mut detail = c.detail.lines();
-            out.push_str(&format!(
-                "{tag}  {:<width$}  {}\n",
-                c.title,
-                detail.next().unwrap_or("")
-            ));
-            let pad = " ".repeat(width + 8);
-            for l in detail {
+            table.row([
+                format!("{:<4}", tag(c)),
+                c.title.clone(),
+                c.detail.lines().next().unwrap_or("").to_string(),
+            ]);
+        }
+        let pad = " ".repeat(table.offset(2));
+        let mut out = String::new();
+        for (c, line) in self.checks.iter().zip(table.render().lines()) {
+            out.push_str(line);
+            out.push('\n');
+            for l in c.detail.lines().skip(1) {
                 out.push_str(&format!("{pad}{l}\n"));
             }
             if let Some(f) = &c.fix {

@@ -5,11 +5,9 @@
 //! `replace_key` adds the effects: resolve symlinks, lock, re-read and compare, stage every
 //! file, then rename them into place.
 
-use std::fs::File;
-use std::io::Write;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use zeroize::Zeroizing;
 
@@ -136,6 +134,7 @@ fn writable_value(s: &str) -> bool {
 struct Plan<'a> {
     file: &'a LoadedFile,
     doc: &'a Document,
+    real: PathBuf,
     text: Zeroizing<String>,
 }
 
@@ -173,20 +172,77 @@ pub fn replace_key(
         let text = apply(doc, &t, new_id, new_secret).map_err(|why| {
             Error::internal(format!("{}: {why}; nothing was written", f.path.display()))
         })?;
-        plans.push(Plan { file: f, doc, text });
+        let real = std::fs::canonicalize(&f.path).at("resolve", &f.path)?;
+        plans.push(Plan {
+            file: f,
+            doc,
+            real,
+            text,
+        });
     }
     if plans.is_empty() {
         return Ok(Vec::new());
     }
-    let planned: Vec<Planned<'_>> = plans
-        .iter()
-        .map(|p| Planned {
-            path: &p.file.path,
-            expect: p.doc.as_bytes(),
-            text: p.text.as_str(),
-        })
-        .collect();
-    write_planned(&planned)
+    if plans.len() == 2 && plans[0].real == plans[1].real {
+        return Err(Error::new(
+            Kind::Conflict,
+            format!(
+                "AWS_SHARED_CREDENTIALS_FILE and AWS_CONFIG_FILE both lead to {}; keyage will not edit one file as two",
+                plans[0].real.display()
+            ),
+        )
+        .hint("point them at different files"));
+    }
+    // Lock in a fixed order (by real path) so two writers cannot deadlock.
+    plans.sort_by(|a, b| a.real.cmp(&b.real));
+    let mut locks = Vec::new();
+    for p in &plans {
+        locks.push(lock(&p.real)?);
+    }
+    // Under the locks: every file must still be what we parsed, before any is written. The
+    // bytes are read through the locked descriptor, bounded, so they are the locked file's.
+    for (p, l) in plans.iter().zip(locks.iter_mut()) {
+        #[cfg(unix)]
+        let now = Zeroizing::new(
+            crate::sys::fs::read_open(l.file(), &p.real, crate::sys::fs::cap::AWS_FILE)
+                .map_err(Error::from)?,
+        );
+        #[cfg(not(unix))]
+        let now = {
+            let _ = &l;
+            Zeroizing::new(crate::sys::fs::read_regular(
+                &p.real,
+                crate::sys::fs::cap::AWS_FILE,
+            )?)
+        };
+        if now.as_slice() != p.doc.as_bytes() {
+            return Err(Error::new(
+                Kind::Conflict,
+                format!(
+                    "{} changed since keyage read it (another program wrote it); nothing was written",
+                    p.file.path.display()
+                ),
+            )
+            .hint("run the command again"));
+        }
+    }
+    // Stage every file (written, synced, mode and owner kept), then rename them all.
+    let mut staged = Vec::new();
+    for p in &plans {
+        staged.push(crate::sys::fs::stage(
+            &p.real,
+            p.text.as_bytes(),
+            crate::sys::fs::Keep::Existing,
+        )?);
+    }
+    let mut written = Vec::new();
+    for (p, tmp) in plans.iter().zip(staged) {
+        tmp.commit()?;
+        written.push(p.file.path.clone());
+    }
+    drop(locks);
+    written.sort();
+    Ok(written)
 }
 
 /// Lines (in the file of `kind`) of the effective secret of each profile whose effective id is
@@ -203,8 +259,13 @@ pub fn effective_secret_lines(inv: &Inventory, old_id: &str, kind: FileKind) -> 
         .collect()
 }
 
-/// The lock file beside `real`: `.<name>.keyage.lock`.
+/// What is locked to serialise keyage writers of `real`: on unix the file itself (nothing is
+/// left beside it in `~/.aws`; see `crate::sys::lock`), elsewhere a lock file in the state
+/// folder would be needed, so `.<name>.keyage.lock` beside it is kept there.
 pub fn lock_path(real: &Path) -> PathBuf {
+    if cfg!(unix) {
+        return real.to_path_buf();
+    }
     let name = real
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -212,67 +273,26 @@ pub fn lock_path(real: &Path) -> PathBuf {
     real.with_file_name(format!(".{name}.keyage.lock"))
 }
 
-/// Takes the advisory lock that serialises keyage writers of `real` (waits up to 10 s).
-pub fn lock(real: &Path) -> Result<File> {
-    use fs4::fs_std::FileExt;
-    let path = lock_path(real);
-    let mut opts = std::fs::OpenOptions::new();
-    opts.create(true).truncate(false).read(true).write(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let file = opts.open(&path).at("create the lock file", &path)?;
-    let start = Instant::now();
-    loop {
-        if file.try_lock_exclusive().at("lock", &path)? {
-            return Ok(file);
-        }
-        if start.elapsed() > Duration::from_secs(10) {
-            return Err(Error::new(
-                Kind::Conflict,
-                format!(
-                    "another keyage is writing {} (lock {} held for 10 s)",
-                    real.display(),
-                    path.display()
-                ),
-            )
-            .hint("wait for the other keyage to finish, then run the command again"));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+/// How long a writer waits for another keyage writing the same file.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
 
-/// A temp file beside `real` (created exclusively, 0600) holding `bytes`, synced, with
-/// `real`'s mode and owner.
-fn stage(real: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile> {
-    let dir = real.parent().unwrap_or_else(|| Path::new("."));
-    let meta = std::fs::metadata(real).at("read the metadata of", real)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".keyage-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .at("create a temp file in", dir)?;
-    tmp.write_all(bytes).at("write", tmp.path())?;
+/// Takes the advisory lock that serialises keyage writers of `real` (waits up to 10 s).
+pub fn lock(real: &Path) -> Result<crate::sys::lock::FileLock> {
     #[cfg(unix)]
-    {
-        use std::os::unix::fs::{MetadataExt, PermissionsExt};
-        let f = tmp.as_file();
-        let mine = f.metadata().at("read the metadata of", tmp.path())?;
-        if (mine.uid(), mine.gid()) != (meta.uid(), meta.gid()) {
-            std::os::unix::fs::fchown(f, Some(meta.uid()), Some(meta.gid())).map_err(|e| {
-                Error::io("give the new file the owner of", real, e)
-                    .hint("run keyage as the user who owns the file")
-            })?;
-        }
-        f.set_permissions(std::fs::Permissions::from_mode(meta.mode() & 0o7777))
-            .at("set the mode of", tmp.path())?;
-    }
+    let got = crate::sys::lock::lock_target(real, LOCK_WAIT)?;
     #[cfg(not(unix))]
-    let _ = meta;
-    tmp.as_file().sync_all().at("fsync", tmp.path())?;
-    Ok(tmp)
+    let got = crate::sys::lock::FileLock::acquire(&lock_path(real), LOCK_WAIT)?;
+    got.ok_or_else(|| {
+        Error::new(
+            Kind::Conflict,
+            format!(
+                "another keyage is writing {} (its lock was held for {} s)",
+                real.display(),
+                LOCK_WAIT.as_secs()
+            ),
+        )
+        .hint("wait for the other keyage to finish, then run the command again")
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -564,9 +584,10 @@ pub struct Planned<'a> {
     pub text: &'a str,
 }
 
-/// Writes every planned file atomically under its lock, after checking (under the locks) that
-/// each still holds `expect`; then reads each back and compares. Nothing is written when any
-/// file changed (`Kind::Conflict`). Returns the (configured) paths written.
+/// Writes every planned file atomically under its lock, after checking (under the locks,
+/// through the locked descriptor) that each still holds `expect`; then reads each back and
+/// compares. Nothing is written when any file changed (`Kind::Conflict`). Returns the
+/// (configured) paths written. The same steps as `replace_key`.
 pub fn write_planned(plans: &[Planned<'_>]) -> Result<Vec<PathBuf>> {
     let mut real: Vec<(PathBuf, &Planned<'_>)> = Vec::new();
     for p in plans {
@@ -587,8 +608,20 @@ pub fn write_planned(plans: &[Planned<'_>]) -> Result<Vec<PathBuf>> {
     for (r, _) in &real {
         locks.push(lock(r)?);
     }
-    for (r, p) in &real {
-        let now = Zeroizing::new(std::fs::read(r).at("read", r)?);
+    for ((r, p), l) in real.iter().zip(locks.iter_mut()) {
+        #[cfg(unix)]
+        let now = Zeroizing::new(
+            crate::sys::fs::read_open(l.file(), r, crate::sys::fs::cap::AWS_FILE)
+                .map_err(Error::from)?,
+        );
+        #[cfg(not(unix))]
+        let now = {
+            let _ = &l;
+            Zeroizing::new(crate::sys::fs::read_regular(
+                r,
+                crate::sys::fs::cap::AWS_FILE,
+            )?)
+        };
         if now.as_slice() != p.expect {
             return Err(Error::new(
                 Kind::Conflict,
@@ -602,18 +635,24 @@ pub fn write_planned(plans: &[Planned<'_>]) -> Result<Vec<PathBuf>> {
     }
     let mut staged = Vec::new();
     for (r, p) in &real {
-        staged.push(stage(r, p.text.as_bytes())?);
+        staged.push(crate::sys::fs::stage(
+            r,
+            p.text.as_bytes(),
+            crate::sys::fs::Keep::Existing,
+        )?);
     }
     let mut written = Vec::new();
-    for ((r, p), tmp) in real.iter().zip(staged) {
-        tmp.persist(r)
-            .map_err(|e| Error::io("replace", r, e.error))?;
-        crate::state::sync_dir(r.parent().unwrap_or_else(|| Path::new(".")));
+    for ((_, p), tmp) in real.iter().zip(staged) {
+        tmp.commit()?;
         written.push(p.path.to_path_buf());
     }
+    drop(locks);
     // Re-read: what is on disk must be what we wrote.
     for (r, p) in &real {
-        let back = Zeroizing::new(std::fs::read(r).at("read back", r)?);
+        let back = Zeroizing::new(crate::sys::fs::read_regular(
+            r,
+            crate::sys::fs::cap::AWS_FILE,
+        )?);
         if back.as_slice() != p.text.as_bytes() {
             return Err(Error::new(
                 Kind::Conflict,
@@ -622,7 +661,6 @@ pub fn write_planned(plans: &[Planned<'_>]) -> Result<Vec<PathBuf>> {
             .hint("check the file, then run the command again"));
         }
     }
-    drop(locks);
     written.sort();
     Ok(written)
 }
@@ -673,7 +711,6 @@ mod tests {
         assert!(!writable_value("#x"));
         assert!(writable_value("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"));
     }
-
     const ID: &str = "AKIAZ7QW3RTYU2IOPLKJ";
     const SECRET: &str = "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";
 

@@ -27,7 +27,14 @@ pub fn variable(kind: FileKind) -> &'static str {
     }
 }
 
-/// Reads and parses one file. A missing file (or a symlink to nothing) is not an error.
+fn kind_word(kind: FileKind) -> &'static str {
+    match kind {
+        FileKind::Credentials => "credentials",
+        FileKind::Config => "config",
+    }
+}
+
+/// Reads and parses one file (bounded: a regular file of at most 32 MiB). A missing file (or a symlink to nothing) is not an error.
 pub fn read(kind: FileKind, path: &Path) -> Result<LoadedFile> {
     let missing = || LoadedFile {
         kind,
@@ -50,16 +57,24 @@ pub fn read(kind: FileKind, path: &Path) -> Result<LoadedFile> {
             variable(kind)
         )));
     }
-    let bytes = match std::fs::read(path) {
+    use crate::sys::fs::{cap, read_regular_with, Follow, ReadError};
+    let bytes = match read_regular_with(path, cap::AWS_FILE, Follow::Yes) {
         Ok(b) => b,
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(missing()),
-        Err(e) if e.kind() == ErrorKind::PermissionDenied => {
-            return Err(Error::io("read", path, e).hint(format!(
-                "make it readable by you: chmod u+r {} (and check its folder)",
-                path.display()
+        Err(e) if e.is_not_found() => return Ok(missing()),
+        Err(e @ ReadError::NotRegular { .. }) => {
+            return Err(Error::new(Kind::Input, e.to_string()).hint(format!(
+                "point {} at a regular file, or move the special file away",
+                variable(kind)
             )))
         }
-        Err(e) => return Err(Error::io("read", path, e)),
+        Err(e @ ReadError::TooBig { .. }) => {
+            return Err(Error::new(Kind::Input, e.to_string()).hint(format!(
+                "check that {} names your AWS {} file",
+                variable(kind),
+                kind_word(kind)
+            )))
+        }
+        Err(e) => return Err(e.into()),
     };
     let doc = Document::parse_bytes(&bytes)
         .map_err(|e| Error::input(path, e.line, &e.message).hint(e.hint))?;

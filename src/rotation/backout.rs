@@ -4,13 +4,11 @@
 //! finalize. The backout is journaled too (`backout: true`), so a crash in it is resumable by
 //! running `keyage backout` again; every step checks IAM and the files first.
 
-use chrono::Duration as Days;
-
 use super::edges::{self, Connect, Files};
 use super::journal::{self, Journal, PendingFinalize, State};
 use super::run::{ignore_not_found, prove, retry_safe, Ctx};
 use super::ui;
-use crate::cli::OldKey;
+use super::OldKey;
 use crate::error::{Error, Kind, Result};
 use crate::keys::iam::{ApiFailure, KeyService};
 
@@ -72,7 +70,7 @@ impl Undone {
     }
 }
 
-impl<C: Connect, F: Files> Ctx<'_, C, F> {
+impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
     pub async fn backout(&self, j: &mut Journal, delete_new: bool) -> Result<Undone> {
         j.backout = true;
         j.save(&self.dir)?;
@@ -196,7 +194,8 @@ impl<C: Connect, F: Files> Ctx<'_, C, F> {
                         new_key_id: old_id.clone(),
                         old_key: OldKey::Inactive,
                         rotated_at: now,
-                        deadline: now + Days::days(i64::from(j.grace_days)),
+                        deadline: super::after_days(now, j.grace_days),
+                        backout: true,
                     },
                 )?;
             }

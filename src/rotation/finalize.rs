@@ -57,7 +57,7 @@ impl Verdict {
     }
 }
 
-impl<C: Connect, F: Files> Ctx<'_, C, F> {
+impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
     pub async fn finalize_one(&self, p: &PendingFinalize, force: bool) -> Result<Verdict> {
         let now = (self.now)();
         if !due(p, now, force) {

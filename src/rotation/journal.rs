@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::edges::Holder;
-use crate::cli::OldKey;
+use super::OldKey;
 use crate::error::{Error, IoContext, Kind, Result};
 
 pub const JOURNAL_FILE: &str = "rotation-journal.json";
@@ -108,10 +108,8 @@ impl Journal {
     /// The journal, or None when no rotation is unfinished.
     pub fn load(dir: &Path) -> Result<Option<Journal>> {
         let p = Self::path(dir);
-        let bytes = match std::fs::read(&p) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Error::io("read", &p, e)),
+        let Some(bytes) = crate::sys::fs::read_state(&p)? else {
+            return Ok(None);
         };
         let j: Journal = serde_json::from_slice(&bytes).map_err(|e| {
             Error::input(&p, e.line(), format!("not a keyage rotation journal: {e}")).hint(
@@ -205,6 +203,17 @@ pub struct PendingFinalize {
     pub rotated_at: DateTime<Utc>,
     /// Finalize deletes the old key from this time on (unless `--force`).
     pub deadline: DateTime<Utc>,
+    /// Set when a backout left this entry (its "old" key is the abandoned new key): there is
+    /// no rotation here to back out. Older lists marked it only in the id (`…-backout`).
+    #[serde(default)]
+    pub backout: bool,
+}
+
+impl PendingFinalize {
+    /// Left by a backout (the marker field, or the id suffix of lists written before it).
+    pub fn is_backout(&self) -> bool {
+        self.backout || self.rotation_id.ends_with("-backout")
+    }
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -215,10 +224,8 @@ struct PendingFile {
 
 pub fn load_pending(dir: &Path) -> Result<Vec<PendingFinalize>> {
     let p = dir.join(PENDING_FILE);
-    let bytes = match std::fs::read(&p) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io("read", &p, e)),
+    let Some(bytes) = crate::sys::fs::read_state(&p)? else {
+        return Ok(Vec::new());
     };
     let f: PendingFile = serde_json::from_slice(&bytes)
         .map_err(|e| Error::input(&p, e.line(), format!("not a keyage pending list: {e}")))?;
@@ -330,6 +337,7 @@ mod tests {
             old_key: OldKey::Inactive,
             rotated_at: now,
             deadline: now,
+            backout: false,
         };
         add_pending(d.path(), e.clone()).unwrap();
         add_pending(d.path(), e.clone()).unwrap();

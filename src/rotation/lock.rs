@@ -1,51 +1,31 @@
-//! One rotation (or backout/finalize) at a time: an exclusive lock on `rotation.lock` in the
-//! state folder. A second process waits briefly (`KEYAGE_LOCK_WAIT_SECS`, default 10 s), then
-//! refuses.
+//! One rotation (or backout/finalize) at a time: an exclusive lock on `rotation.lock` (0600)
+//! in the state folder, through the ground floor's lock (`crate::sys::lock`). A second
+//! process waits briefly (`KEYAGE_LOCK_WAIT_SECS`, default 10 s), then refuses.
 
-use std::fs::File;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use fs4::fs_std::FileExt;
-
-use crate::error::{Error, IoContext, Kind, Result};
+use crate::error::{Error, Kind, Result};
+use crate::sys::lock::FileLock;
 
 pub const LOCK_FILE: &str = "rotation.lock";
 
 /// Held while the guard lives; the OS releases it when the process dies.
-#[derive(Debug)]
-pub struct RotationLock {
-    _file: File,
-}
+pub type RotationLock = FileLock;
 
 pub fn acquire(dir: &Path, wait: Duration) -> Result<RotationLock> {
-    crate::state::ensure_private_dir(dir)?;
+    crate::sys::fs::ensure_private_dir(dir)?;
     let path = dir.join(LOCK_FILE);
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .at("open", &path)?;
-    let start = Instant::now();
-    loop {
-        match FileExt::try_lock_exclusive(&file) {
-            Ok(true) => return Ok(RotationLock { _file: file }),
-            Ok(false) => {}
-            Err(e) => return Err(Error::io("lock", &path, e)),
-        }
-        if start.elapsed() >= wait {
-            return Err(Error::new(
-                Kind::Conflict,
-                format!(
-                    "another keyage rotation, backout or finalize is running (it holds {})",
-                    path.display()
-                ),
-            )
-            .hint("wait for it to finish, then run the command again"));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    FileLock::acquire(&path, wait)?.ok_or_else(|| {
+        Error::new(
+            Kind::Conflict,
+            format!(
+                "another keyage rotation, backout or finalize is running (it holds {})",
+                path.display()
+            ),
+        )
+        .hint("wait for it to finish, then run the command again")
+    })
 }
 
 /// The wait bound from `KEYAGE_LOCK_WAIT_SECS` (default 10 s).

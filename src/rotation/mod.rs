@@ -17,15 +17,41 @@ pub mod journal;
 pub mod lock;
 pub mod plan;
 pub mod run;
+pub mod session;
 #[cfg(test)]
 mod tests;
 pub mod ui;
 
 pub use journal::{Journal, PendingFinalize, State};
+pub use session::{Prompter, Session, Terminal, Unattended};
+
+/// What happens to the old key at step e. Written in the journal and the pending list as
+/// `inactive`, `delete` or `keep-active` (the command line maps `--old-key` onto it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OldKey {
+    /// Make the old key inactive (CIS default), delete it at finalize.
+    Inactive,
+    /// Delete the old key as soon as the new one works.
+    Delete,
+    /// Leave the old key active; remind until finalize.
+    KeepActive,
+}
+
+/// The longest grace period `--grace-days` accepts (100 years): dates stay in range.
+pub const MAX_GRACE_DAYS: i64 = 36_500;
+
+/// `from` plus `days`, saturating instead of overflowing (no panic on any grace value).
+pub fn after_days(from: chrono::DateTime<chrono::Utc>, days: u32) -> chrono::DateTime<chrono::Utc> {
+    chrono::TimeDelta::try_days(i64::from(days))
+        .and_then(|d| from.checked_add_signed(d))
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
+}
 
 use crate::env::Env;
 
-/// The OS keyring (service `keyage`, user = key id).
+/// The OS keyring (service `keyage`, user = key id). THE one place the rotation gets its
+/// store: `Session::open` calls it.
 pub fn open_store(_env: &Env) -> edges::Store {
     std::sync::Arc::new(crate::vault::Keyring::new())
 }

@@ -3,10 +3,10 @@
 
 use std::path::PathBuf;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
 use super::edges::Holder;
-use crate::cli::OldKey;
+use super::OldKey;
 use crate::error::{Error, Kind};
 use crate::keys::iam::{Identity, KeyMeta};
 use crate::profiles::{Class, Inventory};
@@ -239,7 +239,7 @@ pub fn plan(
         delete_spare,
         old_key: req.old_key,
         grace_days: req.grace_days,
-        deadline: now + Duration::days(i64::from(req.grace_days)),
+        deadline: super::after_days(now, req.grace_days),
     })
 }
 
@@ -368,7 +368,7 @@ mod tests {
         .unwrap();
         assert_eq!(p.user, "alice");
         assert_eq!(p.delete_spare, None);
-        assert_eq!(p.deadline, now + Duration::days(7));
+        assert_eq!(p.deadline, now + chrono::Duration::days(7));
         assert!(!p.render().contains("0. delete"));
 
         let two_active = [key("AKIAOLD", true), key("AKIAOTHER", true)];

@@ -5,20 +5,20 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Duration as Days, Utc};
+use chrono::{DateTime, Utc};
 
 use super::edges::{self, Connect, Files, Store};
 use super::failpoint;
 use super::journal::{self, Journal, PendingFinalize, State};
 use super::plan::Plan;
 use super::ui;
-use crate::cli::OldKey;
+use super::OldKey;
 use crate::error::{Error, Kind, Result};
 use crate::keys::iam::{ApiError, ApiFailure, Identity, KeyService, SessionCreds};
 use crate::secret::SecretKey;
 
 /// Everything the steps need. `now` is the clock (tests pass a fixed one).
-pub struct Ctx<'a, C: Connect, F: Files> {
+pub struct Ctx<'a, C: Connect, F: Files + ?Sized> {
     pub connect: &'a C,
     pub files: &'a F,
     pub store: Store,
@@ -95,6 +95,29 @@ where
     }
 }
 
+/// How a step failed: `Raw` is the cause (the driver says where the rotation stopped and the
+/// two ways on), `Framed` already says where it stopped and what to do (e.g. "stopped at
+/// step a and nothing was changed").
+#[derive(Debug)]
+pub enum StepError {
+    Raw(Error),
+    Framed(Error),
+}
+
+impl From<Error> for StepError {
+    fn from(e: Error) -> Self {
+        StepError::Raw(e)
+    }
+}
+
+impl From<ApiError> for StepError {
+    fn from(e: ApiError) -> Self {
+        StepError::Raw(e.into())
+    }
+}
+
+type Step<T = ()> = std::result::Result<T, StepError>;
+
 /// An error at a step: says where the rotation stopped and the two ways on.
 pub fn at_step(state: State, e: impl Into<Error>) -> Error {
     let e: Error = e.into();
@@ -157,7 +180,7 @@ impl Outcome {
     }
 }
 
-impl<C: Connect, F: Files> Ctx<'_, C, F> {
+impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
     fn now(&self) -> DateTime<Utc> {
         (self.now)()
     }
@@ -206,18 +229,15 @@ impl<C: Connect, F: Files> Ctx<'_, C, F> {
                     return self.record(j).await.map_err(|e| at_step(state, e))
                 }
             };
-            r.map_err(|e| {
-                if e.message.starts_with("the rotation") {
-                    e
-                } else {
-                    at_step(j.state, e)
-                }
+            r.map_err(|e| match e {
+                StepError::Raw(e) => at_step(j.state, e),
+                StepError::Framed(e) => e,
             })?;
         }
     }
 
     /// a. CreateAccessKey; the secret goes to the keyring before anything else.
-    async fn create(&self, j: &mut Journal) -> Result<()> {
+    async fn create(&self, j: &mut Journal) -> Step {
         j.enter(&self.dir, State::Creating, self.now())?;
         let admin = self.admin(&j.old_key_id).await?;
         let user = Some(j.user.as_str());
@@ -242,7 +262,7 @@ impl<C: Connect, F: Files> Ctx<'_, C, F> {
                     k.key_id
                 ));
                 j.new_key_id = Some(k.key_id.clone());
-                return j.enter(&self.dir, State::Created, self.now());
+                return Ok(j.enter(&self.dir, State::Created, self.now())?);
             }
             ui::step(&format!(
                 "step a: deleting key {} left by the interrupted run (its secret was never saved)",
@@ -271,7 +291,7 @@ impl<C: Connect, F: Files> Ctx<'_, C, F> {
                 }
                 Journal::remove(&self.dir)?;
                 let e = Error::from(e);
-                return Err(Error {
+                return Err(StepError::Framed(Error {
                     message: format!(
                         "the rotation stopped at step a and nothing was changed{}: {}",
                         if j.delete_spare.is_some() {
@@ -282,7 +302,7 @@ impl<C: Connect, F: Files> Ctx<'_, C, F> {
                         e.message
                     ),
                     ..e
-                });
+                }));
             }
         };
         failpoint::hit("after-create");
@@ -290,7 +310,7 @@ impl<C: Connect, F: Files> Ctx<'_, C, F> {
             // Never an orphan key whose secret is known nowhere.
             let undo = retry_safe(|| admin.delete_key(user, &nk.key_id)).await;
             j.enter(&self.dir, State::Planned, self.now())?;
-            return Err(match undo {
+            return Err(StepError::Raw(match undo {
                 Ok(()) => Error::new(
                     e.kind,
                     format!(
@@ -310,7 +330,7 @@ impl<C: Connect, F: Files> Ctx<'_, C, F> {
                     "delete {} yourself (aws iam delete-access-key --access-key-id {}), then run `keyage backout`",
                     nk.key_id, nk.key_id
                 )),
-            });
+            }));
         }
         failpoint::hit("after-keyring-new");
         ui::step(&format!(
@@ -318,11 +338,11 @@ impl<C: Connect, F: Files> Ctx<'_, C, F> {
             nk.key_id
         ));
         j.new_key_id = Some(nk.key_id.clone());
-        j.enter(&self.dir, State::Created, self.now())
+        Ok(j.enter(&self.dir, State::Created, self.now())?)
     }
 
     /// b. The old secret into the keyring (the backout copy).
-    async fn backup(&self, j: &mut Journal) -> Result<()> {
+    async fn backup(&self, j: &mut Journal) -> Step {
         j.enter(&self.dir, State::BackingUp, self.now())?;
         let old = match self.files.secret_for(&j.old_key_id)? {
             Some(s) => s,
@@ -344,7 +364,7 @@ impl<C: Connect, F: Files> Ctx<'_, C, F> {
             "b. saved the old key {}'s secret in the keyring",
             j.old_key_id
         ));
-        j.enter(&self.dir, State::BackedUp, self.now())
+        Ok(j.enter(&self.dir, State::BackedUp, self.now())?)
     }
 
     fn new_id(j: &Journal) -> Result<String> {
@@ -354,7 +374,7 @@ impl<C: Connect, F: Files> Ctx<'_, C, F> {
     }
 
     /// c. Every profile holding the old key switches to the new one.
-    async fn write(&self, j: &mut Journal) -> Result<()> {
+    async fn write(&self, j: &mut Journal) -> Step {
         j.enter(&self.dir, State::Writing, self.now())?;
         let new_id = Self::new_id(j)?;
         let secret = edges::store_get(&self.store, &new_id)
@@ -373,11 +393,11 @@ impl<C: Connect, F: Files> Ctx<'_, C, F> {
             }
         }
         failpoint::hit("after-write");
-        j.enter(&self.dir, State::Written, self.now())
+        Ok(j.enter(&self.dir, State::Written, self.now())?)
     }
 
     /// d. Prove the new key with STS; if it never works, put everything back.
-    async fn verify(&self, j: &mut Journal) -> Result<()> {
+    async fn verify(&self, j: &mut Journal) -> Step {
         j.enter(&self.dir, State::Verifying, self.now())?;
         let new_id = Self::new_id(j)?;
         let svc = self.as_key(&new_id).await?;
@@ -391,12 +411,12 @@ impl<C: Connect, F: Files> Ctx<'_, C, F> {
                     Ok(id) => format!("it belongs to {}, not {}", id.arn, j.arn),
                     Err(e) => e.to_string(),
                 };
-                return Err(self.undo_unproven(j, &new_id, &why).await);
+                return Err(self.undo_unproven(j, &new_id, &why).await.into());
             }
         }
         failpoint::hit("after-verify");
         ui::step(&format!("d. key {new_id} works (STS GetCallerIdentity)"));
-        j.enter(&self.dir, State::Verified, self.now())
+        Ok(j.enter(&self.dir, State::Verified, self.now())?)
     }
 
     async fn undo_unproven(&self, j: &mut Journal, new_id: &str, why: &str) -> Error {
@@ -434,7 +454,7 @@ impl<C: Connect, F: Files> Ctx<'_, C, F> {
     }
 
     /// e. The old key: inactive, deleted, or left active.
-    async fn retire(&self, j: &mut Journal) -> Result<()> {
+    async fn retire(&self, j: &mut Journal) -> Step {
         j.enter(&self.dir, State::Retiring, self.now())?;
         let new_id = Self::new_id(j)?;
         let admin = self.admin(&new_id).await?;
@@ -460,7 +480,7 @@ impl<C: Connect, F: Files> Ctx<'_, C, F> {
         if j.retired_at.is_none() {
             j.retired_at = Some(self.now());
         }
-        j.enter(&self.dir, State::Retired, self.now())
+        Ok(j.enter(&self.dir, State::Retired, self.now())?)
     }
 
     /// f. The pending finalize; then the journal goes.
@@ -468,7 +488,7 @@ impl<C: Connect, F: Files> Ctx<'_, C, F> {
         j.enter(&self.dir, State::Recording, self.now())?;
         let new_id = Self::new_id(j)?;
         let rotated_at = j.retired_at.unwrap_or(j.updated);
-        let deadline = rotated_at + Days::days(i64::from(j.grace_days));
+        let deadline = super::after_days(rotated_at, j.grace_days);
         if j.old_key == OldKey::Delete {
             edges::store_delete(&self.store, &j.old_key_id).await?;
         } else {
@@ -508,6 +528,7 @@ impl<C: Connect, F: Files> Ctx<'_, C, F> {
             old_key: j.old_key,
             rotated_at,
             deadline,
+            backout: false,
         }
     }
 }

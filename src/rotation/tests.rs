@@ -13,7 +13,7 @@ use super::edges::{Connect, Files, Holder, Store};
 use super::journal::{self, Journal, State};
 use super::plan::{self, ProfileInfo, Request};
 use super::run::{self, Ctx};
-use crate::cli::OldKey;
+use super::OldKey;
 use crate::error::{Error, Kind, Result};
 use crate::keys::iam::{ApiError, ApiFailure, Identity, KeyMeta, KeyService, LastUsed, NewKey};
 use crate::secret::{secret, ExposeSecret, SecretKey};

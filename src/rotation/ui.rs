@@ -2,7 +2,6 @@
 //! terminal nothing is asked: the caller must have said `--yes` / `--token-code`.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::time::Duration;
 
 use crate::error::{Error, Kind, Result};
 
@@ -54,16 +53,10 @@ fn ask(prompt: &str) -> Result<String> {
     Ok(line)
 }
 
-/// A spinner on stderr when it is a terminal, else nothing.
-pub fn spinner(msg: &str) -> indicatif::ProgressBar {
-    if std::io::stderr().is_terminal() {
-        let pb = indicatif::ProgressBar::new_spinner();
-        pb.set_message(msg.to_string());
-        pb.enable_steady_tick(Duration::from_millis(120));
-        pb
-    } else {
-        indicatif::ProgressBar::hidden()
-    }
+/// A spinner on stderr when it is a terminal, else nothing (the one spinner:
+/// `crate::sys::progress`).
+pub fn spinner(msg: &str) -> crate::sys::progress::Spinner {
+    crate::sys::progress::spinner(msg)
 }
 
 /// One progress line on stderr.

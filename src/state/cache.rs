@@ -42,12 +42,11 @@ impl Cache {
     }
 
     pub fn load_from(path: &Path) -> Cache {
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
+        let bytes = match crate::sys::fs::read_state(path) {
+            Ok(Some(b)) => b,
+            Ok(None) => return Cache::empty(),
             Err(e) => {
-                if e.kind() != std::io::ErrorKind::NotFound {
-                    tracing::warn!("cannot read the cache {}: {e}", path.display());
-                }
+                tracing::warn!("cannot read the cache: {e}");
                 return Cache::empty();
             }
         };

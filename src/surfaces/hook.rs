@@ -10,7 +10,6 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use crate::error::{Error, Kind, Result};
 use crate::surfaces::scan::{binary_findings, Finding, LineIndex, Matcher};
@@ -189,35 +188,17 @@ pub fn findings_in_added(matcher: &Matcher, path: &str, added: &Added) -> Vec<Fi
 
 /// Runs git in `dir` with piped stdout/stderr (a spawned child: keyage works while it runs).
 pub fn spawn_git(dir: &Path, args: &[&str]) -> Result<std::process::Child> {
-    Command::new("git")
-        .current_dir(dir)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| {
-            Error::new(Kind::Io, format!("cannot run git: {e}")).hint("install git or fix PATH")
-        })
+    crate::sys::git::spawn(Some(dir), args)
 }
 
 /// Waits for a git child; `allow_fail` returns empty output on a non-zero exit.
 pub fn finish_git(child: std::process::Child, what: &str, allow_fail: bool) -> Result<Vec<u8>> {
-    let out = child
-        .wait_with_output()
-        .map_err(|e| Error::new(Kind::Io, format!("git {what}: {e}")))?;
-    if !out.status.success() && !allow_fail {
-        let msg = String::from_utf8_lossy(&out.stderr);
-        return Err(Error::new(
-            Kind::Io,
-            format!("git {what} failed: {}", msg.trim()),
-        ));
-    }
-    Ok(if out.status.success() {
-        out.stdout
+    let out = crate::sys::git::finish(child, what)?;
+    if allow_fail {
+        Ok(out.stdout_or_empty())
     } else {
-        Vec::new()
-    })
+        out.require(what)
+    }
 }
 
 /// The one git call: staged changes against HEAD, raw records then the `-U0` patch.
@@ -269,14 +250,7 @@ pub fn load_binaries(dir: &Path, files: &mut [StagedFile]) -> Result<()> {
     if n == 0 {
         return Ok(());
     }
-    let mut child = Command::new("git")
-        .current_dir(dir)
-        .args(["cat-file", "--batch"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| Error::new(Kind::Io, format!("cannot run git: {e}")))?;
+    let mut child = crate::sys::git::spawn_with_stdin(Some(dir), &["cat-file", "--batch"])?;
     let mut input = Vec::new();
     for &i in &wanted {
         // An object id is hex; anything else asks for nothing (git answers "missing").

@@ -4,7 +4,6 @@
 //! and rc files get their previous bytes back.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use crate::env::Env;
 use crate::error::{Error, IoContext, Kind, Result};
@@ -81,33 +80,30 @@ pub fn passthrough_script(name: &str) -> String {
 }
 
 fn is_ours(path: &Path) -> bool {
-    std::fs::read(path)
-        .map(|b| {
-            b.windows(HOOK_MARKER.len())
-                .any(|w| w == HOOK_MARKER.as_bytes())
-        })
-        .unwrap_or(false)
+    read_small(path).ok().flatten().is_some_and(|b| {
+        b.windows(HOOK_MARKER.len())
+            .any(|w| w == HOOK_MARKER.as_bytes())
+    })
 }
 
+/// A hook, git config or rc file (bounded, regular files only); None when missing.
+fn read_small(path: &Path) -> Result<Option<Vec<u8>>> {
+    crate::sys::fs::read_optional(path, crate::sys::fs::cap::SMALL_TEXT)
+}
+
+/// (success, stdout on success else stderr) of git; Err only when git cannot run.
 fn git(dir: Option<&Path>, env: &Env, args: &[&str]) -> Result<(bool, String)> {
-    let mut c = Command::new("git");
-    if let Some(d) = dir {
-        c.current_dir(d);
-    }
     // Tests isolate HOME / GIT_CONFIG_GLOBAL through the environment snapshot's process env.
     let _ = env;
-    let out =
-        c.args(args).stdin(Stdio::null()).output().map_err(|e| {
-            Error::new(Kind::Io, format!("cannot run git: {e}")).hint("install git")
-        })?;
-    let text = String::from_utf8_lossy(if out.status.success() {
-        &out.stdout
+    let out = crate::sys::git::run(dir, args)?;
+    let text = if out.ok {
+        out.text()
     } else {
-        &out.stderr
-    })
-    .trim_end_matches('\n')
-    .to_string();
-    Ok((out.status.success(), text))
+        String::from_utf8_lossy(&out.stderr)
+            .trim_end_matches('\n')
+            .to_string()
+    };
+    Ok((out.ok, text))
 }
 
 fn write_exec(path: &Path, text: &str) -> Result<()> {
@@ -207,11 +203,7 @@ pub fn global_git_config(env: &Env) -> PathBuf {
     if dot.exists() {
         return dot;
     }
-    let xdg = match env.get("XDG_CONFIG_HOME") {
-        Some(x) => PathBuf::from(x),
-        None => home.join(".config"),
-    }
-    .join("git/config");
+    let xdg = env.xdg_config_home().join("git/config");
     if xdg.exists() {
         xdg
     } else {
@@ -264,11 +256,7 @@ pub fn install_global_hook(env: &Env, exe: &Path) -> Result<Outcome> {
     }
     if current.is_empty() {
         let cfg = global_git_config(env);
-        let before = match std::fs::read(&cfg) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => NO_FILE.to_vec(),
-            Err(e) => return Err(e).at("read", &cfg),
-        };
+        let before = read_small(&cfg)?.unwrap_or_else(|| NO_FILE.to_vec());
         crate::state::ensure_dir(env)?;
         crate::state::write_atomic(&saved_config(env), &before)?;
         let (ok, out) = git(
@@ -285,7 +273,7 @@ pub fn install_global_hook(env: &Env, exe: &Path) -> Result<Outcome> {
             return Err(Error::new(Kind::Io, format!("git config failed: {out}")));
         }
         // Remember what the file looked like right after our change, to restore exactly.
-        let after = std::fs::read(&cfg).at("read", &cfg)?;
+        let after = crate::sys::fs::read_regular(&cfg, crate::sys::fs::cap::SMALL_TEXT)?;
         crate::state::write_atomic(&saved_after(env), &after)?;
         said.push(format!(
             "installed {} and set core.hooksPath in {}",
@@ -307,9 +295,9 @@ pub fn uninstall_global_hook(env: &Env) -> Result<Outcome> {
     let mut said = Vec::new();
     if !current.is_empty() && env.expand_tilde(&current) == dir {
         let cfg = global_git_config(env);
-        let before = std::fs::read(saved_config(env)).ok();
-        let after = std::fs::read(saved_after(env)).ok();
-        let now = std::fs::read(&cfg).ok();
+        let before = read_small(&saved_config(env)).ok().flatten();
+        let after = read_small(&saved_after(env)).ok().flatten();
+        let now = read_small(&cfg).ok().flatten();
         match (before, after) {
             // Untouched since install: put the exact previous bytes back.
             (Some(b), Some(a)) if now.as_deref() == Some(&a[..]) => {
@@ -385,11 +373,7 @@ pub fn rc_line(env: &Env, shell: crate::cli::Shell) -> Result<(PathBuf, String)>
             format!("command -v keyage >/dev/null && eval \"$(keyage init zsh)\"  {RC_MARKER}"),
         ),
         Shell::Fish => (
-            match env.get("XDG_CONFIG_HOME") {
-                Some(x) => PathBuf::from(x),
-                None => home.join(".config"),
-            }
-            .join("fish/config.fish"),
+            env.xdg_config_home().join("fish/config.fish"),
             format!("command -q keyage; and keyage init fish | source  {RC_MARKER}"),
         ),
         Shell::Powershell => {

@@ -52,7 +52,7 @@ pub fn all_segment(env: &Env, now: SystemTime) -> Option<String> {
 /// The first line of segment file `file` when `_meta` vouches for it; None otherwise.
 pub fn read_segment(env: &Env, file: &str, now: SystemTime) -> Option<String> {
     let dir = segment_dir(env);
-    let meta = std::fs::read_to_string(dir.join(META_FILE)).ok()?;
+    let meta = read_small(&dir.join(META_FILE))?;
     let files = [
         ("credentials", credentials_file(env)),
         ("config", locate::path(env, FileKind::Config)),
@@ -60,12 +60,20 @@ pub fn read_segment(env: &Env, file: &str, now: SystemTime) -> Option<String> {
     if !meta_vouches(&meta, &files, now) {
         return None;
     }
-    let text = std::fs::read_to_string(dir.join(file)).ok()?;
+    let text = read_small(&dir.join(file))?;
     let line = text.lines().next()?.trim_end();
     if line.is_empty() || line.chars().any(char::is_control) {
         return None;
     }
     Some(line.to_string())
+}
+
+/// A segment file's text: a regular file (never a link, FIFO or device: the prompt must not
+/// block), at most 64 KiB of UTF-8; None otherwise.
+fn read_small(path: &Path) -> Option<String> {
+    use crate::sys::fs::{cap, read_optional_with, Follow};
+    let bytes = read_optional_with(path, cap::SEGMENT, Follow::No).ok()??;
+    String::from_utf8(bytes).ok()
 }
 
 /// Pure check of `_meta`: written recently, for these files, which have not changed since.

@@ -129,6 +129,8 @@ pub fn write_all(
     pending: &BTreeSet<String>,
 ) -> Result<()> {
     let dir = dir(env);
+    // The state folder first (refused when a symlink or someone else's), then its subfolder.
+    crate::state::ensure_dir(env)?;
     crate::state::ensure_private_dir(&dir)?;
     let files = render(inventory, findings, cfg, pending);
     let mut keep: BTreeSet<String> = files.iter().map(|(n, _)| n.clone()).collect();
@@ -182,7 +184,13 @@ pub fn parse_meta(text: &str) -> Vec<(&str, &str)> {
 /// Replaces `path` with `bytes` (temp file + rename; no fsync: a lost segment is rewritten by
 /// the next run) unless it already holds exactly these bytes.
 fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<()> {
-    if std::fs::read(path).is_ok_and(|old| old == bytes) {
+    if crate::sys::fs::read_optional_with(
+        path,
+        crate::sys::fs::cap::SEGMENT,
+        crate::sys::fs::Follow::No,
+    )
+    .is_ok_and(|old| old.as_deref() == Some(bytes))
+    {
         return Ok(());
     }
     let dir = path.parent().unwrap_or_else(|| Path::new("."));

@@ -996,6 +996,69 @@ impl Sandbox {
     }
 }
 
+/// Git in a sandbox: `GIT_CONFIG_GLOBAL` in HOME, a fixed author and committer, repositories
+/// beside HOME (in the sandbox's own folder).
+impl Sandbox {
+    /// The sandbox's own folder (HOME is `root()/home`).
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+    /// The file `git config --global` writes in this sandbox.
+    pub fn gitconfig(&self) -> PathBuf {
+        self.path(".gitconfig")
+    }
+    /// Adds the git settings to a command of this sandbox.
+    pub fn with_git<'a>(&self, c: &'a mut Command) -> &'a mut Command {
+        c.env("GIT_CONFIG_GLOBAL", self.gitconfig())
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+    }
+    /// Runs git in `dir`.
+    pub fn git(&self, dir: &Path, args: &[&str]) -> std::process::Output {
+        let mut c = self.command("git");
+        self.with_git(&mut c)
+            .current_dir(dir)
+            .args(args)
+            .output()
+            .expect("rig: run git")
+    }
+    /// Runs keyage in `dir` (with the git settings).
+    pub fn keyage_in(&self, dir: &Path, args: &[&str]) -> std::process::Output {
+        let mut c = self.keyage();
+        self.with_git(&mut c)
+            .current_dir(dir)
+            .args(args)
+            .output()
+            .expect("rig: run keyage")
+    }
+    /// A new repository `root()/name` on branch main.
+    pub fn repo(&self, name: &str) -> PathBuf {
+        let r = self.root().join(name);
+        fs::create_dir_all(&r).expect("rig: mkdir repo");
+        assert!(self.git(&r, &["init", "-q", "-b", "main"]).status.success());
+        r
+    }
+    /// Writes, stages and commits `files`; returns the commit's output.
+    pub fn commit(
+        &self,
+        repo: &Path,
+        files: &[(&str, &[u8])],
+        extra: &[&str],
+    ) -> std::process::Output {
+        for (name, bytes) in files {
+            let p = repo.join(name);
+            fs::create_dir_all(p.parent().expect("rig: parent")).expect("rig: mkdir");
+            fs::write(p, bytes).expect("rig: write");
+            assert!(self.git(repo, &["add", "--", name]).status.success());
+        }
+        let mut args = vec!["commit", "-q", "-m", "test"];
+        args.extend_from_slice(extra);
+        self.git(repo, &args)
+    }
+}
+
 /// PATH for sandboxed programs: the folder of the keyage binary under test first (so hooks and
 /// shell lines that run `keyage` get this build, never an installed one), then the test's PATH.
 pub fn sandbox_path() -> std::ffi::OsString {
@@ -1089,4 +1152,42 @@ impl KeyageCommand for Command {
             stderr: read(&mut se),
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small shared helpers
+
+/// Bytes as text (lossy).
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A file's permission bits (`& 0o7777`).
+pub fn mode(p: &Path) -> u32 {
+    fs::metadata(p)
+        .unwrap_or_else(|e| panic!("rig: metadata of {}: {e}", p.display()))
+        .permissions()
+        .mode()
+        & 0o7777
+}
+
+pub fn set_mode(p: &Path, mode: u32) {
+    fs::set_permissions(p, fs::Permissions::from_mode(mode))
+        .unwrap_or_else(|e| panic!("rig: chmod {}: {e}", p.display()));
+}
+
+/// Points this test process's D-Bus clients at `addr` (tests of the library's edges).
+pub fn set_bus(addr: &str) {
+    std::env::set_var("DBUS_SESSION_BUS_ADDRESS", addr);
+}
+
+/// `text` holds no part of `key`'s secret.
+pub fn no_secret(text: &str, key: &TestKey) {
+    assert!(!text.contains(&key.secret), "secret leaked: {text}");
+}
+
+/// `text` holds neither `key`'s secret nor its full id.
+pub fn no_full_key(text: &str, key: &TestKey) {
+    no_secret(text, key);
+    assert!(!text.contains(&key.id), "full key id shown: {text}");
 }
