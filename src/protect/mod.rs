@@ -478,12 +478,16 @@ fn put_checked(store: &dyn SecretStore, key_id: &str, secret: &SecretKey) -> Res
 // ---------------------------------------------------------------------------------------------
 // unprotect
 
+/// One file `unprotect` writes: path, the bytes it holds now, the new text, and whether the
+/// new text is the exact original.
+type Restore = (PathBuf, Zeroizing<Vec<u8>>, Zeroizing<String>, bool);
+
 /// What `keyage unprotect` will write.
 pub struct UnPlan {
     pub key_id: String,
     pub profiles: Vec<String>,
     /// (path, bytes now, new text, exact restore?)
-    writes: Vec<(PathBuf, Zeroizing<Vec<u8>>, Zeroizing<String>, bool)>,
+    writes: Vec<Restore>,
     secret: SecretKey,
 }
 
