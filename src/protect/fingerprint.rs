@@ -42,13 +42,9 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
 impl Fingerprints {
     /// The fingerprints (empty when none). Bounded read; unreadable = empty.
     pub fn load(dir: &Path) -> Fingerprints {
-        let p = dir.join(FILE);
-        match std::fs::metadata(&p) {
-            Ok(m) if m.is_file() && m.len() <= 1 << 20 => {}
-            _ => return Fingerprints::default(),
-        }
-        std::fs::read(&p)
+        crate::sys::fs::read_state(&dir.join(FILE))
             .ok()
+            .flatten()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default()
     }

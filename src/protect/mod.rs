@@ -127,7 +127,7 @@ impl Journal {
         crate::state::write_atomic(&dir.join(JOURNAL_FILE), &bytes)
     }
     pub fn load(dir: &Path) -> Option<Journal> {
-        let bytes = std::fs::read(dir.join(JOURNAL_FILE)).ok()?;
+        let bytes = crate::sys::fs::read_state(&dir.join(JOURNAL_FILE)).ok()??;
         serde_json::from_slice(&bytes).ok()
     }
     fn remove(dir: &Path) -> Result<()> {
