@@ -252,6 +252,10 @@ pub struct ScanArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// Check each key id + secret pair found live with STS GetCallerIdentity (network;
+    /// rate-limited; never prints the secret).
+    #[arg(long)]
+    pub verify: bool,
 }
 
 #[derive(Debug, Args)]

@@ -22,6 +22,7 @@ pub mod notifier;
 pub mod profiles;
 pub mod protect;
 pub mod rotation;
+pub mod scan;
 pub mod secret;
 pub mod state;
 pub mod surfaces;

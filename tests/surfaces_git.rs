@@ -543,3 +543,446 @@ fn scan_home_finds_copied_keys_but_not_the_aws_files() {
     let o = sb.keyage_in(&h, &["scan", "--home"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
 }
+
+/// Fake-but-shaped values for the pattern rules (never real keys).
+const CTX_SECRET: &str = "Hk3pQ9vLm2Xr7TzW4yNb8Ce1Fd6Gj0Ks5Ua/Rt+E";
+const CTX_ID: &str = "AKIAQWERTY234567WXYZ";
+
+fn b64(s: &str) -> String {
+    // Standard base64, by hand (the tests keep no base64 crate).
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let b = s.as_bytes();
+    let mut out = String::new();
+    for c in b.chunks(3) {
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn blocked_with(sb: &Sandbox, repo: &Path, name: &str, body: &[u8], want: &[&str]) {
+    let o = sb.commit(repo, &[(name, body)], &[]);
+    let err = text(&o.stderr);
+    assert!(!o.status.success(), "{name} must block: {err}");
+    for w in want {
+        assert!(err.contains(w), "{name}: want {w:?} in\n{err}");
+    }
+    assert_masked(&o);
+    assert!(!err.contains(CTX_SECRET), "{err}");
+    assert!(!err.contains(&CTX_SECRET[4..]), "{err}");
+    assert!(sb.git(repo, &["reset", "-q", "--hard"]).status.success());
+    let _ = std::fs::remove_file(repo.join(name));
+}
+
+/// Issue 16, items 1–3: a secret next to its name, the id + secret pair, base64 copies (a
+/// Kubernetes Secret, a whole credentials file in a CI variable, a JWT payload, the user's own
+/// secret base64-encoded), UTF-16 text, and what each finding says it is.
+#[test]
+fn hook_finds_context_secrets_pairs_and_encoded_copies() {
+    let sb = sandbox();
+    let repo = sb.repo("r");
+    assert!(sb
+        .keyage_in(&repo, &["install", "git-hook"])
+        .status
+        .success());
+    assert!(sb
+        .commit(&repo, &[("README", b"base\n")], &[])
+        .status
+        .success());
+
+    blocked_with(
+        &sb,
+        &repo,
+        ".env",
+        format!("REGION=eu-west-1\nAWS_SECRET_ACCESS_KEY={CTX_SECRET}\n").as_bytes(),
+        &[".env:2:23: an AWS secret access key Hk3p"],
+    );
+    blocked_with(
+        &sb,
+        &repo,
+        "values.yaml",
+        format!("aws:\n  secretAccessKey: \"{CTX_SECRET}\"\n").as_bytes(),
+        &["values.yaml:2:21: an AWS secret access key"],
+    );
+    blocked_with(
+        &sb,
+        &repo,
+        "main.tf",
+        format!("provider \"aws\" {{\n  region     = \"us-east-1\"\n  secret_key = \"{CTX_SECRET}\"\n}}\n")
+            .as_bytes(),
+        &["main.tf:3:17: an AWS secret access key"],
+    );
+    blocked_with(
+        &sb,
+        &repo,
+        "keys.csv",
+        format!("Access key ID,Secret access key\nAKIAIOSFODNN7EXAMPL2,{CTX_SECRET}\n").as_bytes(),
+        &["next to key id AKIA…MPL2"],
+    );
+    // Kubernetes Secret: both values base64-encoded.
+    blocked_with(
+        &sb,
+        &repo,
+        "secret.yaml",
+        format!(
+            "apiVersion: v1\nkind: Secret\ndata:\n  AWS_ACCESS_KEY_ID: {}\n  AWS_SECRET_ACCESS_KEY: {}\n",
+            b64(CTX_ID),
+            b64(CTX_SECRET)
+        )
+        .as_bytes(),
+        &[
+            "secret.yaml:4:22: an AWS access key id AKIA…WXYZ",
+            "secret.yaml:5:26: an AWS secret access key",
+            "base64-encoded",
+        ],
+    );
+    // A whole credentials file in a CI variable.
+    let creds =
+        format!("[default]\naws_access_key_id = {CTX_ID}\naws_secret_access_key = {CTX_SECRET}\n");
+    blocked_with(
+        &sb,
+        &repo,
+        ".gitlab-ci.yml",
+        format!("variables:\n  AWS_CREDS_B64: \"{}\"\n", b64(&creds)).as_bytes(),
+        &[
+            ".gitlab-ci.yml:2:19: an AWS access key id AKIA…WXYZ",
+            "an AWS secret access key",
+        ],
+    );
+    // A JWT whose payload carries a key id (base64url, no padding).
+    let payload = b64(&format!("{{\"sub\":\"ci\",\"aws\":\"{CTX_ID}\"}}"))
+        .trim_end_matches('=')
+        .replace('+', "-")
+        .replace('/', "_");
+    blocked_with(
+        &sb,
+        &repo,
+        "token.txt",
+        format!("eyJhbGciOiJIUzI1NiJ9.{payload}.c2lnbmF0dXJl\n").as_bytes(),
+        &["an AWS access key id AKIA…WXYZ", "base64-encoded"],
+    );
+    // The user's own secret, base64-encoded (no name, no key id near).
+    blocked_with(
+        &sb,
+        &repo,
+        "blob.txt",
+        format!("x: {}\n", b64(&format!("pre {OWN_SECRET} post"))).as_bytes(),
+        &["your own secret access key q9Xv", "base64-encoded"],
+    );
+    // UTF-16 (PowerShell writes it) with a byte-order mark: scanned as text.
+    let mut utf16 = vec![0xFF, 0xFE];
+    for u in format!("$env:AWS_ACCESS_KEY_ID = \"{CTX_ID}\"\r\n").encode_utf16() {
+        utf16.extend_from_slice(&u.to_le_bytes());
+    }
+    blocked_with(
+        &sb,
+        &repo,
+        "setenv.ps1",
+        &utf16,
+        &["setenv.ps1:1:27: an AWS access key id AKIA…WXYZ"],
+    );
+    // Temporary keys and accounts (decoded offline from the key id).
+    blocked_with(
+        &sb,
+        &repo,
+        "t.txt",
+        b"ASIAY34FZKBOKMUTVV7A\n",
+        &["temporary (ASIA) key", "account 609629065308"],
+    );
+
+    // Negatives: placeholders, references, hex digests, a lone random 40-character string.
+    let fine = format!(
+        "AWS_SECRET_ACCESS_KEY=${{AWS_SECRET_ACCESS_KEY}}\n\
+         aws_secret_access_key = <your secret here>\n\
+         aws_secret_access_key = 0123456789abcdef0123456789abcdef01234567\n\
+         client_secret: \"{CTX_SECRET}\"\n\
+         AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n"
+    );
+    let o = sb.commit(&repo, &[("fine.txt", fine.as_bytes())], &[]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    // A weak name (`secret`) with nothing about AWS near it.
+    let o = sb.commit(
+        &repo,
+        &[(
+            "django.py",
+            format!("secret = \"{CTX_SECRET}\"\n").as_bytes(),
+        )],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+}
+
+/// Issue 14, item 7: a path allowlist (`.keyageignore`, `git config keyage.allow`) excuses
+/// pattern matches only; the user's own key in such a file still blocks, and the message says
+/// how to remove it instead of offering the allowlist.
+#[test]
+fn hook_own_key_in_an_allowlisted_path_still_blocks() {
+    let sb = sandbox();
+    let repo = sb.repo("r");
+    assert!(sb
+        .keyage_in(&repo, &["install", "git-hook"])
+        .status
+        .success());
+    std::fs::write(repo.join(".keyageignore"), "notes.txt\n").unwrap();
+    let o = sb.commit(
+        &repo,
+        &[
+            (".keyageignore", b"notes.txt\n"),
+            ("notes.txt", format!("fixture {OTHER_ID}\n").as_bytes()),
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let o = sb.commit(
+        &repo,
+        &[(
+            "notes.txt",
+            format!("fixture {OTHER_ID}\nmine {OWN_SECRET}\n").as_bytes(),
+        )],
+        &[],
+    );
+    assert!(
+        !o.status.success(),
+        "own secret in an allowlisted path must block"
+    );
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("notes.txt:2:6: your own secret access key"),
+        "{err}"
+    );
+    assert!(!err.contains("an AWS access key id"), "{err}");
+    assert!(err.contains("cannot be allowlisted"), "{err}");
+    assert!(err.contains("take it out of the file"), "{err}");
+    assert!(!err.contains("Allow it"), "{err}");
+    assert_masked(&o);
+    assert!(sb.git(&repo, &["reset", "-q", "--hard"]).status.success());
+
+    // The same through `git config keyage.allow`, with the own key id.
+    assert!(sb
+        .git(&repo, &["config", "--add", "keyage.allow", "other.txt"])
+        .status
+        .success());
+    let o = sb.commit(
+        &repo,
+        &[("other.txt", format!("{OWN_ID}\n").as_bytes())],
+        &[],
+    );
+    assert!(!o.status.success());
+    assert!(text(&o.stderr).contains("your own access key id AKIA…PLKJ"));
+    assert!(sb.git(&repo, &["reset", "-q", "--hard"]).status.success());
+
+    // Mixed: own advice plus the allowlist for the others.
+    let o = sb.commit(
+        &repo,
+        &[("mixed.txt", format!("{OWN_ID}\n{OTHER_ID}\n").as_bytes())],
+        &[],
+    );
+    let err = text(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("cannot be allowlisted") && err.contains("For the other findings"),
+        "{err}"
+    );
+}
+
+/// Keys the AWS files no longer hold: a secret kept elsewhere (a planted keyed fingerprint,
+/// as `keyage protect` writes it) and an old key waiting for finalize (the pending list) and
+/// an inactive one (the cache) are still blocked, and say what they are.
+#[test]
+fn hook_blocks_fingerprinted_and_old_keys() {
+    use keyage::scan::fingerprint::{digest, hex};
+    const KEPT_ID: &str = "AKIAZ7QW3RTYU2IOPLKK";
+    const KEPT_SECRET: &str = "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";
+    const OLD_ID: &str = "AKIAZ7QW3RTYU2IOPLKL";
+    const INACTIVE_ID: &str = "AKIAZ7QW3RTYU2IOPLKM";
+    let sb = sandbox();
+    let state = sb.home().join(".local/state/keyage");
+    std::fs::create_dir_all(&state).unwrap();
+    let key = [42u8; 32];
+    std::fs::write(state.join("fingerprint.key"), key).unwrap();
+    std::fs::write(
+        state.join("fingerprints.json"),
+        format!(
+            "{{\"version\":1,\"entries\":[{{\"key_id\":\"{KEPT_ID}\",\"hmac\":\"{}\",\"status\":\"current\"}}]}}",
+            hex(&digest(&key, KEPT_SECRET.as_bytes()))
+        ),
+    )
+    .unwrap();
+    let fp = std::fs::read_to_string(state.join("fingerprints.json")).unwrap();
+    assert!(!fp.contains(KEPT_SECRET));
+    std::fs::write(
+        state.join("pending-finalize.json"),
+        format!(
+            "{{\"version\":1,\"pending\":[{{\"rotation_id\":\"r1\",\"profile\":\"default\",\
+             \"profiles\":[\"default\"],\"account\":\"123456789012\",\"user\":\"alice\",\
+             \"old_key_id\":\"{OLD_ID}\",\"new_key_id\":\"{OWN_ID}\",\"old_key\":\"inactive\",\
+             \"rotated_at\":\"2026-11-01T00:00:00Z\",\"deadline\":\"2026-11-08T00:00:00Z\"}}]}}"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        state.join("cache.json"),
+        format!(
+            "{{\"version\":1,\"keys\":{{\"{OWN_ID}\":{{\"key_id\":\"{OWN_ID}\",\
+             \"first_seen\":\"2026-11-01T00:00:00Z\",\"identity\":{{\"account\":\"123456789012\",\
+             \"arn\":\"arn:aws:iam::123456789012:user/alice\",\"user_name\":\"alice\"}},\
+             \"others\":[{{\"key_id\":\"{INACTIVE_ID}\",\"active\":false}}],\"problems\":[]}}}}}}"
+        ),
+    )
+    .unwrap();
+    let repo = sb.repo("r");
+    assert!(sb
+        .keyage_in(&repo, &["install", "git-hook"])
+        .status
+        .success());
+    // A bare 40-character secret: only its fingerprint can tell it is the user's.
+    let o = sb.commit(
+        &repo,
+        &[("a.txt", format!("s {KEPT_SECRET}\n").as_bytes())],
+        &[],
+    );
+    let err = text(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(
+        err.contains("a.txt:1:3: your own secret access key Mv8L") && err.contains("AKIA…PLKK"),
+        "{err}"
+    );
+    assert!(
+        !err.contains(KEPT_SECRET) && !err.contains(&KEPT_SECRET[4..]),
+        "{err}"
+    );
+    assert!(sb.git(&repo, &["reset", "-q", "--hard"]).status.success());
+    let o = sb.commit(
+        &repo,
+        &[(
+            "b.txt",
+            format!("{KEPT_ID}\n{OLD_ID}\n{INACTIVE_ID}\n").as_bytes(),
+        )],
+        &[],
+    );
+    let err = text(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("b.txt:1:1: your own access key id AKIA…PLKK"),
+        "{err}"
+    );
+    assert!(
+        err.contains("b.txt:2:1: your old access key id AKIA…PLKL (waiting for keyage finalize)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("b.txt:3:1: your old access key id AKIA…PLKM (inactive)"),
+        "{err}"
+    );
+    assert!(err.contains("cannot be allowlisted"), "{err}");
+    assert!(sb.git(&repo, &["reset", "-q", "--hard"]).status.success());
+    // Another key of the user's account vs another account's key (decoded offline).
+    let o = sb.commit(&repo, &[("c.txt", b"AKIAQWERTY234567ABCD\n")], &[]);
+    assert!(
+        text(&o.stderr).contains("not one of yours"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+/// Issue 14, item 4: a missing path is an error; FIFOs are skipped with a note (never opened,
+/// so the scan never waits); `/proc` is skipped (virtual file system) and the scan finishes.
+#[test]
+fn scan_missing_paths_special_files_and_proc() {
+    let sb = sandbox();
+    let o = sb.keyage_in(&sb.home(), &["scan", "/no/such/path"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("/no/such/path") && err.contains("no such file"),
+        "{err}"
+    );
+    assert!(text(&o.stdout).is_empty());
+
+    let dir = sb.path("d");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("a.txt"), "clean\n").unwrap();
+    let fifo = dir.join("pipe");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    for target in [dir.clone(), fifo.clone()] {
+        let o = sb.keyage_in(&sb.home(), &["scan", target.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        assert!(text(&o.stderr).contains("(a FIFO"), "{}", text(&o.stderr));
+    }
+
+    let started = std::time::Instant::now();
+    let o = sb.keyage_in(&sb.home(), &["scan", "/proc"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("virtual file system proc"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    let o = sb.keyage_in(&sb.home(), &["scan", "/proc/self/status", "/dev/null"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+}
+
+/// `keyage scan --json`: what each finding is (kind, account, encoded), documented examples
+/// listed apart and not counted, own keys found in an allowlisted path.
+#[test]
+fn scan_json_says_what_each_finding_is() {
+    let sb = sandbox();
+    let dir = sb.path("p");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(".keyageignore"), "fixtures/\n").unwrap();
+    std::fs::create_dir_all(dir.join("fixtures")).unwrap();
+    std::fs::write(
+        dir.join("fixtures/f.txt"),
+        format!("{OTHER_ID}\n{OWN_SECRET}\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("app.env"),
+        format!(
+            "AWS_ACCESS_KEY_ID={CTX_ID}\nAWS_SECRET_ACCESS_KEY={CTX_SECRET}\n# AKIAIOSFODNN7EXAMPLE\n"
+        ),
+    )
+    .unwrap();
+    let o = sb.keyage_in(&dir, &["scan", "--json"]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
+    assert_masked(&o);
+    assert!(!text(&o.stdout).contains(CTX_SECRET));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let f = v["findings"].as_array().unwrap();
+    let kinds: Vec<(&str, &str)> = f
+        .iter()
+        .map(|x| (x["path"].as_str().unwrap(), x["kind"].as_str().unwrap()))
+        .collect();
+    assert!(kinds.contains(&("app.env", "key_id_pattern")), "{kinds:?}");
+    assert!(
+        kinds.contains(&("app.env", "secret_with_context")),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&("fixtures/f.txt", "own_secret")),
+        "{kinds:?}"
+    );
+    assert!(
+        !kinds.contains(&("fixtures/f.txt", "key_id_pattern")),
+        "{kinds:?}"
+    );
+    assert_eq!(f.len(), 3, "{kinds:?}");
+    let id = f.iter().find(|x| x["kind"] == "key_id_pattern").unwrap();
+    assert!(id["account"].as_str().is_some_and(|a| a.len() == 12));
+    let ignored = v["ignored"].as_array().unwrap();
+    assert_eq!(ignored.len(), 1);
+    assert_eq!(ignored[0]["kind"], "documented_example");
+}

@@ -16,19 +16,10 @@ mod secret;
 mod error;
 
 #[allow(dead_code)]
-#[path = "../../src/surfaces/scan.rs"]
+#[path = "../../src/scan/mod.rs"]
 mod scan;
 
-#[allow(dead_code)]
-#[path = "../../src/surfaces/hook.rs"]
-mod hook;
-
-/// The paths the included files use (`crate::surfaces::scan`).
-mod surfaces {
-    pub(crate) use super::{hook, scan};
-}
-
-use surfaces::scan::{findings_for, Allowlist, HitKind, Matcher, OwnValues};
+use scan::{findings_for, Allowlist, HitKind, Matcher, OwnValues};
 
 const OWN_ID: &str = "AKIAZ7QW3RTYU2IOPLKJ";
 const OWN_SECRET: &str = "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";
@@ -45,7 +36,7 @@ fn matcher() -> &'static Matcher {
                 (secret::secret("KIAq9Xv3mK2pL8sT4wZ7yB1nC6dF0gH5jR2eA3uI"), None),
                 (secret::secret("xxAKIAZ7QW3RTYU2IOPLKJq9Xv3mK2pL8sT4wZ7y"), None),
             ],
-..Default::default()
+            ..Default::default()
         };
         let allow = Allowlist::new(
             std::path::Path::new("/r"),
@@ -59,10 +50,10 @@ fn matcher() -> &'static Matcher {
 }
 
 fn check(m: &Matcher, data: &[u8]) {
-    let hits = m.scan(data);
+    let hits = m.scan_all(data);
     // The SIMD path and the general path (Aho-Corasick + regex) agree exactly.
     assert!(m.has_fast_path());
-    assert_eq!(hits, m.scan_reference(data));
+    assert_eq!(m.scan(data), m.scan_reference(data));
     let mut last = 0;
     for h in &hits {
         assert!(h.start < h.end && h.end <= data.len());
@@ -99,20 +90,20 @@ fuzz_target!(|data: &[u8]| {
         .any(|h| h.kind == HitKind::OwnSecret));
     // The git-output parsers: the one `git diff -z --raw -p -U0` output, its raw records and
     // patch sections apart, and `git cat-file --batch`.
-    let (entries, at) = surfaces::hook::parse_raw(data);
+    let (entries, at) = scan::staged::parse_raw(data);
     assert!(at <= data.len());
     assert!(entries.iter().all(|e| !e.path.contains('\0')));
-    if let Ok(files) = surfaces::hook::parse_diff(data) {
+    if let Ok(files) = scan::staged::parse_diff(data) {
         assert_eq!(files.len(), entries.len());
-        let _ = surfaces::hook::scan_staged(std::path::Path::new("/r"), m, &files);
+        let _ = scan::staged::scan_staged(std::path::Path::new("/r"), m, &files);
     }
-    for added in surfaces::hook::parse_patch(data) {
+    for added in scan::staged::parse_patch(data) {
         assert_eq!(
             added.lines.len(),
             added.text.iter().filter(|&&b| b == b'\n').count()
         );
-        let _ = surfaces::hook::findings_in_added(m, "f", &added);
+        let _ = scan::staged::findings_in_added(m, "f", &added);
     }
-    let blobs = surfaces::hook::parse_batch(data, 3);
+    let blobs = scan::staged::parse_batch(data, 3);
     assert_eq!(blobs.len(), 3);
 });

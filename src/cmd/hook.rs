@@ -6,8 +6,9 @@ use std::io::Write;
 use crate::cli::{HookArgs, HookKind};
 use crate::env::Env;
 use crate::error::{IoContext, Result};
-use crate::surfaces::hook::{allow_config, finish_diff, load_binaries, scan_staged, spawn_diff};
-use crate::surfaces::scan::{Allowlist, Matcher, OwnValues};
+use crate::scan::git::{allow_config, finish_diff, load_binaries, spawn_diff};
+use crate::scan::staged::scan_staged;
+use crate::scan::{Allowlist, Finding, Matcher, OwnValues};
 
 pub fn run(env: &Env, args: HookArgs) -> Result<u8> {
     match args.hook {
@@ -19,19 +20,20 @@ fn pre_commit(env: &Env) -> Result<u8> {
     let dir = std::env::current_dir().at("read", ".")?;
     // One git process, started first: it runs while keyage reads the AWS files and the state.
     let diff = spawn_diff(&dir)?;
-    let (own, note) = OwnValues::load(env);
+    let (own, notes) = OwnValues::load(env);
     let age = crate::surfaces::prompt::hook_age_warning(env);
     let matcher = Matcher::new(&own, Allowlist::default());
     let mut files = finish_diff(diff)?;
     load_binaries(&dir, &mut files)?;
     let mut findings = scan_staged(&dir, &matcher, &files);
     let mut err = std::io::stderr().lock();
-    if let Some(n) = note {
+    for n in &notes {
         let _ = writeln!(err, "keyage: note: {n}");
     }
     // The allowlist (.keyageignore, `git config keyage.allow`) can only remove findings, so it
-    // is read only when there are some: a clean commit costs no second git process.
-    if !findings.is_empty() {
+    // is read only when there are some: a clean commit costs no second git process. It never
+    // removes the user's own keys.
+    if findings.iter().any(|f| !f.kind.is_own()) {
         let allow = Allowlist::load(&dir, &allow_config(&dir)?);
         for w in &allow.warnings {
             let _ = writeln!(err, "keyage: warning: {w}");
@@ -61,19 +63,46 @@ fn pre_commit(env: &Env) -> Result<u8> {
     for f in &findings {
         let _ = writeln!(err, "  {}", f.render());
     }
-    let own_hit = findings.iter().any(|f| f.kind.is_own());
-    if own_hit {
-        let _ = writeln!(
-            err,
-            "Remove your own key from these files (use the AWS files or a secret store); if it \
-             was ever pushed, rotate it: keyage rotate-self"
-        );
-    }
-    let _ = writeln!(
-        err,
-        "Not a real key? Allow it: add the key id (or a path pattern) to .keyageignore, or \
-         `git config --add keyage.allow <key id|path pattern>`, or put `keyage:allow` on the line."
-    );
-    let _ = writeln!(err, "To commit anyway: git commit --no-verify");
+    let _ = write!(err, "{}", advice(&findings));
     Ok(1)
+}
+
+/// What to do next. An own key cannot be allowlisted, so for those the advice is to take it
+/// out (and rotate if it ever left the machine); the allowlist is offered only for the
+/// pattern matches.
+pub fn advice(findings: &[Finding]) -> String {
+    let mut out = String::new();
+    let own: Vec<&str> = {
+        let mut v: Vec<&str> = findings
+            .iter()
+            .filter(|f| f.kind.is_own())
+            .map(|f| f.path.as_str())
+            .collect();
+        v.dedup();
+        v
+    };
+    if !own.is_empty() {
+        out.push_str(&format!(
+            "Your own key is in {}. It cannot be allowlisted (.keyageignore, keyage.allow and \
+             keyage:allow never apply to your own keys): take it out of the file (keep it in \
+             the AWS files or a secret store), then `git add` the file again (or \
+             `git rm --cached <file>` to stop tracking it). If it was ever pushed or shared, \
+             rotate it: keyage rotate-self\n",
+            own.join(", ")
+        ));
+    }
+    if findings.iter().any(|f| !f.kind.is_own()) {
+        let lead = if own.is_empty() {
+            "Not a real key?"
+        } else {
+            "For the other findings (not your own keys): not a real key?"
+        };
+        out.push_str(&format!(
+            "{lead} Allow it: add the key id (or a path pattern) to .keyageignore, or \
+             `git config --add keyage.allow <key id|path pattern>`, or put `keyage:allow` on \
+             the line.\n"
+        ));
+    }
+    out.push_str("To commit anyway: git commit --no-verify\n");
+    out
 }

@@ -5,6 +5,7 @@ pub mod facts;
 pub mod gather;
 pub mod iam;
 pub mod policy;
+pub mod verify;
 
 use std::collections::BTreeSet;
 

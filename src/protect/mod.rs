@@ -18,7 +18,6 @@
 //!   still hold it, after it the keyring serves it. Running the command again finishes the job
 //!   (each step looks at the keyring, the index and the files first).
 
-pub mod fingerprint;
 pub mod index;
 pub mod session;
 
@@ -442,7 +441,12 @@ fn finish_protect(
             .hint("run `keyage unprotect` (it needs the keyring), or `keyage doctor`"))
         }
     }
-    fingerprint::record(env, secret)?;
+    crate::scan::own::Fingerprints::record(
+        env,
+        key_id,
+        secret,
+        crate::scan::fingerprint::FpStatus::Current,
+    )?;
     Ok(())
 }
 
@@ -701,7 +705,12 @@ pub fn rekey(
         ix.upsert(rec);
         ix.save(&dir)?;
     }
-    fingerprint::record(env, secret)?;
+    crate::scan::own::Fingerprints::record(
+        env,
+        new_id,
+        secret,
+        crate::scan::fingerprint::FpStatus::Current,
+    )?;
     store.delete(old_id)?;
     Ok(())
 }

@@ -6,13 +6,13 @@
 //! process only when a binary file is staged). Only the index against HEAD is read, so
 //! `git commit --amend` scans the new changes, never the whole tree.
 //!
-//! The parsers are pure (bytes in, structures out) and fuzzed; the git calls are at the edge.
+//! The parsers are pure (bytes in, structures out) and fuzzed; the git calls are at the edge
+//! (`scan::git`).
 
-use std::io::Write;
 use std::path::Path;
 
-use crate::error::{Error, Kind, Result};
-use crate::surfaces::scan::{binary_findings, Finding, LineIndex, Matcher};
+use crate::error::{Error, Result};
+use crate::scan::{binary_findings, findings_for, own_only, Finding, LineIndex, Matcher};
 
 /// One record of `git diff --raw -z`: `:<mode> <mode> <oid> <oid> <status>\0<path>\0`
 /// (`\0<old path>\0<new path>\0` for a rename or copy).
@@ -181,101 +181,13 @@ pub fn findings_in_added(matcher: &Matcher, path: &str, added: &Added) -> Vec<Fi
                 kind: h.kind,
                 masked: h.masked,
                 binary: false,
+                what: h.what,
+                account: h.account,
+                encoded: h.encoded,
+                utf16: false,
             }
         })
         .collect()
-}
-
-/// Runs git in `dir` with piped stdout/stderr (a spawned child: keyage works while it runs).
-pub fn spawn_git(dir: &Path, args: &[&str]) -> Result<std::process::Child> {
-    crate::sys::git::spawn(Some(dir), args)
-}
-
-/// Waits for a git child; `allow_fail` returns empty output on a non-zero exit.
-pub fn finish_git(child: std::process::Child, what: &str, allow_fail: bool) -> Result<Vec<u8>> {
-    let out = crate::sys::git::finish(child, what)?;
-    if allow_fail {
-        Ok(out.stdout_or_empty())
-    } else {
-        out.require(what)
-    }
-}
-
-/// The one git call: staged changes against HEAD, raw records then the `-U0` patch.
-pub const DIFF_ARGS: &[&str] = &[
-    "diff",
-    "--cached",
-    "-z",
-    "--raw",
-    "-p",
-    "-U0",
-    "--no-abbrev",
-    "--no-color",
-    "--no-ext-diff",
-    "--no-textconv",
-    "--find-renames",
-    "--diff-filter=ACMRT",
-    "--ignore-submodules",
-    "--src-prefix=a/",
-    "--dst-prefix=b/",
-];
-
-/// Starts the diff; [`finish_diff`] collects it (do other work in between).
-pub fn spawn_diff(dir: &Path) -> Result<std::process::Child> {
-    spawn_git(dir, DIFF_ARGS)
-}
-
-pub fn finish_diff(child: std::process::Child) -> Result<Vec<StagedFile>> {
-    parse_diff(&finish_git(child, "diff --cached", false)?)
-}
-
-/// `git config --get-all keyage.allow` (git's own lookup: every level, includes,
-/// `includeIf`, `git -c`). Unset, or a config git cannot read, gives no entries.
-pub fn allow_config(dir: &Path) -> Result<Vec<String>> {
-    let child = spawn_git(dir, &["config", "--get-all", "keyage.allow"])?;
-    Ok(String::from_utf8_lossy(&finish_git(child, "config", true)?)
-        .lines()
-        .map(str::to_string)
-        .filter(|l| !l.trim().is_empty())
-        .collect())
-}
-
-/// Reads the staged blobs of the binary files (one `git cat-file --batch`, by object id) into
-/// their `content`. A blob git does not have stays None.
-pub fn load_binaries(dir: &Path, files: &mut [StagedFile]) -> Result<()> {
-    let wanted: Vec<usize> = (0..files.len())
-        .filter(|&i| files[i].added.binary)
-        .collect();
-    let n = wanted.len();
-    if n == 0 {
-        return Ok(());
-    }
-    let mut child = crate::sys::git::spawn_with_stdin(Some(dir), &["cat-file", "--batch"])?;
-    let mut input = Vec::new();
-    for &i in &wanted {
-        // An object id is hex; anything else asks for nothing (git answers "missing").
-        let blob = &files[i].entry.blob;
-        if !blob.is_empty() && blob.bytes().all(|b| b.is_ascii_hexdigit()) {
-            input.extend_from_slice(blob.as_bytes());
-        }
-        input.push(b'\n');
-    }
-    let mut stdin = child
-        .stdin
-        .take()
-        .ok_or_else(|| Error::internal("git cat-file: no stdin"))?;
-    // Write from a thread so a large blob on stdout cannot deadlock us.
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let out = child
-        .wait_with_output()
-        .map_err(|e| Error::new(Kind::Io, format!("git cat-file: {e}")))?;
-    let _ = writer.join();
-    for (i, blob) in wanted.into_iter().zip(parse_batch(&out.stdout, n)) {
-        files[i].content = blob;
-    }
-    Ok(())
 }
 
 /// Parses `git cat-file --batch` output: `<oid> <type> <size>\n<bytes>\n` or `<x> missing\n`.
@@ -304,24 +216,32 @@ pub fn parse_batch(mut bytes: &[u8], n: usize) -> Vec<Option<Vec<u8>>> {
 }
 
 /// Scans the staged changes: added lines of text files, whole staged blobs of binary files
-/// (reported once per file). Paths excluded by the matcher's allowlist are skipped; `root` is
-/// the folder the paths are relative to.
+/// (reported once per file; UTF-16 text with a byte-order mark is scanned as text). In files
+/// whose path the matcher's allowlist lists, only the user's own keys are reported (those are
+/// never allowlisted); `root` is the folder the paths are relative to. Documented examples
+/// are left out (they never block).
 pub fn scan_staged(root: &Path, matcher: &Matcher, files: &[StagedFile]) -> Vec<Finding> {
     let mut findings = Vec::new();
     for f in files {
+        let mut found = if f.added.binary {
+            match &f.content {
+                Some(b) if crate::scan::decode::utf16_text(b).is_some() => {
+                    findings_for(matcher, &f.entry.path, b)
+                }
+                Some(b) => binary_findings(&f.entry.path, matcher.scan(b)),
+                None => Vec::new(),
+            }
+        } else {
+            findings_in_added(matcher, &f.entry.path, &f.added)
+        };
+        found.retain(|x| x.kind.blocks());
         if matcher
             .allowlist()
             .allows_path(&root.join(&f.entry.path), false)
         {
-            continue;
+            own_only(&mut found);
         }
-        if f.added.binary {
-            if let Some(b) = &f.content {
-                findings.extend(binary_findings(&f.entry.path, matcher.scan(b)));
-            }
-        } else {
-            findings.extend(findings_in_added(matcher, &f.entry.path, &f.added));
-        }
+        findings.extend(found);
     }
     findings
 }

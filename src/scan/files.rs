@@ -1,0 +1,133 @@
+//! Reading files to scan: regular files only, bounded; FIFOs, sockets and devices are named
+//! and skipped (never opened: opening a FIFO waits for a writer), and so are the kernel's
+//! virtual file systems (`/proc`, `/sys`, …: their files claim size 0 and some never end).
+
+use std::path::Path;
+
+/// Why a path was not read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Skip {
+    /// Not a regular file: `a FIFO`, `a socket`, `a device`, …
+    Special(&'static str),
+    /// On a virtual file system (`proc`, `sysfs`, …).
+    Virtual(&'static str),
+    /// Bigger than the cap (bytes).
+    TooBig(u64),
+    /// It could not be read.
+    Unreadable(String),
+}
+
+impl Skip {
+    pub fn describe(&self) -> String {
+        match self {
+            Skip::Special(what) => format!("{what}, not a regular file"),
+            Skip::Virtual(fs) => format!("on the virtual file system {fs}"),
+            Skip::TooBig(n) => format!("{} MB, too big", n >> 20),
+            Skip::Unreadable(e) => format!("cannot read: {e}"),
+        }
+    }
+}
+
+/// What kind of special file `t` is, or None for a regular file, folder or symlink.
+pub fn special_kind(t: &std::fs::FileType) -> Option<&'static str> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return Some("a FIFO");
+        }
+        if t.is_socket() {
+            return Some("a socket");
+        }
+        if t.is_block_device() {
+            return Some("a block device");
+        }
+        if t.is_char_device() {
+            return Some("a character device");
+        }
+    }
+    if t.is_file() || t.is_dir() || t.is_symlink() {
+        None
+    } else {
+        Some("a special file")
+    }
+}
+
+/// The virtual file system `path` is on, if it is one whose files are not data.
+#[cfg(target_os = "linux")]
+pub fn virtual_fs(path: &Path) -> Option<&'static str> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is a valid NUL-terminated path and `st` a properly sized out-buffer.
+    if unsafe { libc::statfs(c.as_ptr(), &mut st) } != 0 {
+        return None;
+    }
+    // The magic numbers of linux/magic.h.
+    #[allow(clippy::unnecessary_cast)]
+    match st.f_type as i64 {
+        0x9fa0 => Some("proc"),
+        0x6265_6572 => Some("sysfs"),
+        0x6462_6720 => Some("debugfs"),
+        0x7472_6163 => Some("tracefs"),
+        0x2735_01c5 => Some("cgroup2"),
+        0x0027_e0eb => Some("cgroup"),
+        0x7361_6d6f => Some("securityfs"),
+        0xcafe_4a11 => Some("bpf"),
+        0x1cd1 => Some("devpts"),
+        0x6e73_6673 => Some("nsfs"),
+        0x6573_7173 | 0x5346_5053 => Some("pstore"),
+        0xf97c_ff8c => Some("selinuxfs"),
+        0x4249_4e4d => Some("binfmt_misc"),
+        0x6e61_6e64 => Some("configfs"),
+        0x6176_6d00 => Some("fusectl"),
+        _ => None,
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn virtual_fs(_path: &Path) -> Option<&'static str> {
+    None
+}
+
+/// Reads a regular file, at most `cap` bytes (more is [`Skip::TooBig`]), through the ground
+/// floor's bounded reader (`sys::fs`: opened without waiting, so a FIFO cannot hang us, and
+/// checked again on the open handle).
+pub fn read_regular(path: &Path, cap: u64) -> Result<Vec<u8>, Skip> {
+    use crate::sys::fs::{read_regular_with, Follow, ReadError};
+    // The type first, without opening: a FIFO or device is named, not read.
+    let meta = std::fs::metadata(path).map_err(|e| Skip::Unreadable(e.to_string()))?;
+    if let Some(k) = special_kind(&meta.file_type()) {
+        return Err(Skip::Special(k));
+    }
+    read_regular_with(path, cap, Follow::Yes).map_err(|e| match e {
+        ReadError::TooBig { .. } => Skip::TooBig(meta.len()),
+        ReadError::NotRegular { what, .. } => Skip::Special(what),
+        ReadError::Io { source, .. } => Skip::Unreadable(source.to_string()),
+        other => Skip::Unreadable(other.to_string()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regular_fifo_and_cap() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("f");
+        std::fs::write(&f, b"hello").unwrap();
+        assert_eq!(read_regular(&f, 10).unwrap(), b"hello");
+        assert_eq!(read_regular(&f, 4), Err(Skip::TooBig(5)));
+        #[cfg(unix)]
+        {
+            let p = d.path().join("fifo");
+            let c = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
+            assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+            assert_eq!(read_regular(&p, 10), Err(Skip::Special("a FIFO")));
+        }
+        #[cfg(target_os = "linux")]
+        assert_eq!(virtual_fs(Path::new("/proc")), Some("proc"));
+        assert_eq!(virtual_fs(d.path()), None);
+    }
+}
