@@ -25,6 +25,14 @@ pub enum Command {
     Finalize(FinalizeArgs),
     /// Undo a rotation: the old key back in your files and active, the new one inactive.
     Backout(BackoutArgs),
+    /// Move a profile's static key out of the AWS files into the OS keyring; AWS tools then
+    /// get it through `credential_process` (keyage credential-process).
+    Protect(ProtectArgs),
+    /// Put a protected key back into the AWS files (the original bytes, when nothing else
+    /// changed them).
+    Unprotect(UnprotectArgs),
+    /// Print a protected profile's key as credential_process JSON (run by the AWS SDKs and CLI).
+    CredentialProcess(CredentialProcessArgs),
     /// Print the prompt segment (nothing when all is well). No network.
     Prompt(PromptArgs),
     /// Print shell code for your rc file: eval "$(keyage init bash)".
@@ -149,6 +157,48 @@ pub struct BackoutArgs {
     /// Delete the new key instead of making it inactive.
     #[arg(long)]
     pub delete_new: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ProtectArgs {
+    /// Profile whose key to protect (default: AWS_PROFILE, else default); every profile that
+    /// holds the same key is protected with it.
+    #[arg(long, short = 'p')]
+    pub profile: Option<String>,
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Print what would change; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UnprotectArgs {
+    /// Profile whose key to put back (default: AWS_PROFILE, else default).
+    #[arg(long, short = 'p')]
+    pub profile: Option<String>,
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CredentialProcessArgs {
+    /// The protected profile.
+    #[arg(long, short = 'p')]
+    pub profile: String,
+    /// Serve STS GetSessionToken credentials (cached in the keyring until shortly before they
+    /// expire) instead of the long-term key. Without MFA the session cannot call IAM.
+    #[arg(long)]
+    pub session: bool,
+    /// How long a session lasts: 15m to 36h (e.g. 1h, 90m, 3600s).
+    #[arg(long, default_value = "1h", requires = "session")]
+    pub duration: String,
+    /// MFA device ARN for the session (else the profile's mfa_serial); the code is asked on
+    /// the terminal.
+    #[arg(long, requires = "session")]
+    pub mfa_serial: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -318,6 +368,9 @@ impl Command {
             Command::Agent(_) => (false, true),
             Command::Completions(_) | Command::Man => (true, false),
             Command::RotateSelf(_) | Command::Backout(_) => (true, false),
+            // Protect finishes an interrupted run itself; credential-process prints only JSON.
+            Command::Protect(_) | Command::Unprotect(_) => (true, false),
+            Command::CredentialProcess(_) => (false, false),
             Command::Status(_)
             | Command::Doctor(_)
             | Command::Finalize(_)

@@ -20,6 +20,7 @@ pub mod front;
 pub mod keys;
 pub mod notifier;
 pub mod profiles;
+pub mod protect;
 pub mod rotation;
 pub mod scan;
 pub mod secret;
@@ -62,6 +63,11 @@ fn prepare(env: &env::Env, needs: cli::Needs) {
     }
     if needs.unfinished_notice {
         if let Some(notice) = rotation::unfinished(env) {
+            eprintln!("{notice}");
+        }
+    }
+    if needs.unfinished_notice {
+        if let Some(notice) = protect::unfinished(env) {
             eprintln!("{notice}");
         }
     }

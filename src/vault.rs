@@ -39,12 +39,19 @@ pub use crate::store::SecretStore;
 pub struct Keyring {
     /// How long one keyring call may take before keyage gives up on it.
     pub timeout: Duration,
+    /// The keyring service the entries live under: [`SERVICE`] for the rotation's backout
+    /// copies, [`PROTECTED_SERVICE`] for keys `keyage protect` serves.
+    pub service: &'static str,
 }
+
+/// The keyring service of the keys `keyage protect` took out of the files (user = key id).
+pub const PROTECTED_SERVICE: &str = "keyage-protected";
 
 impl Default for Keyring {
     fn default() -> Self {
         Keyring {
             timeout: Duration::from_secs(10),
+            service: SERVICE,
         }
     }
 }
@@ -61,20 +68,20 @@ pub fn backend_name() -> &'static str {
 }
 
 #[cfg(target_os = "linux")]
-fn entry(user: &str) -> keyring::Result<keyring::Entry> {
-    let cred = keyring::secret_service::SsCredential::new_with_target(None, SERVICE, user)?;
+fn entry(service: &str, user: &str) -> keyring::Result<keyring::Entry> {
+    let cred = keyring::secret_service::SsCredential::new_with_target(None, service, user)?;
     Ok(keyring::Entry::new_with_credential(Box::new(cred)))
 }
 
 #[cfg(not(target_os = "linux"))]
-fn entry(user: &str) -> keyring::Result<keyring::Entry> {
+fn entry(service: &str, user: &str) -> keyring::Result<keyring::Entry> {
     if !default_builder_persists() {
         return Err(keyring::Error::NoStorageAccess(
             "this build has no OS keyring backend (the keyring crate fell back to its mock store)"
                 .into(),
         ));
     }
-    keyring::Entry::new(SERVICE, user)
+    keyring::Entry::new(service, user)
 }
 
 /// True when the keyring crate's default store keeps secrets beyond this process (i.e. it is
@@ -95,12 +102,21 @@ impl Keyring {
     /// A read-only check that the keyring answers: looks up an entry that does not exist
     /// (writes nothing). Used by `[store] backend = "auto"` and `status`.
     pub fn ping(&self) -> Result<()> {
+        let service = self.service;
         self.bounded("look up an entry", move || {
-            match entry("keyage-ping").and_then(|e| e.get_password()) {
+            match entry(service, "keyage-ping").and_then(|e| e.get_password()) {
                 Ok(_) | Err(keyring::Error::NoEntry) => Ok(()),
                 Err(e) => Err(keyring_error(e, "look up", "a probe entry")),
             }
         })
+    }
+
+    /// The entries of protected keys (service [`PROTECTED_SERVICE`]).
+    pub fn protected() -> Self {
+        Keyring {
+            service: PROTECTED_SERVICE,
+            ..Self::default()
+        }
     }
 
     /// Runs `f` on its own thread and waits at most `self.timeout`.
@@ -136,8 +152,9 @@ impl SecretStore for Keyring {
     fn put(&self, key_id: &str, value: &SecretKey) -> Result<()> {
         let id = key_id.to_string();
         let value = value.clone();
+        let service = self.service;
         self.bounded("store a secret", move || {
-            entry(&id)
+            entry(service, &id)
                 .and_then(|e| e.set_password(value.expose_secret()))
                 .map_err(|e| keyring_error(e, "store the secret of", &id))
         })
@@ -145,8 +162,9 @@ impl SecretStore for Keyring {
 
     fn get(&self, key_id: &str) -> Result<Option<SecretKey>> {
         let id = key_id.to_string();
+        let service = self.service;
         self.bounded("read a secret", move || {
-            match entry(&id).and_then(|e| e.get_password()) {
+            match entry(service, &id).and_then(|e| e.get_password()) {
                 Ok(s) => Ok(Some(secret(s))),
                 Err(keyring::Error::NoEntry) => Ok(None),
                 Err(e) => Err(keyring_error(e, "read the secret of", &id)),
@@ -156,8 +174,9 @@ impl SecretStore for Keyring {
 
     fn delete(&self, key_id: &str) -> Result<()> {
         let id = key_id.to_string();
+        let service = self.service;
         self.bounded("delete a secret", move || {
-            match entry(&id).and_then(|e| e.delete_credential()) {
+            match entry(service, &id).and_then(|e| e.delete_credential()) {
                 Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
                 Err(e) => Err(keyring_error(e, "delete the secret of", &id)),
             }
@@ -169,9 +188,10 @@ impl SecretStore for Keyring {
         let n: u64 = rand::rng().random();
         let user = format!("keyage-probe-{}-{n:016x}", std::process::id());
         let value: String = format!("probe-{:016x}", rand::rng().random::<u64>());
+        let service = self.service;
         self.bounded("write, read and delete a probe entry", move || {
             const PROBE: &str = "a probe entry";
-            let e = entry(&user).map_err(|e| keyring_error(e, "create", PROBE))?;
+            let e = entry(service, &user).map_err(|e| keyring_error(e, "create", PROBE))?;
             e.set_password(&value)
                 .map_err(|e| keyring_error(e, "write", PROBE))?;
             let back = e.get_password();
@@ -318,7 +338,7 @@ mod tests {
         // On Linux the entry is an explicit Secret Service credential.
         #[cfg(target_os = "linux")]
         {
-            let e = entry("AKIAEXAMPLE").expect("entry");
+            let e = entry(SERVICE, "AKIAEXAMPLE").expect("entry");
             assert!(e
                 .get_credential()
                 .downcast_ref::<keyring::secret_service::SsCredential>()

@@ -420,8 +420,10 @@ fn json_schema_field_by_field() {
                 "line",
                 "current",
                 "shares_key_with",
+                "protected",
             ])
         );
+        assert_eq!(p["protected"], false);
     }
     let p = |n: &str| profiles.iter().find(|p| p["name"] == n).unwrap();
     assert_eq!(p("default")["kind"], "static");

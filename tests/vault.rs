@@ -81,6 +81,7 @@ fn keyring_on_real_secret_service() {
     d.signal("gnome-keyring-daemon", libc::SIGSTOP);
     let quick = Keyring {
         timeout: std::time::Duration::from_secs(2),
+        ..Keyring::default()
     };
     let t = std::time::Instant::now();
     let e = quick.probe().expect_err("stuck keyring");

@@ -5,6 +5,7 @@ pub mod agent;
 pub mod audit;
 pub mod backout;
 pub mod completions;
+pub mod credential_process;
 pub mod doctor;
 pub mod finalize;
 pub mod hook;
@@ -12,10 +13,12 @@ pub mod init;
 pub mod install;
 pub mod man;
 pub mod prompt;
+pub mod protect;
 pub mod rotate;
 pub mod scan;
 pub mod status;
 pub mod store;
+pub mod unprotect;
 
 use crate::cli::{Cli, Command};
 use crate::env::Env;
@@ -28,6 +31,9 @@ pub fn dispatch(env: &Env, cli: Cli) -> Result<u8> {
         Command::RotateSelf(a) => rotate::run(env, a),
         Command::Finalize(a) => finalize::run(env, a),
         Command::Backout(a) => backout::run(env, a),
+        Command::Protect(a) => protect::run(env, a),
+        Command::Unprotect(a) => unprotect::run(env, a),
+        Command::CredentialProcess(a) => credential_process::run(env, a),
         Command::Prompt(a) => prompt::run(env, a),
         Command::Init(a) => init::run(env, a),
         Command::Hook(a) => hook::run(env, a),

@@ -84,7 +84,11 @@ pub fn run_at(
         .profiles
         .iter()
         .filter(|p| args.profiles.is_empty() || args.profiles.contains(&p.name))
-        .map(|p| ProfileRow::new(p, &by_id))
+        .map(|p| {
+            let mut row = ProfileRow::new(p, &by_id);
+            row.protected = p.class.key_id().is_some_and(|k| inventory.is_protected(k));
+            row
+        })
         .collect();
 
     let colour = use_colour(env);
@@ -244,6 +248,9 @@ pub struct ProfileRow {
     pub current: bool,
     /// Other profiles with the same key id.
     pub shares_key_with: Vec<String>,
+    /// The key is kept in the OS keyring by `keyage protect` (the profile reads it through
+    /// `credential_process`).
+    pub protected: bool,
 }
 
 impl ProfileRow {
@@ -280,6 +287,7 @@ impl ProfileRow {
             line: p.line,
             current: p.current,
             shares_key_with: shares,
+            protected: false,
         }
     }
 }
@@ -347,7 +355,15 @@ pub fn render_table(
                     age,
                     f.level.to_string(),
                     last_used_text(f),
-                    f.note.clone(),
+                    if inv.is_protected(&f.key_id) {
+                        if f.note.is_empty() {
+                            "protected (OS keyring)".to_string()
+                        } else {
+                            format!("protected (OS keyring); {}", f.note)
+                        }
+                    } else {
+                        f.note.clone()
+                    },
                 ]
             })
             .collect();

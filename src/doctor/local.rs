@@ -25,6 +25,7 @@ pub const TASK_NAME: &str = "keyage-agent";
 pub fn keyring() -> Check {
     let ring = Keyring {
         timeout: Duration::from_secs(5),
+        ..Keyring::default()
     };
     match ring.probe() {
         Ok(()) => Check::ok(

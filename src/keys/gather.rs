@@ -100,7 +100,14 @@ pub fn refresh(
     let jobs: Vec<Job> = key_ids
         .iter()
         .filter_map(|id| {
-            let secret = inventory.secret_for(id)?.clone();
+            // A protected key's secret is in the keyring (`keyage protect`), not the files.
+            let secret = match inventory.secret_for(id) {
+                Some(s) => s.clone(),
+                None if inventory.is_protected(id) => {
+                    crate::protect::secret_of(id, &crate::protect::store()).ok()??
+                }
+                None => return None,
+            };
             let profile = groups
                 .iter()
                 .find(|g| &g.key_id == id)

@@ -130,7 +130,9 @@ pub fn load(env: &Env) -> Result<Inventory> {
         &locate::path(env, FileKind::Credentials),
     )?;
     let config = locate::read(FileKind::Config, &locate::path(env, FileKind::Config))?;
-    Ok(build(credentials, config, &env.current_profile()))
+    let mut inv = build(credentials, config, &env.current_profile());
+    crate::protect::index::overlay(env, &mut inv);
+    Ok(inv)
 }
 
 /// What a section is to the SDK.

@@ -298,6 +298,12 @@ impl Document {
         out
     }
 
+    /// The whole line starting at byte `pos` (a line start): (end of its content, start of the
+    /// next line, its ending).
+    pub fn line_at(&self, pos: usize) -> (usize, usize, Eol) {
+        line_end(&self.text, pos.min(self.text.len()))
+    }
+
     /// The value as the SDK sees it: first-line value, then `\n` + each continuation.
     pub fn value(&self, e: &Entry) -> Cow<'_, str> {
         let first = &self.text[e.value_span.clone()];
@@ -419,6 +425,15 @@ pub fn splice(text: &str, edits: &[(Range<usize>, &str)]) -> Result<String, Stri
     let mut out = String::new();
     splice_into(text, edits, &mut out)?;
     Ok(out)
+}
+
+/// `splice` into `out` (for the protect edit, whose replacements are whole lines).
+pub fn splice_into_pub(
+    text: &str,
+    edits: &[(Range<usize>, &str)],
+    out: &mut String,
+) -> Result<(), String> {
+    splice_into(text, edits, out)
 }
 
 /// `splice` into `out` (cleared first; reserved once, so it is not reallocated while filled).

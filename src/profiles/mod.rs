@@ -23,7 +23,9 @@ use crate::error::Result;
 use crate::secret::SecretKey;
 
 /// Which of the two AWS files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum FileKind {
     Credentials,
@@ -150,6 +152,10 @@ pub struct Inventory {
     /// Non-fatal findings, e.g. "credentials file is readable by others: chmod 600 …".
     pub warnings: Vec<String>,
     secrets: Vec<(String, SecretKey)>,
+    /// Key ids `keyage protect` keeps in the OS keyring: their profiles read
+    /// `credential_process` and are classified `Static` with the id from the protect index
+    /// (`crate::protect::index`); their secrets are in no file.
+    pub protected: std::collections::BTreeSet<String>,
 }
 
 impl Inventory {
@@ -172,6 +178,17 @@ impl Inventory {
             current,
             warnings,
             secrets,
+            protected: Default::default(),
+        }
+    }
+    /// True when `key_id` is kept in the OS keyring by `keyage protect`.
+    pub fn is_protected(&self, key_id: &str) -> bool {
+        self.protected.contains(key_id)
+    }
+    /// Adds the secret of a protected key (read from the keyring by a command that needs it).
+    pub fn add_secret(&mut self, key_id: &str, secret: SecretKey) {
+        if self.secret_for(key_id).is_none() {
+            self.secrets.push((key_id.to_string(), secret));
         }
     }
     /// Static keys grouped by id, in order of first appearance.
@@ -204,6 +221,17 @@ impl Inventory {
             .iter()
             .find(|(id, _)| id == key_id)
             .map(|(_, s)| s)
+    }
+    /// The effective value of `key` in profile `name` (after the SDK's merge), if set.
+    pub fn value_of(&self, name: &str, key: &str) -> Option<String> {
+        let p = self.profile(name)?;
+        let src = p.sources.iter().rev().find(|s| s.key == key)?;
+        let doc = self.file(src.file_kind).doc.as_ref()?;
+        doc.sections()
+            .iter()
+            .flat_map(|s| doc.entries(s))
+            .find(|e| e.line == src.line && e.key == key)
+            .map(|e| doc.value(e).into_owned())
     }
     pub fn profile(&self, name: &str) -> Option<&Profile> {
         self.profiles.iter().find(|p| p.name == name)

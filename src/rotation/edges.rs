@@ -72,12 +72,24 @@ impl Files for InventoryFiles {
         let inv = Inventory::load(&self.env)?;
         Ok(holders_in(&inv, key_id))
     }
+    /// A protected key's secret comes from the protect keyring (`crate::protect`).
     fn secret_for(&self, key_id: &str) -> Result<Option<SecretKey>> {
         let inv = Inventory::load(&self.env)?;
-        Ok(inv.secret_for(key_id).cloned())
+        match inv.secret_for(key_id) {
+            Some(s) => Ok(Some(s.clone())),
+            None if inv.is_protected(key_id) => {
+                crate::protect::secret_of(key_id, &crate::protect::store())
+            }
+            None => Ok(None),
+        }
     }
+    /// A protected key is replaced in the keyring and the protect index: no file changes.
     fn replace(&self, old_id: &str, new_id: &str, secret: &SecretKey) -> Result<Vec<PathBuf>> {
         let inv = Inventory::load(&self.env)?;
+        if inv.is_protected(old_id) {
+            crate::protect::rekey(&self.env, &crate::protect::store(), old_id, new_id, secret)?;
+            return Ok(Vec::new());
+        }
         crate::profiles::edit::replace_key(&inv, old_id, new_id, secret)
     }
 }

@@ -198,7 +198,11 @@ impl Session {
         }
         let mut req_plan = req.plan.clone();
         let inv = Inventory::load(&self.env)?;
-        let sel = plan::select(&plan::profile_infos(&inv), &req_plan)?;
+        let mut sel = plan::select(&plan::profile_infos(&inv), &req_plan)?;
+        if inv.is_protected(&sel.old_key_id) {
+            // `keyage protect`: the key lives in the keyring; no file changes.
+            sel.files.clear();
+        }
 
         // No backup, no rotation: the store must work before anything touches IAM.
         edges::store_probe(&self.store).await.map_err(|e| {
@@ -214,9 +218,10 @@ impl Session {
             }))
         })?;
 
-        let old_secret = inv
-            .secret_for(&sel.old_key_id)
-            .cloned()
+        // A protected key's secret comes from the keyring (`Files` knows where).
+        let old_secret = self
+            .files
+            .secret_for(&sel.old_key_id)?
             .ok_or_else(|| Error::internal("the profile's key has no secret"))?;
         let connect = self.connect_for(Some(&inv), &sel.profile);
         let old_svc = connect.connect(&sel.old_key_id, &old_secret, None).await;

@@ -168,7 +168,10 @@ fn open_timed(env: &Env, sc: &StoreConfig, ping: Duration) -> Result<Backend> {
             why: "`[store] backend = \"file\"` in config.toml".to_string(),
         }),
         StoreBackend::Auto => {
-            let ring = Keyring { timeout: ping };
+            let ring = Keyring {
+                timeout: ping,
+                ..Keyring::default()
+            };
             match ring.ping() {
                 Ok(()) => Ok(keyring(format!(
                     "auto: the {} answers on this session",
