@@ -100,60 +100,6 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[derive(Debug)]
-    struct E(&'static str, Option<Box<E>>);
-    impl fmt::Display for E {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str(self.0)
-        }
-    }
-    impl std::error::Error for E {
-        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-            self.1.as_deref().map(|e| e as _)
-        }
-    }
-
-    #[test]
-    fn chain_is_clean() {
-        let e = E(
-            "dispatch failure",
-            Some(Box::new(E(
-                "io error",
-                Some(Box::new(E(
-                    "tcp connect error: Connection refused (os error 111) (ConnectError(ConnectError { x: 1 }))",
-                    None,
-                ))),
-            ))),
-        );
-        assert_eq!(
-            sdk_chain(&e),
-            "dispatch failure: io error: tcp connect error: Connection refused (os error 111)"
-        );
-        let e = E(
-            "an error (ProviderError(ProviderError { source: x }))",
-            None,
-        );
-        assert_eq!(sdk_chain(&e), "an error");
-        let e = E(
-            "unhandled error (InvalidClientTokenId)",
-            Some(Box::new(E(
-                "Error { code: \"InvalidClientTokenId\", message: \"The token is invalid.\", aws_request_id: \"x\" }",
-                None,
-            ))),
-        );
-        assert_eq!(
-            sdk_chain(&e),
-            "unhandled error (InvalidClientTokenId): The token is invalid."
-        );
-        let e = E("same", Some(Box::new(E("same", None))));
-        assert_eq!(sdk_chain(&e), "same");
-    }
-}
-
 /// One clean line from an SDK error and its sources: each level's `Display` joined with `: `
 /// (a level that repeats the next one is dropped), never the `Debug` form the SDK's
 /// `DisplayErrorContext` appends (`… (DispatchFailure(DispatchFailure { … }))`), cut to 300
@@ -234,5 +180,59 @@ pub trait IoContext<T> {
 impl<T> IoContext<T> for std::io::Result<T> {
     fn at(self, action: &str, path: impl Into<PathBuf>) -> Result<T> {
         self.map_err(|e| Error::io(action, &path.into(), e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct E(&'static str, Option<Box<E>>);
+    impl fmt::Display for E {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+    impl std::error::Error for E {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|e| e as _)
+        }
+    }
+
+    #[test]
+    fn chain_is_clean() {
+        let e = E(
+            "dispatch failure",
+            Some(Box::new(E(
+                "io error",
+                Some(Box::new(E(
+                    "tcp connect error: Connection refused (os error 111) (ConnectError(ConnectError { x: 1 }))",
+                    None,
+                ))),
+            ))),
+        );
+        assert_eq!(
+            sdk_chain(&e),
+            "dispatch failure: io error: tcp connect error: Connection refused (os error 111)"
+        );
+        let e = E(
+            "an error (ProviderError(ProviderError { source: x }))",
+            None,
+        );
+        assert_eq!(sdk_chain(&e), "an error");
+        let e = E(
+            "unhandled error (InvalidClientTokenId)",
+            Some(Box::new(E(
+                "Error { code: \"InvalidClientTokenId\", message: \"The token is invalid.\", aws_request_id: \"x\" }",
+                None,
+            ))),
+        );
+        assert_eq!(
+            sdk_chain(&e),
+            "unhandled error (InvalidClientTokenId): The token is invalid."
+        );
+        let e = E("same", Some(Box::new(E("same", None))));
+        assert_eq!(sdk_chain(&e), "same");
     }
 }
