@@ -16,6 +16,7 @@ pub mod finalize;
 pub mod journal;
 pub mod lock;
 pub mod plan;
+pub mod proof;
 pub mod run;
 pub mod session;
 #[cfg(test)]
