@@ -9,84 +9,19 @@
 
 mod support;
 
-use std::path::Path;
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use support::{Desktop, DesktopOpts, KeyageCommand, Moto, Out, Sandbox, TestKey};
-
-struct T {
-    moto: Moto,
-    desk: Desktop,
-}
-
-fn start() -> T {
-    let moto = Moto::start();
-    let desk = Desktop::start(DesktopOpts::keyring());
-    moto.enable_auth();
-    T { moto, desk }
-}
-
-struct U {
-    sb: Sandbox,
-    key: TestKey,
-    before: String,
-}
-
-fn user(t: &T, name: &str) -> U {
-    let key = t.moto.create_user(name);
-    let sb = Sandbox::new();
-    let before = format!(
-        "# keep me\n{}\n{}region = us-east-1\n",
-        key.credentials_section("default"),
-        key.credentials_section("work")
-    );
-    sb.write_credentials(&before);
-    sb.write_config("[default]\nregion = us-east-1\n");
-    U { sb, key, before }
-}
-
-fn kg(t: &T, u: &U) -> Command {
-    let mut c = u.sb.keyage();
-    c.moto(&t.moto)
-        .desktop(&t.desk)
-        .env("KEYAGE_VERIFY_TIMEOUT_SECS", "6")
-        .env("KEYAGE_LOCK_WAIT_SECS", "1");
-    c
-}
-
-/// The key id in `[default]` of the credentials file now.
-fn files_key(u: &U) -> String {
-    let text = u.sb.read(".aws/credentials");
-    let mut in_default = false;
-    for l in text.lines() {
-        let l = l.trim();
-        if l.starts_with('[') {
-            in_default = l == "[default]";
-        } else if in_default {
-            if let Some(v) = l.strip_prefix("aws_access_key_id") {
-                return v.trim_start_matches([' ', '=']).trim().to_string();
-            }
-        }
-    }
-    String::new()
-}
-
-fn active(t: &T, u: &U, id: &str) -> bool {
-    t.moto
-        .admin_keys(&u.key.user)
-        .iter()
-        .any(|k| k.key_id == id && k.active)
-}
+use support::rotating::{start, Rig as T, User as U};
+use support::{KeyageCommand, Out};
 
 /// The invariant: "Rotated" with exit 0 only when the files hold a new, active key; a stop is
 /// exit 1 with the old key still active and nothing retired while the files hold it.
 fn check_invariant(t: &T, u: &U, out: &Out) -> bool {
-    let held = files_key(u);
+    let held = u.files_key();
     if out.code == Some(0) {
         assert!(out.stdout.contains("Rotated"), "{}", out.stdout);
         assert_ne!(held, u.key.id, "Rotated, but the files hold the old key");
-        assert!(active(t, u, &held), "the files' key {held} is not active");
+        assert!(t.active(u, &held), "the files' key {held} is not active");
         true
     } else {
         assert!(
@@ -97,7 +32,7 @@ fn check_invariant(t: &T, u: &U, out: &Out) -> bool {
         );
         assert!(!out.stdout.contains("Rotated"), "{}", out.stdout);
         if held == u.key.id || held.is_empty() {
-            assert!(active(t, u, &u.key.id), "old key retired: {}", out.stderr);
+            assert!(t.active(u, &u.key.id), "old key retired: {}", out.stderr);
         }
         false
     }
@@ -106,12 +41,12 @@ fn check_invariant(t: &T, u: &U, out: &Out) -> bool {
 /// After a stop: `--resume` finishes, the files hold the new key (nothing else changed), it
 /// works, the old key is inactive, the summary names the file.
 fn resume_finishes(t: &T, u: &U) {
-    let out = kg(t, u).args(["rotate-self", "--resume", "--yes"]).run();
+    let out = t.kg(u).args(["rotate-self", "--resume", "--yes"]).run();
     out.expect_code(0);
-    let new_id = files_key(u);
+    let new_id = u.files_key();
     assert_ne!(new_id, u.key.id);
-    assert!(active(t, u, &new_id));
-    assert!(!active(t, u, &u.key.id), "old key inactive after resume");
+    assert!(t.active(u, &new_id));
+    assert!(!t.active(u, &u.key.id), "old key inactive after resume");
     assert!(
         out.stdout.contains("changed ") && out.stdout.contains(".aws/credentials"),
         "{}",
@@ -122,26 +57,22 @@ fn resume_finishes(t: &T, u: &U) {
         text.starts_with("# keep me\n") && !text.contains(&u.key.id),
         "{text}"
     );
-    assert_eq!(
-        u.sb.read(".local/state/keyage/rotation-journal.json"),
-        "",
-        "journal gone"
-    );
+    assert_eq!(u.state("rotation-journal.json"), "", "journal gone");
 }
 
 /// Runs `rotate-self --yes` paused at `points` in turn; `act(point)` runs at each pause.
 #[cfg(feature = "failpoints")]
 fn paused(t: &T, u: &U, points: &[&str], mut act: impl FnMut(&str)) -> Out {
     let base = u.sb.root().join("pause");
-    let mut c = kg(t, u);
+    let mut c = t.kg(u);
     c.env("KEYAGE_FAILPOINT_PAUSE", points.join(","))
         .env("KEYAGE_FAILPOINT_PAUSE_FILE", &base)
         .args(["rotate-self", "--yes"]);
     let h = std::thread::spawn(move || c.run());
     for p in points {
         let flag = base.with_file_name(format!("pause.{p}"));
-        let end = Instant::now() + Duration::from_secs(60);
-        while !flag.exists() && !h.is_finished() && Instant::now() < end {
+        let end = std::time::Instant::now() + Duration::from_secs(60);
+        while !flag.exists() && !h.is_finished() && std::time::Instant::now() < end {
             std::thread::sleep(Duration::from_millis(5));
         }
         if flag.exists() {
@@ -153,7 +84,8 @@ fn paused(t: &T, u: &U, points: &[&str], mut act: impl FnMut(&str)) -> Out {
 }
 
 /// A read-modify-write tool's late write: its copy from before keyage's write.
-fn write_back(path: &Path, stale: &str) {
+#[cfg(feature = "failpoints")]
+fn write_back(path: &std::path::Path, stale: &str) {
     std::fs::write(path, stale).expect("stale write");
 }
 
@@ -161,7 +93,7 @@ fn write_back(path: &Path, stale: &str) {
 #[test]
 fn a_stale_write_after_step_c_stops_before_retiring_and_resume_finishes() {
     let t = start();
-    let u = user(&t, "rmw-c");
+    let u = t.user("rmw-c");
     let out = paused(&t, &u, &["after-write"], |_| {
         write_back(&u.sb.credentials_path(), &u.before)
     });
@@ -173,10 +105,7 @@ fn a_stale_write_after_step_c_stops_before_retiring_and_resume_finishes() {
     );
     assert!(out.stderr.contains("--resume"), "{}", out.stderr);
     assert_eq!(u.sb.read(".aws/credentials"), u.before);
-    assert!(u
-        .sb
-        .read(".local/state/keyage/rotation-journal.json")
-        .contains("\"writing\""));
+    assert!(u.state("rotation-journal.json").contains("\"writing\""));
     resume_finishes(&t, &u);
 }
 
@@ -184,7 +113,7 @@ fn a_stale_write_after_step_c_stops_before_retiring_and_resume_finishes() {
 #[test]
 fn a_truncating_writer_during_step_c_never_ends_rotated_on_the_old_key() {
     let t = start();
-    let u = user(&t, "trunc-c");
+    let u = t.user("trunc-c");
     let path = u.sb.credentials_path();
     // Truncate for 30 ms while keyage reads and writes, then put the old bytes back.
     let mut writer = None;
@@ -211,13 +140,13 @@ fn a_truncating_writer_during_step_c_never_ends_rotated_on_the_old_key() {
 #[test]
 fn a_stale_write_right_before_step_e_keeps_the_old_key_active() {
     let t = start();
-    let u = user(&t, "rmw-e");
+    let u = t.user("rmw-e");
     let out = paused(&t, &u, &["before-retire"], |_| {
         write_back(&u.sb.credentials_path(), &u.before)
     });
     assert!(!check_invariant(&t, &u, &out), "must stop");
     assert!(out.stderr.contains("right before step e"), "{}", out.stderr);
-    assert!(active(&t, &u, &u.key.id));
+    assert!(t.active(&u, &u.key.id));
     resume_finishes(&t, &u);
 }
 
@@ -225,17 +154,14 @@ fn a_stale_write_right_before_step_e_keeps_the_old_key_active() {
 #[test]
 fn a_stale_write_during_step_e_puts_the_old_key_back_to_work() {
     let t = start();
-    let u = user(&t, "rmw-e2");
+    let u = t.user("rmw-e2");
     let out = paused(&t, &u, &["after-retire"], |_| {
         write_back(&u.sb.credentials_path(), &u.before)
     });
     assert!(!check_invariant(&t, &u, &out), "must stop");
     assert!(out.stderr.contains("right after step e"), "{}", out.stderr);
     assert!(out.stderr.contains("active again"), "{}", out.stderr);
-    assert!(
-        active(&t, &u, &u.key.id),
-        "the files' (old) key works again"
-    );
+    assert!(t.active(&u, &u.key.id), "the files' (old) key works again");
     resume_finishes(&t, &u);
 }
 
@@ -247,7 +173,7 @@ fn a_background_read_modify_write_loop_never_ends_rotated_on_the_old_key() {
     let mut rotated = 0;
     let mut stopped = 0;
     for i in 0..6 {
-        let u = user(&t, &format!("loop{i}"));
+        let u = t.user(&format!("loop{i}"));
         let path = u.sb.credentials_path();
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let (p, s) = (path.clone(), stop.clone());
@@ -261,18 +187,14 @@ fn a_background_read_modify_write_loop_never_ends_rotated_on_the_old_key() {
                 n += 7;
             }
         });
-        let out = kg(&t, &u).args(["rotate-self", "--yes"]).run();
+        let out = t.kg(&u).args(["rotate-self", "--yes"]).run();
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         w.join().unwrap();
         if check_invariant(&t, &u, &out) {
             rotated += 1;
         } else {
             stopped += 1;
-            if !u
-                .sb
-                .read(".local/state/keyage/rotation-journal.json")
-                .is_empty()
-            {
+            if !u.state("rotation-journal.json").is_empty() {
                 resume_finishes(&t, &u);
             }
         }

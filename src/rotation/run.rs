@@ -249,6 +249,7 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
                 ui::step(&format!("deleting the inactive spare key {spare}"));
                 ignore_not_found(retry_safe(|| admin.delete_key(user, &spare)).await)?;
             }
+            self.forget_spare(&spare).await?;
         }
         // A key that is neither the old one nor listed before step a was made by an
         // interrupted step a: adopt it if the keyring has its secret, else delete it (it was
@@ -541,12 +542,26 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
         Ok(j.enter(&self.dir, State::Retired, self.now())?)
     }
 
+    /// The deleted spare has nothing left to finalize: its pending entry (a backed-out key
+    /// waiting for finalize) and its keyring copy go (#14.1). Idempotent.
+    async fn forget_spare(&self, spare: &str) -> Result<()> {
+        if journal::forget_key(&self.dir, spare)? > 0 {
+            ui::step(&format!(
+                "the deleted spare {spare} no longer waits for finalize"
+            ));
+        }
+        edges::store_delete(&self.store, spare).await
+    }
+
     /// f. The pending finalize; then the journal goes.
     async fn record(&self, j: &mut Journal) -> Step<Outcome> {
         j.enter(&self.dir, State::Recording, self.now())?;
         let new_id = Self::new_id(j)?;
         // The summary says what the files hold now, read again, not what was planned.
         let written = self.prove_files_now(j, &new_id, "at step f").await?;
+        if let Some(spare) = j.delete_spare.clone() {
+            self.forget_spare(&spare).await?;
+        }
         let rotated_at = j.retired_at.unwrap_or(j.updated);
         let deadline = super::after_days(rotated_at, j.grace_days);
         if j.old_key == OldKey::Delete {
