@@ -114,3 +114,136 @@ fn finalize_of_an_unknown_profile_and_backout_without_a_terminal() {
     run(&t, &u, &["backout", "--yes"]).expect_code(0);
     assert_eq!(u.sb.read(".aws/credentials"), u.before);
 }
+
+fn key_count(t: &Rig, u: &User) -> usize {
+    t.moto.admin_keys(&u.key.user).len()
+}
+
+/// `--dry-run` and the real run both refuse with `needle`, and IAM and the files are untouched.
+fn refused_before_iam(t: &Rig, u: &User, needle: &str) -> Out {
+    let files = u.sb.read(".aws/credentials");
+    let mut last = None;
+    for args in [
+        &["rotate-self", "--dry-run"][..],
+        &["rotate-self", "--yes"][..],
+    ] {
+        let out = run(t, u, args);
+        out.expect_code(1);
+        assert!(out.stderr.contains(needle), "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains("fix:"), "{}", out.stderr);
+        assert_eq!(key_count(t, u), 1, "IAM changed");
+        assert_eq!(u.sb.read(".aws/credentials"), files);
+        assert_eq!(u.state("rotation-journal.json"), "");
+        last = Some(out);
+    }
+    last.unwrap()
+}
+
+#[test]
+fn preflight_refuses_one_file_through_a_link() {
+    let t = start();
+    let u = t.user("onefile");
+    let config = u.sb.config_path();
+    std::fs::remove_file(&config).unwrap();
+    std::os::unix::fs::symlink("credentials", &config).unwrap();
+    refused_before_iam(&t, &u, "are one file");
+    std::fs::remove_file(&config).unwrap();
+    std::fs::hard_link(u.sb.credentials_path(), &config).unwrap();
+    refused_before_iam(&t, &u, "are one file");
+}
+
+#[test]
+fn preflight_refuses_an_unreadable_pending_list_and_status_says_so() {
+    let t = start();
+    let u = t.user("pending");
+    let dir = u.sb.path(".local/state/keyage");
+    std::fs::create_dir_all(&dir).unwrap();
+    let list = dir.join("pending-finalize.json");
+    std::fs::write(&list, "{ garbled").unwrap();
+    let out = refused_before_iam(&t, &u, "pending-finalize.json");
+    assert!(out.stderr.contains("mv "), "{}", out.stderr);
+    let st = run(&t, &u, &["status", "--offline"]);
+    assert!(
+        st.stderr.contains("pending-finalize.json") && st.stderr.contains("cannot be shown"),
+        "{}",
+        st.stderr
+    );
+    let j = run(&t, &u, &["status", "--offline", "--json"]).json();
+    assert!(
+        j["warnings"].to_string().contains("pending-finalize.json"),
+        "{j:#}"
+    );
+    std::fs::remove_file(&list).unwrap();
+    std::fs::create_dir(&list).unwrap();
+    refused_before_iam(&t, &u, "a folder");
+    let st = run(&t, &u, &["status", "--offline"]);
+    assert!(st.stderr.contains("pending-finalize.json"), "{}", st.stderr);
+}
+
+#[test]
+fn preflight_refuses_a_linked_or_foreign_state_folder() {
+    let t = start();
+    let u = t.user("statedir");
+    let target = u.sb.path("elsewhere");
+    std::fs::create_dir(&target).unwrap();
+    support::set_mode(&target, 0o755);
+    let dir = u.sb.path(".local/state/keyage");
+    std::os::unix::fs::symlink(&target, &dir).unwrap();
+    refused_before_iam(&t, &u, "symbolic link");
+    assert_eq!(
+        support::mode(&target),
+        0o755,
+        "the link's target was not chmod'ed"
+    );
+    std::fs::remove_file(&dir).unwrap();
+    std::fs::create_dir(&dir).unwrap();
+    // SAFETY: chown on a path we created; the tests run as root in the rig, else skipped.
+    let c = std::ffi::CString::new(dir.to_str().unwrap()).unwrap();
+    if unsafe { libc::chown(c.as_ptr(), 12345, 12345) } == 0 {
+        refused_before_iam(&t, &u, "belongs to user id 12345");
+    }
+}
+
+#[test]
+fn a_readable_credentials_file_is_narrowed_before_the_new_secret_and_stale_temps_go() {
+    let t = start();
+    let u = t.user("modes");
+    let creds = u.sb.credentials_path();
+    support::set_mode(&creds, 0o644);
+    let out = run(&t, &u, &["rotate-self", "--dry-run"]);
+    out.expect_code(0);
+    assert!(out.stderr.contains("narrows it to 0600"), "{}", out.stderr);
+    assert_eq!(support::mode(&creds), 0o644, "a dry run changes nothing");
+    // Temp files of a killed keyage (an hour old) beside the files and in the state folder;
+    // a fresh one may be a live writer's and stays.
+    let dir = u.sb.path(".local/state/keyage");
+    std::fs::create_dir_all(&dir).unwrap();
+    support::set_mode(&dir, 0o700);
+    let stale = [
+        dir.join(".keyage-killed.tmp"),
+        u.sb.path(".aws/.keyage-killed.tmp"),
+    ];
+    for p in &stale {
+        std::fs::write(p, "x").unwrap();
+        let ok = std::process::Command::new("touch")
+            .args(["-d", "1 hour ago"])
+            .arg(p)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+    let fresh = dir.join(".keyage-live.tmp");
+    std::fs::write(&fresh, "x").unwrap();
+    let out = run(&t, &u, &["rotate-self", "--yes"]);
+    out.expect_code(0);
+    assert!(
+        out.stderr.contains("(0644); it is now 0600"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(support::mode(&creds), 0o600);
+    for p in &stale {
+        assert!(!p.exists(), "{} left behind", p.display());
+    }
+    assert!(fresh.exists());
+}

@@ -227,8 +227,12 @@ pub fn load_pending(dir: &Path) -> Result<Vec<PendingFinalize>> {
     let Some(bytes) = crate::sys::fs::read_state(&p)? else {
         return Ok(Vec::new());
     };
-    let f: PendingFile = serde_json::from_slice(&bytes)
-        .map_err(|e| Error::input(&p, e.line(), format!("not a keyage pending list: {e}")))?;
+    let f: PendingFile = serde_json::from_slice(&bytes).map_err(|e| {
+        Error::input(&p, e.line(), format!("not a keyage pending list: {e}")).hint(format!(
+            "restore it from a backup, or move it away (`mv {0} {0}.bad`): keyage then starts a new list and no longer finalizes the old keys listed in it (`keyage status --refresh` shows them; delete them yourself once unused)",
+            p.display()
+        ))
+    })?;
     Ok(f.pending)
 }
 

@@ -148,6 +148,8 @@ pub struct Outcome {
     pub files: Vec<PathBuf>,
     pub old_key: OldKey,
     pub deadline: Option<DateTime<Utc>>,
+    /// The end of step e.
+    pub rotated_at: DateTime<Utc>,
 }
 
 impl Outcome {
@@ -586,6 +588,7 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
             files: written.files(),
             old_key: j.old_key,
             deadline: (j.old_key != OldKey::Delete).then_some(deadline),
+            rotated_at,
         })
     }
 

@@ -20,6 +20,9 @@ use crate::keys::iam::{ApiFailure, KeyService, SessionCreds};
 use crate::profiles::Inventory;
 use crate::secret::SecretKey;
 
+/// A `.keyage-*.tmp` file this old is a killed writer's (a live one renames it at once).
+const STALE_TEMP: Duration = Duration::from_secs(60);
+
 /// The person (or the lack of one) the rotation talks to between planning and acting.
 pub trait Prompter {
     /// The plan, before it is confirmed.
@@ -178,8 +181,11 @@ impl Session {
         }
     }
 
+    /// The rotation lock; under it, the temp files a killed keyage left in the state folder go.
     fn lock(&self) -> Result<lock::RotationLock> {
-        lock::acquire(&self.dir, lock::wait_from(&self.env))
+        let l = lock::acquire(&self.dir, lock::wait_from(&self.env))?;
+        crate::sys::fs::remove_stale_temps(&self.dir, STALE_TEMP);
+        Ok(l)
     }
 
     /// `rotate-self`: preflight, plan, confirmation, then the journaled steps.
@@ -203,6 +209,8 @@ impl Session {
             // `keyage protect`: the key lives in the keyring; no file changes.
             sel.files.clear();
         }
+        // What this machine can tell before IAM changes anything (a dry run too).
+        let local = super::preflight::check(&inv, &sel, &self.dir)?;
 
         // No backup, no rotation: the store must work before anything touches IAM.
         edges::store_probe(&self.store).await.map_err(|e| {
@@ -260,6 +268,9 @@ impl Session {
         };
         prompter.show_plan(&plan);
         if req.dry_run {
+            for w in local.would() {
+                ui::step(&w);
+            }
             return Ok(Started::DryRun(plan));
         }
         if !prompter.confirm_plan()? {
@@ -267,6 +278,14 @@ impl Session {
                 Kind::Refused,
                 "not confirmed; nothing was changed",
             ));
+        }
+        for said in local.fix()? {
+            ui::step(&said);
+        }
+        for f in &plan.sel.files {
+            if let Some(d) = f.parent() {
+                crate::sys::fs::remove_stale_temps(d, STALE_TEMP);
+            }
         }
         let ctx = self.ctx(&connect, session);
         let mut j = run::new_journal(&plan, now);
