@@ -247,3 +247,70 @@ fn a_readable_credentials_file_is_narrowed_before_the_new_secret_and_stale_temps
     }
     assert!(fresh.exists());
 }
+
+/// The real AWS CLI (v1, from the venv) in `u`'s sandbox, on moto.
+fn aws(t: &Rig, u: &User, args: &[&str]) -> std::process::Output {
+    let mut c =
+        u.sb.command(&support::venv().join("bin/aws").to_string_lossy());
+    c.env("AWS_ENDPOINT_URL", t.moto.endpoint())
+        .args(args)
+        .output()
+        .expect("run aws")
+}
+
+#[test]
+fn the_summary_names_copies_clears_old_sessions_and_says_when_org_checks_see_it() {
+    let t = start();
+    let mut actions = support::SELF_SERVICE_ACTIONS.to_vec();
+    actions.push("sts:AssumeRole");
+    let u = t.user_for(t.moto.create_user_with("after", Some(&actions)));
+    u.sb.write_config(
+        "[default]\nregion = us-east-1\n\n[profile deploy]\nrole_arn = arn:aws:iam::123456789012:role/deploy\nsource_profile = default\nregion = us-east-1\n",
+    );
+    // A copy of the key in a .env file, and a role session the real CLI cached with it.
+    std::fs::write(
+        u.sb.path("project.env"),
+        format!(
+            "AWS_ACCESS_KEY_ID={}\nAWS_SECRET_ACCESS_KEY={}\n",
+            u.key.id, u.key.secret
+        ),
+    )
+    .unwrap();
+    let o = aws(
+        &t,
+        &u,
+        &["sts", "get-caller-identity", "--profile", "deploy"],
+    );
+    assert!(o.status.success(), "{}", support::text(&o.stderr));
+    let cache = u.sb.path(".aws/cli/cache");
+    let cached: Vec<_> = std::fs::read_dir(&cache).unwrap().flatten().collect();
+    assert_eq!(cached.len(), 1, "the CLI cached one session");
+    let out = run(&t, &u, &["rotate-self", "--yes"]);
+    out.expect_code(0);
+    assert!(
+        out.stdout.contains("Other copies") && out.stdout.contains("project.env"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("Cleared the cached session of role profile `deploy`"),
+        "{}",
+        out.stdout
+    );
+    assert!(!cached[0].path().exists(), "the old key's session is gone");
+    assert!(
+        out.stdout.contains("IAM.3") && out.stdout.contains("up to 4 h old"),
+        "{}",
+        out.stdout
+    );
+    // The CLI makes a fresh session with the new key.
+    let o = aws(
+        &t,
+        &u,
+        &["sts", "get-caller-identity", "--profile", "deploy"],
+    );
+    assert!(o.status.success(), "{}", support::text(&o.stderr));
+    // Nothing to clear: a session of another role stays.
+    run(&t, &u, &["backout", "--yes"]).expect_code(0);
+}

@@ -9,7 +9,7 @@
 //! (the keyring) and `Files` (the credentials/config files, edited only by
 //! `profiles::edit::replace_key`).
 
-
+pub mod after;
 pub mod backout;
 pub mod edges;
 pub mod failpoint;

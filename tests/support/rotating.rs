@@ -27,7 +27,11 @@ pub struct User {
 impl Rig {
     /// A moto user whose key is in `[default]` and `[work]` of a fresh sandbox.
     pub fn user(&self, name: &str) -> User {
-        let key = self.moto.create_user(name);
+        self.user_for(self.moto.create_user(name))
+    }
+
+    /// Like [`Rig::user`], for a key made by the caller (another policy).
+    pub fn user_for(&self, key: TestKey) -> User {
         let sb = Sandbox::new();
         let before = format!(
             "# keep me\n{}\n{}region = us-east-1\n",
