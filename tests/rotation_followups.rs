@@ -10,7 +10,10 @@ use support::{KeyageCommand, Out};
 
 fn run(t: &Rig, u: &User, args: &[&str]) -> Out {
     let out = t.kg(u).args(args).run();
-    for s in [&u.key.secret] {
+    // The old secret, and the secret (from the keyring) of the key the files hold now.
+    let mut secrets = vec![u.key.secret.clone()];
+    secrets.extend(t.desk.secret_tool_lookup(&u.files_key()));
+    for s in &secrets {
         assert!(
             !out.stdout.contains(s.as_str()) && !out.stderr.contains(s.as_str()),
             "a secret leaked in `keyage {}`",

@@ -125,7 +125,9 @@ fn a_truncating_writer_during_step_c_never_ends_rotated_on_the_old_key() {
             write_back(&p, &b);
         }));
     });
-    writer.take().map(|w| w.join().unwrap());
+    if let Some(w) = writer.take() {
+        w.join().unwrap();
+    }
     if !check_invariant(&t, &u, &out) {
         assert!(
             out.stderr.contains("do not hold the new key"),

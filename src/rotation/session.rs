@@ -397,11 +397,11 @@ impl Session {
         }
         let pending: Vec<_> = all
             .iter()
-            .cloned()
             .filter(|p| match &req.profile {
                 Some(pr) => &p.profile == pr || p.profiles.contains(pr),
                 None => true,
             })
+            .cloned()
             .collect();
         if pending.is_empty() {
             return Ok(Vec::new());

@@ -436,9 +436,9 @@ pub fn check_private_dir(dir: &Path) -> Result<()> {
             Kind::Refused,
             format!("{} is not a folder", dir.display()),
         )
-        .hint(format!(
-            "move it away (keyage creates the folder), or set KEYAGE_STATE_DIR to a folder of your own"
-        )));
+        .hint(
+            "move it away (keyage creates the folder), or set KEYAGE_STATE_DIR to a folder of your own",
+        ));
     }
     #[cfg(unix)]
     {
