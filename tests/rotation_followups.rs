@@ -317,3 +317,32 @@ fn the_summary_names_copies_clears_old_sessions_and_says_when_org_checks_see_it(
     // Nothing to clear: a session of another role stays.
     run(&t, &u, &["backout", "--yes"]).expect_code(0);
 }
+
+/// `chattr` on `p` (the rig runs as root, where permission bits do not stop a write; the
+/// immutable flag does). False when the file system does not support it.
+fn chattr(flag: &str, p: &std::path::Path) -> bool {
+    std::process::Command::new("chattr")
+        .arg(flag)
+        .arg(p)
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[test]
+fn preflight_refuses_a_file_it_cannot_replace() {
+    let t = start();
+    let u = t.user("readonly");
+    let creds = u.sb.credentials_path();
+    support::set_mode(&creds, 0o400);
+    if chattr("+i", &creds) {
+        refused_before_iam(&t, &u, "is not writable by you");
+        chattr("-i", &creds);
+    }
+    let dir = u.sb.path(".aws");
+    support::set_mode(&creds, 0o600);
+    if chattr("+i", &dir) {
+        refused_before_iam(&t, &u, "cannot create a file in");
+        chattr("-i", &dir);
+    }
+    run(&t, &u, &["rotate-self", "--yes"]).expect_code(0);
+}
