@@ -1,7 +1,7 @@
 //! Rotation follow-ups through the binary, against moto (authentication mode) and a real
 //! gnome-keyring: finalize after a spare is deleted (#14.1), `finalize --profile nosuch` and
 //! `backout` without a terminal (#14.8), the preflight (#13.3, #13.7) and the summary's
-//! "what else to do" (#14.11).
+//! "what else to do" (#14.11). The resume test needs the `failpoints` feature.
 
 mod support;
 
@@ -345,4 +345,32 @@ fn preflight_refuses_a_file_it_cannot_replace() {
         chattr("-i", &dir);
     }
     run(&t, &u, &["rotate-self", "--yes"]).expect_code(0);
+}
+
+#[cfg(feature = "failpoints")]
+#[test]
+fn resume_refuses_an_unreadable_pending_list_before_any_step() {
+    let t = start();
+    let u = t.user("resumelist");
+    let out = t
+        .kg(&u)
+        .env("KEYAGE_FAILPOINT", "after-verify")
+        .args(["rotate-self", "--yes"])
+        .run();
+    assert_eq!(out.code, None, "killed: {}", out.stderr);
+    let list = u.sb.path(".local/state/keyage/pending-finalize.json");
+    std::fs::write(&list, "[").unwrap();
+    let journal = u.state("rotation-journal.json");
+    let out = run(&t, &u, &["rotate-self", "--resume", "--yes"]);
+    out.expect_code(1);
+    assert!(
+        out.stderr.contains("pending-finalize.json") && out.stderr.contains("changed nothing"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(u.state("rotation-journal.json"), journal);
+    assert!(t.active(&u, &u.key.id), "the old key was not retired");
+    std::fs::remove_file(&list).unwrap();
+    run(&t, &u, &["rotate-self", "--resume", "--yes"]).expect_code(0);
+    assert!(!t.active(&u, &u.key.id));
 }

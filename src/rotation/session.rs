@@ -310,6 +310,11 @@ impl Session {
             )
             .hint("run `keyage backout` to finish it"));
         }
+        // Step f writes the pending list: an unreadable one stops the resume before any step.
+        journal::load_pending(&self.dir).map_err(|e| Error {
+            message: format!("{}; the resume changed nothing", e.message),
+            ..e
+        })?;
         let inv = Inventory::load(&self.env).ok();
         let connect = self.connect_for(inv.as_ref(), &j.profile);
         edges::store_probe(&self.store).await?;
