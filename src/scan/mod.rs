@@ -23,6 +23,7 @@ pub mod files;
 pub mod fingerprint;
 #[cfg(not(fuzzing))]
 pub mod git;
+pub mod home;
 pub mod matcher;
 // The fuzz target includes this wing by path, without the AWS files, state and git edges.
 #[cfg(not(fuzzing))]
