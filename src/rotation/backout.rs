@@ -146,10 +146,10 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
             }
             Some(_) => {}
         }
-        // The new key: the journal's (this rotation's own CreateAccessKey answer), or one
-        // whose secret the store holds. Any other key keyage cannot prove it made: reported,
-        // never touched.
-        let mut new_id = j.new_key_id.clone();
+        // The new key: the journal's (this rotation's own CreateAccessKey answer). Any other
+        // key keyage cannot prove it made (a secret in the store is no proof: a keyring may
+        // be shared by two HOMEs): reported, never touched.
+        let new_id = j.new_key_id.clone();
         let mut left_alone = Vec::new();
         for k in keys.iter().filter(|k| {
             k.key_id != old_id
@@ -157,10 +157,6 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
                 && Some(&k.key_id) != j.delete_spare.as_ref()
         }) {
             if new_id.as_deref() == Some(k.key_id.as_str()) {
-                continue;
-            }
-            if new_id.is_none() && edges::store_get(&self.store, &k.key_id).await?.is_some() {
-                new_id = Some(k.key_id.clone());
                 continue;
             }
             ui::step(&format!(

@@ -275,16 +275,28 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
 
     /// a. CreateAccessKey; the secret goes to the keyring before anything else.
     ///
-    /// Which keys are this rotation's (the proof): the one whose id the journal recorded from
-    /// this rotation's own CreateAccessKey answer, or one whose secret is in the store. Any
-    /// other key not listed before step a was made elsewhere (another machine, the console,
-    /// CI; or this rotation, killed in the instant between IAM's answer and the journal
-    /// write): it is reported and never touched. A CreateDate is no proof.
+    /// Which key is this rotation's (the proof): the one whose id the journal recorded from
+    /// this rotation's own CreateAccessKey answer, before its secret went to the store. A
+    /// secret in the store alone is no proof (two HOMEs on one desktop share the keyring), nor
+    /// is a CreateDate. Any other key not listed before step a was made elsewhere (another
+    /// machine, the console, CI; or this rotation, killed in the instant between IAM's answer
+    /// and the journal write): it is reported and never touched.
     async fn create(&self, j: &mut Journal) -> Step {
         j.enter(&self.dir, State::Creating, self.now())?;
         let admin = self.admin(&j.old_key_id).await?;
         let user = Some(j.user.as_str());
-        let keys = retry_safe(|| admin.list_keys(user)).await?;
+        let keys = match retry_safe(|| admin.list_keys(user)).await {
+            // The old key worked at the plan; rejected now, before any key of ours exists:
+            // another rotation retired it.
+            Err(e)
+                if e.failure == ApiFailure::InvalidKey
+                    && self.session.is_none()
+                    && j.new_key_id.is_none() =>
+            {
+                return Err(self.elsewhere(j, &[], "is now rejected by IAM (inactive or deleted)"))
+            }
+            r => r?,
+        };
         if let Some(spare) = j.delete_spare.clone() {
             if keys.iter().any(|k| k.key_id == spare) {
                 ui::step(&format!("deleting the inactive spare key {spare}"));
@@ -304,17 +316,14 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
                 && !j.keys_before.contains(&k.key_id)
                 && Some(&k.key_id) != j.delete_spare.as_ref()
         }) {
-            let ours_by_journal = j.new_key_id.as_ref() == Some(&k.key_id);
-            let in_store = edges::store_get(&self.store, &k.key_id).await?.is_some();
-            if in_store && (ours_by_journal || j.new_key_id.is_none()) {
-                ui::step(&format!(
-                    "step a: key {} from the interrupted run has its secret in the keyring; using it",
-                    k.key_id
-                ));
-                j.new_key_id = Some(k.key_id.clone());
-                return Ok(j.enter(&self.dir, State::Created, self.now())?);
-            }
-            if ours_by_journal {
+            if j.new_key_id.as_ref() == Some(&k.key_id) {
+                if edges::store_get(&self.store, &k.key_id).await?.is_some() {
+                    ui::step(&format!(
+                        "step a: key {} from the interrupted run has its secret in the keyring; using it",
+                        k.key_id
+                    ));
+                    return Ok(j.enter(&self.dir, State::Created, self.now())?);
+                }
                 ui::step(&format!(
                     "step a: deleting key {} that this rotation created before it was interrupted (its secret was never saved)",
                     k.key_id
