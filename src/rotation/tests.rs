@@ -590,3 +590,22 @@ fn planted_journals_are_refused() {
     let e = j.validate(p, Some(&bob)).unwrap_err();
     assert!(e.message.contains("your own user"), "{}", e.message);
 }
+
+#[test]
+fn finalize_refuses_a_planted_or_reactivated_entry() {
+    let r = Rig::new();
+    let rt = Rig::rt();
+    let mut j = r.journal(OldKey::Inactive);
+    rt.block_on(r.ctx().drive(&mut j)).unwrap();
+    let p = journal::load_pending(r.dir.path()).unwrap().remove(0);
+    // Another user's name planted in the entry.
+    let mut bob = p.clone();
+    bob.user = "bob".into();
+    let e = rt.block_on(r.ctx().finalize_one(&bob, true)).unwrap_err();
+    assert!(e.message.contains("your own user"), "{}", e.message);
+    // The old key made active again by someone: kept.
+    r.w.lock().unwrap().iam.get_mut(OLD).unwrap().1 = true;
+    let e = rt.block_on(r.ctx().finalize_one(&p, true)).unwrap_err();
+    assert!(e.message.contains("active again"), "{}", e.message);
+    assert!(r.w.lock().unwrap().iam.contains_key(OLD));
+}
