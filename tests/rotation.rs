@@ -891,6 +891,7 @@ fn a_second_rotation_waits_then_refuses() {
 // Issue #13: keys keyage did not make, other machines, planted journals, chaos.
 
 /// The AWS CLI from the venv, in the user's sandbox, against moto.
+#[cfg(feature = "failpoints")]
 fn aws(t: &T, u: &U, args: &[&str]) -> Out {
     u.sb.command(support::venv().join("bin/aws").to_str().unwrap())
         .moto(&t.moto)
@@ -912,6 +913,7 @@ fn sts_accepts(t: &T, u: &U, id: &str, secret: &str) -> bool {
 }
 
 /// A key created for the user elsewhere (the AWS CLI, as another machine or CI would).
+#[cfg(feature = "failpoints")]
 fn create_elsewhere(t: &T, u: &U) -> String {
     let out = aws(t, u, &["iam", "create-access-key"]);
     out.expect_code(0);
