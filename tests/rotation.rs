@@ -1031,6 +1031,13 @@ fn two_machines_rotating_one_key_never_harm_each_other() {
                         "round {round}: status on the loser: {}",
                         st.stdout
                     );
+                    // …and the prompt (from the segment files status just wrote).
+                    let pr = sides[i].sb.keyage().arg("prompt").run();
+                    assert!(
+                        pr.stdout.contains("rotated elsewhere"),
+                        "round {round}: prompt on the loser: {:?}",
+                        pr.stdout
+                    );
                 }
             }
         }

@@ -94,6 +94,7 @@ pub fn mark_elsewhere(env: &Env, findings: &mut [crate::keys::policy::Finding]) 
         return;
     }
     f.finding = true;
+    f.rotated_elsewhere = true;
     f.note = if f.note.is_empty() {
         note.notice()
     } else {
