@@ -164,6 +164,18 @@ pub fn rotation_events(env: &Env, now: DateTime<Utc>) -> Vec<Event> {
             }));
         }
     }
+    if let Some(note) = crate::rotation::journal::load_elsewhere(&dir) {
+        let holders = Inventory::load(env)
+            .map(|inv| crate::rotation::edges::holders_in(&inv, &note.old_key_id))
+            .unwrap_or_default();
+        if let Some(h) = holders.first() {
+            out.push(Event::Rotation(RotationNeed::RotatedElsewhere {
+                profile: h.profile.clone(),
+                key_id: note.old_key_id.clone(),
+                active: note.active.clone(),
+            }));
+        }
+    }
     for p in crate::rotation::pending(env) {
         if crate::rotation::finalize::due(&p, now, false) {
             out.push(Event::Rotation(RotationNeed::FinalizeDue {

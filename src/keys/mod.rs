@@ -119,7 +119,8 @@ pub fn assess(
     if let Err(e) = cache.save(env) {
         eprintln!("keyage: warning: {e}");
     }
-    let findings = policy::evaluate(&groups, &cache, config, now);
+    let mut findings = policy::evaluate(&groups, &cache, config, now);
+    crate::rotation::mark_elsewhere(env, &mut findings);
     if let Err(e) =
         crate::surfaces::segment::write_all(env, inventory, &findings, &config.prompt, pending)
     {

@@ -116,6 +116,10 @@ pub struct Finding {
     pub missing_action: Option<&'static str>,
     /// A short human explanation (the table's NOTE column).
     pub note: String,
+    /// The key was rotated elsewhere (`rotation::mark_elsewhere`): the prompt says so. Not in
+    /// the JSON (the note says it there).
+    #[serde(skip)]
+    pub rotated_elsewhere: bool,
 }
 
 impl Finding {
@@ -298,6 +302,7 @@ fn local(g: &KeyGroup, f: &KeyFacts, policy: &Policy, now: DateTime<Utc>) -> Fin
         problem,
         missing_action: main.and_then(|p| p.missing_action()),
         note: notes.join("; "),
+        rotated_elsewhere: false,
     }
 }
 
@@ -361,6 +366,7 @@ fn other(o: &OtherKey, via: &KeyFacts, policy: &Policy, now: DateTime<Utc>) -> F
         problem: None,
         missing_action: None,
         note,
+        rotated_elsewhere: false,
     }
 }
 
