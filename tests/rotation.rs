@@ -1114,7 +1114,10 @@ fn planted_journals_change_nothing() {
             v
         };
         let (mine, theirs) = (before_keys("planted"), before_keys("victim"));
-        for args in [&["rotate-self", "--resume", "--yes"][..], &["backout"][..]] {
+        for args in [
+            &["rotate-self", "--resume", "--yes"][..],
+            &["backout", "--yes"][..],
+        ] {
             let out = run(&t, &mut u, args);
             assert_ne!(out.code, Some(0), "{what}/{args:?}: {}", out.stdout);
             assert!(
