@@ -1132,178 +1132,34 @@ fn planted_journals_change_nothing() {
     }
 }
 
-/// A small xorshift generator: the chaos test's random delays (the seed is printed, and
-/// `KEYAGE_CHAOS_SEED` replays a run).
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n.max(1)
-    }
-}
-
-/// Chaos: `kill -9` at random moments across `rotate-self` against an IAM with per-call
-/// latency, each followed by `--resume` or `backout`. Every run must end with a key in the
-/// files that STS accepts (the AWS CLI), exactly one active key, no orphan, and the original
-/// key still in IAM (keyage never deletes a key it did not make). Figures in docs/rotation.md.
+/// Chaos on the keyring rig (see tests/support/chaos.rs; figures in docs/rotation.md).
 #[test]
 fn chaos_kill_9_at_random_moments_always_recovers() {
-    use std::time::{Duration, Instant};
-    const KILLS: usize = 30;
     let moto = Moto::start_slow(10);
     let desk = Desktop::start(DesktopOpts::keyring());
     let t = T { moto, desk };
     t.moto.enable_auth();
-    let seed = std::env::var("KEYAGE_CHAOS_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        });
-    eprintln!("chaos seed {seed} (KEYAGE_CHAOS_SEED replays it)");
-    let mut rng = Rng(seed);
-    let start = Instant::now();
-    let (mut killed, mut finished_first, mut unproven) = (0, 0, 0);
-    let mut outcomes = std::collections::BTreeMap::<String, usize>::new();
-    let mut worst = Duration::ZERO;
-    // Kills land at a random moment after the journal appears (steps a–f), within `hi`, which
-    // adapts to the machine's speed (a run that finished first shrinks it); every fifth
-    // lands at a random moment from the start instead (before or around the plan).
-    let mut hi: u64 = 1500;
-    let mut checks: Vec<(usize, String, String, String)> = Vec::new();
-    let mut i = 0;
-    while killed < KILLS && i < KILLS + 15 {
-        i += 1;
-        let mut u = user(&t, &format!("c{i}"));
-        let jpath = u.sb.path(".local/state/keyage/rotation-journal.json");
-        let mut cmd = kg(&t, &u);
-        cmd.args(["rotate-self", "--yes"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null());
-        let t0 = Instant::now();
-        let mut p = support::Proc::spawn("keyage rotate-self", &mut cmd);
-        if i % 5 != 0 {
-            while p.alive() && !jpath.exists() && t0.elapsed() < Duration::from_secs(20) {
-                std::thread::sleep(Duration::from_millis(2));
-            }
-        }
-        std::thread::sleep(Duration::from_millis(rng.below(hi)));
-        if p.alive() {
-            p.signal(libc::SIGKILL);
-            killed += 1;
-            hi = hi * 21 / 20;
-        } else {
-            finished_first += 1;
-            hi = (hi * 4 / 5).max(50);
-        }
-        let _ = p.wait_timeout(Duration::from_secs(10));
-        let journal = state_file(&u, "rotation-journal.json");
-        let state = serde_json::from_str::<serde_json::Value>(&journal)
-            .ok()
-            .and_then(|j| j["state"].as_str().map(str::to_string))
-            .unwrap_or_else(|| "none".to_string());
-        let way = if i % 2 == 0 { "resume" } else { "backout" };
-        let t1 = Instant::now();
-        let out = if way == "resume" {
-            run(&t, &mut u, &["rotate-self", "--resume", "--yes"])
-        } else {
-            run(&t, &mut u, &["backout", "--yes"])
-        };
-        worst = worst.max(t1.elapsed());
-        let all = format!("{}{}", out.stdout, out.stderr);
-        if all.contains("cannot prove it made") {
-            // Killed in the instant between IAM's answer and the journal write: the key is
-            // named and left alone; the user deletes it, as the message says.
-            unproven += 1;
-            for k in t.moto.admin_keys(&u.key.user) {
-                if k.key_id != u.key.id && t.desk.secret_tool_lookup(&k.key_id).is_none() {
-                    assert!(all.contains(&k.key_id), "{i}: the key is named: {all}");
-                    t.moto.delete_key(&k.key_id);
-                }
-            }
-        } else if out.code != Some(0) {
-            // Nothing to resume or back out (the rotation had finished, or never began).
-            assert!(
-                journal.is_empty()
-                    && (all.contains("no interrupted rotation") || all.contains("no rotation")),
-                "{i}: {way} after a kill at {state} failed: {all}"
-            );
-        }
-        *outcomes.entry(format!("{state}/{way}")).or_default() += 1;
-        let (id, secret) = key_of(&u, "default");
-        assert_eq!(key_of(&u, "work"), (id.clone(), secret.clone()), "{i}");
-        checks.push((i, format!("{state}/{way}"), id, secret));
-        let keys = t.moto.admin_keys(&u.key.user);
-        assert_eq!(
-            keys.iter().filter(|k| k.active).count(),
-            1,
-            "{i}: {state}/{way}: {keys:?}"
-        );
-        assert!(
-            keys.iter().any(|k| k.key_id == u.key.id),
-            "{i}: the original key is gone"
-        );
-        secrets_of_keys_known(&t, &u);
-        assert_eq!(
-            state_file(&u, "rotation-journal.json"),
-            "",
-            "{i}: {state}/{way}"
-        );
-    }
-    // Every run's files' key, proven with STS through boto3 (one process for all).
-    let list = serde_json::to_string(
-        &checks
-            .iter()
-            .map(|c| serde_json::json!([c.2, c.3]))
-            .collect::<Vec<_>>(),
-    )
-    .unwrap();
-    let out = Command::new(support::venv().join("bin/python"))
-        .args([
-            "-c",
-            "import sys, json, boto3\n\
-             for k, s in json.loads(sys.argv[2]):\n\
-             \ttry:\n\
-             \t\tboto3.client('sts', endpoint_url=sys.argv[1], region_name='us-east-1', aws_access_key_id=k, aws_secret_access_key=s).get_caller_identity(); print('ok')\n\
-             \texcept Exception as e:\n\
-             \t\tprint('rejected', type(e).__name__)\n",
-            &t.moto.endpoint(),
-            &list,
-        ])
-        .env_remove("AWS_PROFILE")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .output()
-        .expect("boto3");
-    let verdicts: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect();
-    assert_eq!(
-        verdicts.len(),
-        checks.len(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let user = |i: usize| {
+        let u = user(&t, &format!("c{i}"));
+        (u.sb, u.key)
+    };
+    let keyage = |sb: &Sandbox| {
+        let mut c = sb.keyage();
+        c.moto(&t.moto)
+            .desktop(&t.desk)
+            .env("RUST_LOG", "trace")
+            .env("KEYAGE_VERIFY_TIMEOUT_SECS", "6")
+            .env("KEYAGE_LOCK_WAIT_SECS", "1");
+        c
+    };
+    let stored = |_: &Sandbox, id: &str| t.desk.secret_tool_lookup(id).is_some();
+    support::chaos::run(
+        &support::chaos::Rig {
+            moto: &t.moto,
+            user: &user,
+            keyage: &keyage,
+            stored: &stored,
+        },
+        30,
     );
-    for (c, v) in checks.iter().zip(&verdicts) {
-        assert_eq!(
-            v, "ok",
-            "run {}: {}: the files' key {} is refused by STS",
-            c.0, c.1, c.2
-        );
-    }
-    eprintln!(
-        "chaos: {i} runs, {killed} killed, {finished_first} finished before the kill, \
-         {unproven} unprovable keys reported; worst recovery {} ms; total {} s; by state/way: {outcomes:?}",
-        worst.as_millis(),
-        start.elapsed().as_secs()
-    );
-    assert!(killed >= KILLS, "only {killed} kills landed in {i} runs");
 }

@@ -523,3 +523,37 @@ fn auto_picks_the_secret_service_and_migrate_moves_every_copy() {
     assert_eq!(u.sb.read(".aws/credentials"), u.before);
     assert!(key_works(&moto, &u.key.id, &u.key.secret));
 }
+
+/// The chaos run of the reliability issue (tests/support/chaos.rs) on the file store, with no
+/// D-Bus at all: 30 `kill -9` at random moments, each followed by resume or backout.
+#[test]
+fn chaos_on_the_file_store_with_no_bus() {
+    let moto = Moto::start_slow(10);
+    moto.enable_auth();
+    let user = |i: usize| {
+        let u = user(&moto, &format!("fc{i}"), "");
+        (u.sb, u.key)
+    };
+    let keyage = |sb: &Sandbox| {
+        let mut c = sb.keyage();
+        c.moto(&moto)
+            .env("RUST_LOG", "trace")
+            .env("KEYAGE_VERIFY_TIMEOUT_SECS", "6")
+            .env("KEYAGE_LOCK_WAIT_SECS", "1");
+        c
+    };
+    let stored = |sb: &Sandbox, id: &str| {
+        sb.path(".local/share/keyage/store")
+            .join(format!("{id}.age"))
+            .is_file()
+    };
+    support::chaos::run(
+        &support::chaos::Rig {
+            moto: &moto,
+            user: &user,
+            keyage: &keyage,
+            stored: &stored,
+        },
+        30,
+    );
+}

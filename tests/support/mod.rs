@@ -23,6 +23,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
+pub mod chaos;
 pub mod rotating;
 
 /// The keyage binary under test.
