@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use crate::cli::ScanArgs;
 use crate::env::Env;
 use crate::error::{Error, IoContext, Kind, Result};
-use crate::scan::files::{read_regular, special_kind, virtual_fs};
+use crate::scan::files::{special_kind, view_regular, virtual_fs};
 use crate::scan::{findings_for, own_only, Allowlist, Finding, Matcher, OwnValues};
 use crate::secret::SecretKey;
 
@@ -262,8 +262,8 @@ impl Scanner {
         if self.aws_files.contains(&real) || !self.seen.insert(real) {
             return;
         }
-        let bytes = match read_regular(path, MAX_FILE) {
-            Ok(b) => zeroize::Zeroizing::new(b),
+        let bytes = match view_regular(path, MAX_FILE) {
+            Ok(b) => b,
             Err(s) => {
                 self.notes
                     .push(format!("skipped {} ({})", path.display(), s.describe()));
