@@ -498,6 +498,32 @@ fn scan_paths_respects_gitignore_and_exit_codes() {
     assert_eq!(v["findings"].as_array().unwrap().len(), 1);
 }
 
+/// A file of `MAP_FROM` bytes or more is mapped rather than read (`sys::fs::view_regular`):
+/// the same findings, at the right line, for a key at its very end and one in the middle.
+#[test]
+fn scan_large_file_is_mapped_and_read_to_the_end() {
+    let sb = sandbox();
+    let repo = sb.repo("big");
+    let line = "let x = compute(a, b); // some ordinary source line\n";
+    let n = (5 << 20) / line.len() + 1;
+    let mut body = line.repeat(n / 2);
+    body.push_str(&format!("secret={OWN_SECRET}\n"));
+    body.push_str(&line.repeat(n - n / 2));
+    body.push_str(&format!("id = {OTHER_ID}\n"));
+    std::fs::write(repo.join("big.rs"), &body).unwrap();
+    assert!(body.len() as u64 >= keyage::sys::fs::MAP_FROM);
+    let o = sb.keyage_in(&repo, &["scan", "--json", "big.rs"]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
+    assert_masked(&o);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let f = v["findings"].as_array().unwrap();
+    assert_eq!(f.len(), 2, "{f:?}");
+    assert_eq!(f[0]["kind"], "own_secret");
+    assert_eq!(f[0]["line"], n / 2 + 1);
+    assert_eq!(f[1]["kind"], "key_id_pattern");
+    assert_eq!(f[1]["line"], n + 2);
+}
+
 #[test]
 fn scan_home_finds_copied_keys_but_not_the_aws_files() {
     let sb = sandbox();

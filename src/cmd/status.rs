@@ -6,6 +6,8 @@
 //! Exit 0, or 3 when a key is expired (or, with `--fail-on warn`, warn/unused/invalid).
 
 use chrono::{DateTime, Utc};
+use std::io::Write;
+
 use serde::Serialize;
 
 use crate::rotation::PendingFinalize;

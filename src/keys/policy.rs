@@ -15,6 +15,8 @@
 //!   finding of its own when active (judged like a local key); when inactive it is only noted
 //!   (`skipped`).
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -148,8 +150,12 @@ pub fn evaluate(
     config: &Config,
     now: DateTime<Utc>,
 ) -> Vec<Finding> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(groups.len());
     let mut others: Vec<Finding> = Vec::new();
+    // Key ids already listed (local ones, then other keys as they come): one lookup per other
+    // key, not a walk over every group (10,000 profiles whose users have two keys each).
+    let local_ids: HashSet<&str> = groups.iter().map(|g| g.key_id.as_str()).collect();
+    let mut other_ids: HashSet<String> = HashSet::new();
     for g in groups {
         let policy = config.policy_for(g.profiles.iter().map(String::as_str));
         let fallback;
@@ -162,12 +168,11 @@ pub fn evaluate(
         };
         out.push(local(g, facts, &policy, now));
         for o in &facts.others {
-            if groups.iter().any(|g| g.key_id == o.key_id)
-                || others.iter().any(|f| f.key_id == o.key_id)
-            {
+            if local_ids.contains(o.key_id.as_str()) || other_ids.contains(&o.key_id) {
                 continue;
             }
             if !policy.ignore {
+                other_ids.insert(o.key_id.clone());
                 others.push(other(o, facts, &policy, now));
             }
         }

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use crate::env::Env;
-use crate::scan::files::{read_regular, virtual_fs};
+use crate::scan::files::{view_regular, virtual_fs};
 use crate::scan::{findings_for, own_only, Finding, Matcher};
 use crate::secret::SecretKey;
 
@@ -87,8 +87,8 @@ impl Scanner {
         if self.aws_files.contains(&real) || !self.seen.insert(real) {
             return;
         }
-        let bytes = match read_regular(path, MAX_FILE) {
-            Ok(b) => zeroize::Zeroizing::new(b),
+        let bytes = match view_regular(path, MAX_FILE) {
+            Ok(b) => b,
             Err(s) => {
                 self.notes
                     .push(format!("skipped {} ({})", path.display(), s.describe()));

@@ -278,7 +278,10 @@ pub fn write_all(
     match &old {
         // Known: remove the files the last write made that are gone now.
         Some(o) => {
-            let keep: BTreeSet<&str> = rendered.files.iter().map(|(n, _)| n.as_str()).collect();
+            // A hash set: 20,000 names at 10,000 profiles, one lookup each (a B-tree paid
+            // ~15 string compares per insert and per lookup).
+            let keep: std::collections::HashSet<&str> =
+                rendered.files.iter().map(|(n, _)| n.as_str()).collect();
             for name in o.keys() {
                 let ours = !name.starts_with('.') && !name.contains('/')
                     || name

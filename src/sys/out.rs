@@ -20,8 +20,13 @@ pub fn settle(r: std::io::Result<()>) -> Result<()> {
     }
 }
 
-/// Runs `f` with buffered stdout (one `write` per 8 KiB, not per item), then flushes.
-pub fn with_stdout(f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
+/// Stdout as [`with_stdout`] hands it out.
+pub type Stdout = std::io::BufWriter<std::io::StdoutLock<'static>>;
+
+/// Runs `f` with buffered stdout (one `write` per 64 KiB, not per item), then flushes. The
+/// writer is a concrete type, not `dyn Write`: serializers write many tiny pieces, and each
+/// then stays an inlined copy into the buffer (10,000 profiles of `status --json`: 11 MB).
+pub fn with_stdout(f: impl FnOnce(&mut Stdout) -> std::io::Result<()>) -> Result<()> {
     let stdout = std::io::stdout();
     let mut w = std::io::BufWriter::with_capacity(64 << 10, stdout.lock());
     settle(f(&mut w).and_then(|()| w.flush()))
