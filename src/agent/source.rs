@@ -63,15 +63,16 @@ fn refresh_blocking(env: &Env) -> Result<Found> {
     let pending = crate::rotation::rotating_keys(&crate::rotation::pending(env));
     // The same pipeline as `keyage status --refresh`: facts from IAM for every key, the cache,
     // the pure policy, the prompt segment files.
-    let (_cache, findings) = crate::keys::assess(
+    let cache = crate::keys::update_cache(
         env,
         &inventory,
         &config,
         &groups,
         crate::keys::Refresh::force(),
-        &pending,
         now,
     )?;
+    let findings = crate::keys::assess(&inventory, &cache, &config, now);
+    crate::surfaces::segment::write_or_warn(env, &inventory, &findings, &config.prompt, &pending);
     let unreachable = findings.iter().any(|f| f.problem == Some("unreachable"));
     let mut rotation = Vec::new();
     if config.agent.auto_finalize {

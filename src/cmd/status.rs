@@ -42,7 +42,7 @@ pub fn run_at(
     let config = Config::load(env)?;
     let inventory = Inventory::load(env)?;
     for w in &inventory.warnings {
-        eprintln!("keyage: warning: {w}");
+        crate::warning!("{w}");
     }
     let groups = inventory.keys();
     let selected = select(&inventory, &groups, &args.profiles)?;
@@ -54,10 +54,11 @@ pub fn run_at(
     };
     let pending_finalize = crate::rotation::pending(env);
     let pending = crate::rotation::rotating_keys(&pending_finalize);
-    let (cache, findings) =
-        crate::keys::assess(env, &inventory, &config, &selected, mode, &pending, now)?;
+    let cache = crate::keys::update_cache(env, &inventory, &config, &selected, mode, now)?;
+    let findings = crate::keys::assess(&inventory, &cache, &config, now);
+    crate::surfaces::segment::write_or_warn(env, &inventory, &findings, &config.prompt, &pending);
     if let Some(w) = unreachable_warning(env, &cache, &selected, now) {
-        eprintln!("keyage: warning: {w}");
+        crate::warning!("{w}");
     }
 
     let selected_ids: std::collections::HashSet<&str> =

@@ -7,8 +7,6 @@ pub mod iam;
 pub mod policy;
 pub mod verify;
 
-use std::collections::BTreeSet;
-
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
@@ -34,10 +32,6 @@ pub enum Refresh {
 }
 
 impl Refresh {
-    /// Stale keys through IAM (the default of `keyage status`).
-    pub fn stale() -> Self {
-        Refresh::Stale(gather::refresh)
-    }
     /// Every key through IAM (`--refresh`, the agent).
     pub fn force() -> Self {
         Refresh::Force(gather::refresh)
@@ -54,7 +48,7 @@ pub fn after_change(
     now: DateTime<Utc>,
 ) {
     if let Err(e) = crate::state::cache::record_changes(env, changes, now) {
-        eprintln!("keyage: warning: the fact cache was not updated: {e}");
+        crate::warning!("the fact cache was not updated: {e}");
     }
     refresh_surfaces(env, now);
 }
@@ -66,34 +60,26 @@ pub fn refresh_surfaces(env: &Env, now: DateTime<Utc>) {
         return;
     };
     let pending = crate::rotation::rotating_keys(&crate::rotation::pending(env));
-    let groups = inventory.keys();
-    let _ = assess(
-        env,
-        &inventory,
-        &config,
-        &groups,
-        Refresh::Offline,
-        &pending,
-        now,
-    );
+    let Ok(cache) = update_cache(env, &inventory, &config, &[], Refresh::Offline, now) else {
+        return;
+    };
+    let findings = assess(&inventory, &cache, &config, now);
+    crate::surfaces::segment::write_or_warn(env, &inventory, &findings, &config.prompt, &pending);
 }
 
-/// The shared pipeline of `status` and the agent: records `first_seen` for every local key,
-/// refreshes the `selected` keys per `mode` (others stay as cached), saves the cache, evaluates
-/// every key, and rewrites the prompt segment files. Returns the cache and one finding per key
-/// (all keys, not only the selected ones). `pending` = key ids with a rotation in progress.
-pub fn assess(
+/// The effectful half of `status` and the agent: loads the fact cache, records `first_seen`
+/// for every local key, refreshes the `selected` keys per `mode` (others stay as cached) and
+/// saves the cache. Which keys are refreshed is [`due_for_refresh`]'s decision.
+pub fn update_cache(
     env: &Env,
     inventory: &Inventory,
     config: &Config,
     selected: &[KeyGroup],
     mode: Refresh,
-    pending: &BTreeSet<String>,
     now: DateTime<Utc>,
-) -> Result<(Cache, Vec<policy::Finding>)> {
-    let groups = inventory.keys();
+) -> Result<Cache> {
     let mut cache = Cache::load(env);
-    for g in &groups {
+    for g in &inventory.keys() {
         cache.observe(&g.key_id, now);
     }
     let (fetch, force) = match mode {
@@ -102,28 +88,46 @@ pub fn assess(
         Refresh::Force(f) => (Some(f), true),
     };
     if let Some(fetch) = fetch {
-        let stale: Vec<String> = selected
-            .iter()
-            .filter(|g| force || !cache.is_fresh(&g.key_id, now, config.cache_ttl()))
-            .filter(|g| {
-                !config
-                    .policy_for(g.profiles.iter().map(String::as_str))
-                    .ignore
-            })
-            .map(|g| g.key_id.clone())
-            .collect();
+        let stale = due_for_refresh(selected, &cache, config, force, now);
         if !stale.is_empty() {
             fetch(env, inventory, &stale, &mut cache, now)?;
         }
     }
     if let Err(e) = cache.save(env) {
-        eprintln!("keyage: warning: {e}");
+        crate::warning!("{e}");
     }
-    let findings = policy::evaluate(&groups, &cache, config, now);
-    if let Err(e) =
-        crate::surfaces::segment::write_all(env, inventory, &findings, &config.prompt, pending)
-    {
-        eprintln!("keyage: warning: prompt segment not written: {e}");
-    }
-    Ok((cache, findings))
+    Ok(cache)
+}
+
+/// Pure: the `selected` keys to ask IAM about: every one when `force`, else those whose facts
+/// are older than the config's `cache_ttl_hours`; never an ignored one.
+pub fn due_for_refresh(
+    selected: &[KeyGroup],
+    cache: &Cache,
+    config: &Config,
+    force: bool,
+    now: DateTime<Utc>,
+) -> Vec<String> {
+    selected
+        .iter()
+        .filter(|g| force || !cache.is_fresh(&g.key_id, now, config.cache_ttl()))
+        .filter(|g| {
+            !config
+                .policy_for(g.profiles.iter().map(String::as_str))
+                .ignore
+        })
+        .map(|g| g.key_id.clone())
+        .collect()
+}
+
+/// Pure: one finding per key of `inventory` (all keys, not only the refreshed ones), from the
+/// facts in `cache`. The callers write the prompt segment files
+/// ([`crate::surfaces::segment::write_or_warn`]).
+pub fn assess(
+    inventory: &Inventory,
+    cache: &Cache,
+    config: &Config,
+    now: DateTime<Utc>,
+) -> Vec<policy::Finding> {
+    policy::evaluate(&inventory.keys(), cache, config, now)
 }

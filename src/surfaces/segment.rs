@@ -231,6 +231,20 @@ fn hash(bytes: &[u8]) -> u64 {
     h
 }
 
+/// [`write_all`], a failure being one warning line (the segments are a cache of the findings:
+/// the command that computed them goes on).
+pub fn write_or_warn(
+    env: &Env,
+    inventory: &Inventory,
+    findings: &[Finding],
+    cfg: &PromptConfig,
+    pending: &BTreeSet<String>,
+) {
+    if let Err(e) = write_all(env, inventory, findings, cfg, pending) {
+        crate::warning!("prompt segment not written: {e}");
+    }
+}
+
 /// Writes the segment files that changed, `_index` and `_meta`; removes files of profiles that
 /// are gone.
 pub fn write_all(

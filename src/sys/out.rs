@@ -51,3 +51,17 @@ macro_rules! say {
         $crate::sys::out::line(format_args!($($t)*))
     };
 }
+/// Writes `keyage: warning: {text}` and a newline to stderr, ignoring every error (a warning
+/// must never end the command).
+pub fn warning(text: impl std::fmt::Display) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "keyage: warning: {text}");
+}
+
+/// `eprintln!("keyage: warning: …")` that never panics: [`warning`] with format arguments.
+#[macro_export]
+macro_rules! warning {
+    ($($t:tt)*) => {
+        $crate::sys::out::warning(format_args!($($t)*))
+    };
+}
