@@ -444,6 +444,14 @@ mod tests {
         Config::parse(t, Path::new("/c/config.toml"))
     }
 
+    /// The error of `t`, which must name line `line` of the file.
+    fn err_at(t: &str, line: usize) -> crate::error::Error {
+        let e = parse(t).unwrap_err();
+        let at = format!("/c/config.toml:{line}:");
+        assert!(e.message.starts_with(&at), "{}", e.message);
+        e
+    }
+
     #[test]
     fn defaults_when_empty() {
         let c = parse("").unwrap();
@@ -476,41 +484,29 @@ mod tests {
 
     #[test]
     fn unknown_key_names_line() {
-        let e = parse("max_age_days = 90\n\n[prompt]\nformatt = \"x\"\n").unwrap_err();
-        assert!(e.message.starts_with("/c/config.toml:4:"), "{}", e.message);
+        let e = err_at("max_age_days = 90\n\n[prompt]\nformatt = \"x\"\n", 4);
         assert!(e.message.contains("formatt"), "{}", e.message);
         assert_eq!(e.exit_code(), 1);
-        let e = parse("max_age = 3\n").unwrap_err();
-        assert!(e.message.starts_with("/c/config.toml:1:"), "{}", e.message);
-        let e = parse("[profiles.x]\nignored = true\n").unwrap_err();
-        assert!(e.message.starts_with("/c/config.toml:2:"), "{}", e.message);
-        let e = parse("[nope]\n").unwrap_err();
-        assert!(e.message.starts_with("/c/config.toml:1:"), "{}", e.message);
+        err_at("max_age = 3\n", 1);
+        err_at("[profiles.x]\nignored = true\n", 2);
+        err_at("[nope]\n", 1);
     }
 
     #[test]
     fn bad_values_name_line() {
-        let e = parse("# c\nmax_age_days = -3\n").unwrap_err();
-        assert!(e.message.starts_with("/c/config.toml:2:"), "{}", e.message);
+        let e = err_at("# c\nmax_age_days = -3\n", 2);
         assert!(e.message.contains("out of range"), "{}", e.message);
-        let e = parse("max_age_days = \"ninety\"\n").unwrap_err();
-        assert!(e.message.starts_with("/c/config.toml:1:"), "{}", e.message);
-        let e = parse("\n\n[prompt]\nscope = \"everything\"\n").unwrap_err();
-        assert!(e.message.starts_with("/c/config.toml:4:"), "{}", e.message);
-        let e = parse("max_age_days = 90\nwarn_at_days = [75, 95]\n").unwrap_err();
-        assert!(e.message.starts_with("/c/config.toml:2:"), "{}", e.message);
+        err_at("max_age_days = \"ninety\"\n", 1);
+        err_at("\n\n[prompt]\nscope = \"everything\"\n", 4);
+        let e = err_at("max_age_days = 90\nwarn_at_days = [75, 95]\n", 2);
         assert!(e.message.contains("95"), "{}", e.message);
-        let e = parse("[profiles.a]\nmax_age_days = 30\nwarn_at_days = [40]\n").unwrap_err();
-        assert!(e.message.starts_with("/c/config.toml:3:"), "{}", e.message);
+        err_at("[profiles.a]\nmax_age_days = 30\nwarn_at_days = [40]\n", 3);
         // Inherited thresholds are trimmed to fit.
         let c = parse("[profiles.a]\nmax_age_days = 30\n").unwrap();
         assert_eq!(c.policy_for(["a"]).warn_at_days, vec![25]);
-        let e = parse("[agent]\nrefresh_hours = 1.5\n").unwrap_err();
-        assert!(e.message.starts_with("/c/config.toml:2:"), "{}", e.message);
-        let e = parse("[prompt]\nformat = \"key\"\n").unwrap_err();
-        assert!(e.message.starts_with("/c/config.toml:2:"), "{}", e.message);
-        let e = parse("max_age_days = 90\nmax_age_days = 91\n").unwrap_err();
-        assert!(e.message.starts_with("/c/config.toml:2:"), "{}", e.message);
+        err_at("[agent]\nrefresh_hours = 1.5\n", 2);
+        err_at("[prompt]\nformat = \"key\"\n", 2);
+        err_at("max_age_days = 90\nmax_age_days = 91\n", 2);
     }
 
     #[test]

@@ -285,41 +285,45 @@ pub fn is_absent(e: &Error) -> bool {
 const NO_BUS: &str = "no D-Bus session bus is reachable";
 const NO_SERVICE: &str = "no Secret Service is running on the session bus";
 
+/// No session bus, and the fix.
+const BUS_MISSING: (&str, &str) = (
+    NO_BUS,
+    "run keyage inside a desktop session (DBUS_SESSION_BUS_ADDRESS must point at a running bus, e.g. `dbus-run-session -- $SHELL`), then start a Secret Service such as gnome-keyring",
+);
+/// A bus without a Secret Service on it, and the fix.
+const SERVICE_MISSING: (&str, &str) = (
+    NO_SERVICE,
+    "start a Secret Service such as gnome-keyring (`gnome-keyring-daemon --start --components=secrets`) or KeePassXC with Secret Service integration",
+);
+
 /// What a Secret Service platform error means, and the fix.
 fn classify_platform(text: &str) -> (&'static str, &'static str) {
     let t = text.to_ascii_lowercase();
+    let says = |words: &[&str]| words.iter().any(|w| t.contains(w));
     // secret-service reports "no bus" and "no provider on the bus" with one error
     // (`Unavailable`); look at the bus ourselves to tell them apart.
     let unavailable = t.contains("no secret service provider or dbus session found");
-    let no_bus = unavailable && crate::bus::session_bus_of_process().is_unreachable();
-    if no_bus {
-        return (
-            NO_BUS,
-            "run keyage inside a desktop session (DBUS_SESSION_BUS_ADDRESS must point at a running bus, e.g. `dbus-run-session -- $SHELL`), then start a Secret Service such as gnome-keyring",
-        );
-    }
-    if unavailable
-        || t.contains("serviceunknown")
-        || t.contains("service unknown")
-        || t.contains("was not provided by any")
-        || t.contains("org.freedesktop.secrets")
+    if unavailable && crate::bus::session_bus_of_process().is_unreachable() {
+        BUS_MISSING
+    } else if unavailable
+        || says(&[
+            "serviceunknown",
+            "service unknown",
+            "was not provided by any",
+            "org.freedesktop.secrets",
+        ])
     {
-        (
-            NO_SERVICE,
-            "start a Secret Service such as gnome-keyring (`gnome-keyring-daemon --start --components=secrets`) or KeePassXC with Secret Service integration",
-        )
-    } else if t.contains("address")
-        || t.contains("no such file")
-        || t.contains("connection refused")
-        || t.contains("dbus_session_bus_address")
-        || t.contains("session bus")
-        || t.contains("i/o error")
-        || t.contains("input/output")
-    {
-        (
-            NO_BUS,
-            "run keyage inside a desktop session (DBUS_SESSION_BUS_ADDRESS must point at a running bus, e.g. `dbus-run-session -- $SHELL`), then start a Secret Service such as gnome-keyring",
-        )
+        SERVICE_MISSING
+    } else if says(&[
+        "address",
+        "no such file",
+        "connection refused",
+        "dbus_session_bus_address",
+        "session bus",
+        "i/o error",
+        "input/output",
+    ]) {
+        BUS_MISSING
     } else {
         (
             "the keyring failed",

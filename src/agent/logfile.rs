@@ -119,9 +119,7 @@ mod tests {
         assert!(text.ends_with("line 029 .........\n"), "{text}");
         #[cfg(unix)]
         {
-            use std::os::unix::fs::PermissionsExt;
-            let m = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
-            assert_eq!(m, 0o600);
+            assert_eq!(crate::sys::fs::mode(&p), Some(0o600));
         }
     }
 }

@@ -432,25 +432,21 @@ mod tests {
         })
     }
 
+    fn speaker(fail: bool) -> Speaker<Fake> {
+        let fake = Fake {
+            sent: Mutex::new(vec![]),
+            fail,
+        };
+        Speaker::new(fake, Duration::from_secs(1))
+    }
+
     #[tokio::test]
     async fn failing_server_is_not_recorded() {
         let mut m = Memory::default();
-        let mut s = Speaker::new(
-            Fake {
-                sent: Mutex::new(vec![]),
-                fail: true,
-            },
-            Duration::from_secs(1),
-        );
+        let mut s = speaker(true);
         s.say(decide(&[warn()], &m, Utc::now()), &mut m, None).await;
         assert!(m.said.is_empty() && s.failing);
-        let mut s = Speaker::new(
-            Fake {
-                sent: Mutex::new(vec![]),
-                fail: false,
-            },
-            Duration::from_secs(1),
-        );
+        let mut s = speaker(false);
         s.say(decide(&[warn()], &m, Utc::now()), &mut m, None).await;
         assert_eq!(m.said.len(), 1);
         assert_eq!(s.notifier.sent.lock().unwrap().len(), 1);

@@ -223,15 +223,16 @@ mod tests {
         }
     }
 
+    fn user_u() -> Identity {
+        Identity::from_arn("1".into(), "arn:aws:iam::1:user/u".into())
+    }
+
     #[test]
     fn apply_full_answer() {
         let mut f = KeyFacts::new("AKIAA", t(1));
         f.apply(
             Fetched {
-                identity: Some(Identity::from_arn(
-                    "1".into(),
-                    "arn:aws:iam::1:user/u".into(),
-                )),
+                identity: Some(user_u()),
                 keys: Some(vec![
                     KeyMeta {
                         key_id: "AKIAA".into(),
@@ -279,10 +280,7 @@ mod tests {
         let mut f = KeyFacts::new("AKIAA", t(1));
         f.apply(
             Fetched {
-                identity: Some(Identity::from_arn(
-                    "1".into(),
-                    "arn:aws:iam::1:user/u".into(),
-                )),
+                identity: Some(user_u()),
                 errors: vec![err("ListAccessKeys", ApiFailure::AccessDenied)],
                 ..Default::default()
             },

@@ -91,6 +91,18 @@ pub struct ApiError {
     pub message: String,
 }
 
+impl ApiError {
+    /// A call that succeeded but whose answer lacked what it is for (`what`, in words).
+    fn empty_answer(op: &'static str, what: &str) -> Self {
+        ApiError {
+            op,
+            failure: ApiFailure::Service,
+            code: None,
+            message: what.to_string(),
+        }
+    }
+}
+
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.code {
@@ -355,12 +367,9 @@ impl KeyService for SdkKeyService {
             .send()
             .await
             .map_err(|e| api_error("CreateAccessKey", e))?;
-        let k = out.access_key().ok_or_else(|| ApiError {
-            op: "CreateAccessKey",
-            failure: ApiFailure::Service,
-            code: None,
-            message: "the response held no key".to_string(),
-        })?;
+        let k = out
+            .access_key()
+            .ok_or_else(|| ApiError::empty_answer("CreateAccessKey", "the response held no key"))?;
         Ok(NewKey {
             key_id: k.access_key_id().to_string(),
             secret: secret(k.secret_access_key().to_string()),
@@ -411,11 +420,8 @@ impl KeyService for SdkKeyService {
             .send()
             .await
             .map_err(|e| api_error("GetSessionToken", e))?;
-        let c = out.credentials().ok_or_else(|| ApiError {
-            op: "GetSessionToken",
-            failure: ApiFailure::Service,
-            code: None,
-            message: "the response held no credentials".to_string(),
+        let c = out.credentials().ok_or_else(|| {
+            ApiError::empty_answer("GetSessionToken", "the response held no credentials")
         })?;
         Ok(SessionCreds {
             key_id: c.access_key_id().to_string(),

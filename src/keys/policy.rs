@@ -387,6 +387,15 @@ mod tests {
             profiles: profiles.iter().map(|s| s.to_string()).collect(),
         }
     }
+    fn problem(op: &str, failure: ApiFailure, code: &str, message: &str) -> Problem {
+        Problem {
+            op: op.into(),
+            failure,
+            code: Some(code.into()),
+            message: message.into(),
+            at: now(),
+        }
+    }
     fn facts(id: &str, age: Option<i64>) -> KeyFacts {
         let mut f = KeyFacts::new(id, now() - Duration::days(2));
         f.checked_at = Some(now() - Duration::hours(1));
@@ -463,13 +472,12 @@ mod tests {
     fn lower_bound_from_first_seen() {
         let mut f = KeyFacts::new("AKIA1", now() - Duration::days(12));
         f.checked_at = Some(now());
-        f.problems.push(Problem {
-            op: "ListAccessKeys".into(),
-            failure: ApiFailure::AccessDenied,
-            code: Some("AccessDenied".into()),
-            message: "no".into(),
-            at: now(),
-        });
+        f.problems.push(problem(
+            "ListAccessKeys",
+            ApiFailure::AccessDenied,
+            "AccessDenied",
+            "no",
+        ));
         let r = eval(
             &[group("AKIA1", &["a"])],
             vec![f.clone()],
@@ -498,13 +506,12 @@ mod tests {
     #[test]
     fn invalid_key() {
         let mut f = facts("AKIA1", Some(10));
-        f.problems.push(Problem {
-            op: "GetCallerIdentity".into(),
-            failure: ApiFailure::InvalidKey,
-            code: Some("InvalidClientTokenId".into()),
-            message: "x".into(),
-            at: now(),
-        });
+        f.problems.push(problem(
+            "GetCallerIdentity",
+            ApiFailure::InvalidKey,
+            "InvalidClientTokenId",
+            "x",
+        ));
         let r = eval(&[group("AKIA1", &["a"])], vec![f], &Config::default());
         assert!(r[0].invalid && r[0].finding);
         assert_eq!(

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::env::Env;
-use crate::error::{Error, IoContext, Kind, Result};
+use crate::error::{Error, Kind, Result};
 use crate::profiles::edit::Hunk;
 use crate::profiles::{Class, FileKind, Inventory};
 
@@ -82,11 +82,7 @@ impl Index {
         crate::state::ensure_private_dir(dir)?;
         let p = Self::path(dir);
         if self.keys.is_empty() {
-            return match std::fs::remove_file(&p) {
-                Ok(()) => Ok(()),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-                Err(e) => Err(e).at("remove", &p),
-            };
+            return crate::sys::fs::remove_durable(&p, "remove");
         }
         let mut me = self.clone();
         me.version = VERSION;

@@ -130,15 +130,7 @@ impl Journal {
         serde_json::from_slice(&bytes).ok()
     }
     fn remove(dir: &Path) -> Result<()> {
-        let p = dir.join(JOURNAL_FILE);
-        match std::fs::remove_file(&p) {
-            Ok(()) => {
-                crate::state::sync_dir(dir);
-                Ok(())
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(Error::io("remove", &p, e)),
-        }
+        crate::sys::fs::remove_durable(&dir.join(JOURNAL_FILE), "remove")
     }
 }
 

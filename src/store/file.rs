@@ -547,14 +547,7 @@ impl SecretStore for FileStore {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(key_id);
-        match std::fs::remove_file(&path) {
-            Ok(()) => {
-                crate::sys::fs::sync_dir(&self.dir);
-                Ok(())
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(Error::io("delete", &path, e)),
-        }
+        crate::sys::fs::remove_durable(&path, "delete")
     }
 
     fn probe(&self) -> Result<()> {
@@ -723,11 +716,8 @@ mod tests {
         assert!(!String::from_utf8_lossy(&raw).contains("wJalr"));
         #[cfg(unix)]
         {
-            use std::os::unix::fs::PermissionsExt;
-            let m = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
-            assert_eq!(m, 0o600);
-            let m = std::fs::metadata(s.dir()).unwrap().permissions().mode() & 0o777;
-            assert_eq!(m, 0o700);
+            assert_eq!(crate::sys::fs::mode(&p), Some(0o600));
+            assert_eq!(crate::sys::fs::mode(s.dir()), Some(0o700));
         }
         // Read back by this process (checked against the disk)…
         assert_eq!(s.get(id).unwrap().unwrap().expose_secret(), value);

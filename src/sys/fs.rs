@@ -372,6 +372,38 @@ pub fn sync_dir(dir: &Path) {
     let _ = dir;
 }
 
+/// The permission bits (`rwx` for user, group, others) of `path`, symlinks followed; None
+/// when it cannot be read or off Unix.
+pub fn mode(path: &Path) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path)
+            .ok()
+            .map(|m| m.permissions().mode() & 0o777)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
+/// Removes `path` and fsyncs its folder so the removal is durable; a missing file is fine.
+/// `action` names the removal in the error (`cannot {action} {path}: …`).
+pub fn remove_durable(path: &Path, action: &str) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Ok(()) => {
+            if let Some(dir) = path.parent() {
+                sync_dir(dir);
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io(action, path, e)),
+    }
+}
+
 /// Creates `dir` (missing parents too, 0700) and makes sure it is a private folder of the
 /// current user: mode 0700, not a symlink, owned by us. A symlink or a folder owned by
 /// someone else is refused with the fix; the mode is set on the folder itself (opened with
@@ -460,11 +492,8 @@ mod tests {
         assert_eq!(std::fs::read(&p).unwrap(), b"{\"a\":1}");
         #[cfg(unix)]
         {
-            use std::os::unix::fs::PermissionsExt;
-            let m = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
-            assert_eq!(m, 0o600);
-            let m = std::fs::metadata(&sub).unwrap().permissions().mode() & 0o777;
-            assert_eq!(m, 0o700);
+            assert_eq!(crate::sys::fs::mode(&p), Some(0o600));
+            assert_eq!(crate::sys::fs::mode(&sub), Some(0o700));
         }
     }
 
@@ -478,8 +507,7 @@ mod tests {
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o640)).unwrap();
         replace_keeping(&p, b"b").unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"b");
-        let m = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
-        assert_eq!(m, 0o640);
+        assert_eq!(crate::sys::fs::mode(&p), Some(0o640));
         let n = std::fs::read_dir(d.path()).unwrap().count();
         assert_eq!(n, 1, "no temp file left");
     }

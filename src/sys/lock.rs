@@ -183,9 +183,7 @@ mod tests {
         assert!(FileLock::acquire(&p, Duration::ZERO).unwrap().is_some());
         #[cfg(unix)]
         {
-            use std::os::unix::fs::PermissionsExt;
-            let m = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
-            assert_eq!(m, 0o600);
+            assert_eq!(crate::sys::fs::mode(&p), Some(0o600));
         }
     }
 
@@ -198,8 +196,7 @@ mod tests {
         std::fs::write(&p, "").unwrap();
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
         let _l = FileLock::acquire(&p, Duration::ZERO).unwrap().unwrap();
-        let m = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
-        assert_eq!(m, 0o600);
+        assert_eq!(crate::sys::fs::mode(&p), Some(0o600));
     }
 
     #[cfg(unix)]
