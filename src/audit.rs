@@ -17,14 +17,14 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 
 /// The `user` value of the account's root row.
-pub const ROOT_USER: &str = "<root_account>";
+pub(crate) const ROOT_USER: &str = "<root_account>";
 
 /// What error messages call the report in place of a file name.
 const REPORT_NAME: &str = "credential report";
 
 /// One access-key slot of one user, as the report states it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct KeySlot {
+pub(crate) struct KeySlot {
     /// 1 or 2.
     pub slot: u8,
     pub active: bool,
@@ -38,7 +38,7 @@ pub struct KeySlot {
 
 /// One row of the report: a user (or the root account) and its two key slots.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ReportUser {
+pub(crate) struct ReportUser {
     /// The 1-based line of the report this row came from (the header is line 1).
     pub line: usize,
     pub user: String,
@@ -48,7 +48,7 @@ pub struct ReportUser {
 }
 
 impl ReportUser {
-    pub fn is_root(&self) -> bool {
+    pub(crate) fn is_root(&self) -> bool {
         self.user == ROOT_USER
     }
 }
@@ -176,7 +176,7 @@ impl Columns {
 
 /// Parses the report's CSV (as GetCredentialReport returns it, already base64-decoded).
 /// A malformed line gives an input error naming that line; nothing here panics.
-pub fn parse(text: &[u8]) -> Result<Vec<ReportUser>> {
+pub(crate) fn parse(text: &[u8]) -> Result<Vec<ReportUser>> {
     let text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
@@ -262,7 +262,7 @@ fn parse_row(
 
 /// The thresholds, in days.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Policy {
+pub(crate) struct Policy {
     pub max_age_days: u32,
     pub unused_days: u32,
 }
@@ -279,7 +279,7 @@ impl Default for Policy {
 /// What is wrong. The serialized names are part of the JSON and CSV schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum FindingKind {
+pub(crate) enum FindingKind {
     /// An active access key on the root account.
     RootAccessKey,
     /// Both slots of one user are active.
@@ -291,7 +291,7 @@ pub enum FindingKind {
 }
 
 impl FindingKind {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             FindingKind::RootAccessKey => "root_access_key",
             FindingKind::TwoActiveKeys => "two_active_keys",
@@ -303,7 +303,7 @@ impl FindingKind {
 
 /// One finding. Field names are the JSON schema (see docs/audit.md).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Finding {
+pub(crate) struct Finding {
     pub user: String,
     pub arn: String,
     pub root: bool,
@@ -325,7 +325,7 @@ fn days(d: Duration) -> i64 {
 }
 
 /// Judges every row at `now`. Order: report order, then slot, then kind.
-pub fn findings(users: &[ReportUser], policy: &Policy, now: DateTime<Utc>) -> Vec<Finding> {
+pub(crate) fn findings(users: &[ReportUser], policy: &Policy, now: DateTime<Utc>) -> Vec<Finding> {
     let max_age = Duration::days(i64::from(policy.max_age_days));
     let unused = Duration::days(i64::from(policy.unused_days));
     let mut out = Vec::new();
@@ -399,13 +399,13 @@ pub fn findings(users: &[ReportUser], policy: &Policy, now: DateTime<Utc>) -> Ve
 
 /// Counts for the summary line and the JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Summary {
+pub(crate) struct Summary {
     pub users: usize,
     pub active_keys: usize,
     pub findings: usize,
 }
 
-pub fn summary(users: &[ReportUser], findings: &[Finding]) -> Summary {
+pub(crate) fn summary(users: &[ReportUser], findings: &[Finding]) -> Summary {
     Summary {
         users: users.len(),
         active_keys: users

@@ -30,7 +30,7 @@ compile_error!(
 );
 
 /// The keyring service name every entry is stored under.
-pub const SERVICE: &str = "keyage";
+pub(crate) const SERVICE: &str = "keyage";
 
 pub use crate::store::SecretStore;
 
@@ -45,7 +45,7 @@ pub struct Keyring {
 }
 
 /// The keyring service of the keys `keyage protect` took out of the files (user = key id).
-pub const PROTECTED_SERVICE: &str = "keyage-protected";
+pub(crate) const PROTECTED_SERVICE: &str = "keyage-protected";
 
 impl Default for Keyring {
     fn default() -> Self {
@@ -57,7 +57,7 @@ impl Default for Keyring {
 }
 
 /// Which backend this build uses (for doctor and error messages).
-pub fn backend_name() -> &'static str {
+pub(crate) fn backend_name() -> &'static str {
     if cfg!(target_os = "linux") {
         "Secret Service"
     } else if cfg!(target_os = "macos") {
@@ -86,7 +86,8 @@ fn entry(service: &str, user: &str) -> keyring::Result<keyring::Entry> {
 
 /// True when the keyring crate's default store keeps secrets beyond this process (i.e. it is
 /// not the mock store).
-pub fn default_builder_persists() -> bool {
+#[cfg(any(test, not(target_os = "linux")))]
+pub(crate) fn default_builder_persists() -> bool {
     use keyring::credential::CredentialPersistence;
     !matches!(
         keyring::default::default_credential_builder().persistence(),
@@ -101,7 +102,7 @@ impl Keyring {
 
     /// A read-only check that the keyring answers: looks up an entry that does not exist
     /// (writes nothing). Used by `[store] backend = "auto"` and `status`.
-    pub fn ping(&self) -> Result<()> {
+    pub(crate) fn ping(&self) -> Result<()> {
         let service = self.service;
         self.bounded("look up an entry", move || {
             match entry(service, "keyage-ping").and_then(|e| e.get_password()) {
@@ -112,7 +113,7 @@ impl Keyring {
     }
 
     /// The entries of protected keys (service [`PROTECTED_SERVICE`]).
-    pub fn protected() -> Self {
+    pub(crate) fn protected() -> Self {
         Keyring {
             service: PROTECTED_SERVICE,
             ..Self::default()
@@ -217,7 +218,7 @@ impl SecretStore for Keyring {
 /// Maps a keyring-crate error to ours. Only the platform error's text is used (never
 /// `BadEncoding`'s bytes, which are secret material).
 /// `what` names the entry (a key id, or e.g. "a probe entry").
-pub fn keyring_error(e: keyring::Error, action: &str, what: &str) -> Error {
+pub(crate) fn keyring_error(e: keyring::Error, action: &str, what: &str) -> Error {
     let key_id = what;
     let backend = backend_name();
     match e {
@@ -278,7 +279,7 @@ pub fn keyring_error(e: keyring::Error, action: &str, what: &str) -> Error {
 /// session bus, or no Secret Service on it), as on an SSH box, in WSL or a container: then
 /// `[store] backend = "auto"` uses the file store. A keyring that is there but locked, slow or
 /// failing is not absent (its copies may be in it): auto then refuses and names the fix.
-pub fn is_absent(e: &Error) -> bool {
+pub(crate) fn is_absent(e: &Error) -> bool {
     e.kind == Kind::Keyring && (e.message.contains(NO_BUS) || e.message.contains(NO_SERVICE))
 }
 

@@ -24,7 +24,7 @@ const HOME_DEPTH: usize = 5;
 const MAX_VERIFY: usize = 20;
 
 /// Files in the home folder where a copied key often ends up.
-pub const HOME_FILES: &[&str] = &[
+pub(crate) const HOME_FILES: &[&str] = &[
     ".bashrc",
     ".bash_profile",
     ".bash_login",
@@ -86,7 +86,7 @@ struct Report<'a> {
     verified: Option<&'a [crate::keys::verify::Checked]>,
 }
 
-pub fn run(env: &Env, args: ScanArgs) -> Result<u8> {
+pub(crate) fn run(env: &Env, args: ScanArgs) -> Result<u8> {
     let cwd = std::env::current_dir().at("read", ".")?;
     let paths = if args.paths.is_empty() && !args.home {
         vec![cwd.clone()]

@@ -20,10 +20,10 @@ use crate::state::cache::Cache;
 /// that a developer's keys are usually all asked in one wave — the wall time is then about two
 /// network round trips whatever the number of keys; calls IAM throttles are retried by the SDK
 /// with back-off.
-pub const CONCURRENCY: usize = 64;
+pub(crate) const CONCURRENCY: usize = 64;
 
 /// Asks IAM about one key through `svc` (built from that key).
-pub async fn fetch<S: KeyService>(svc: &S, key_id: &str) -> Fetched {
+pub(crate) async fn fetch<S: KeyService>(svc: &S, key_id: &str) -> Fetched {
     let mut f = Fetched::default();
     let (who, list) = tokio::join!(svc.whoami(), svc.list_keys(None));
     match who {
@@ -89,7 +89,7 @@ struct Job {
 
 /// Refreshes `key_ids` (ids without a secret in the files are skipped) and merges the answers
 /// into `cache` at `now`.
-pub fn refresh(
+pub(crate) fn refresh(
     env: &Env,
     inventory: &Inventory,
     key_ids: &[String],

@@ -1,11 +1,11 @@
 //! Keys: what we know about each (`facts`), how we learn it (`iam`, behind `KeyService`), and
 //! what it means (`policy`, pure).
 
-pub mod facts;
-pub mod gather;
+pub(crate) mod facts;
+pub(crate) mod gather;
 pub mod iam;
-pub mod policy;
-pub mod verify;
+pub(crate) mod policy;
+pub(crate) mod verify;
 
 use chrono::{DateTime, Utc};
 
@@ -18,11 +18,11 @@ use crate::state::cache::Cache;
 /// How stale facts are fetched: [`gather::refresh`] (IAM through the SDK). A parameter rather
 /// than a direct call so that code which only ever runs [`Refresh::Offline`] (the fast `keyage`
 /// front binary, see `crate::front`) does not link the AWS SDK at all.
-pub type Fetch = fn(&Env, &Inventory, &[String], &mut Cache, DateTime<Utc>) -> Result<()>;
+pub(crate) type Fetch = fn(&Env, &Inventory, &[String], &mut Cache, DateTime<Utc>) -> Result<()>;
 
 /// When to ask IAM, and how.
 #[derive(Clone, Copy)]
-pub enum Refresh {
+pub(crate) enum Refresh {
     /// Never (cache only; no async runtime is built).
     Offline,
     /// Keys whose facts are older than the config's `cache_ttl_hours`.
@@ -33,7 +33,7 @@ pub enum Refresh {
 
 impl Refresh {
     /// Every key through IAM (`--refresh`, the agent).
-    pub fn force() -> Self {
+    pub(crate) fn force() -> Self {
         Refresh::Force(gather::refresh)
     }
 }
@@ -42,7 +42,7 @@ impl Refresh {
 /// the fact cache (`state::cache::Change`) and rewrites the prompt segments from it, offline,
 /// so `status`, the prompt and the hook show the new state at once. Never fails the command:
 /// problems are one warning line each.
-pub fn after_change(
+pub(crate) fn after_change(
     env: &Env,
     changes: &[(String, crate::state::cache::Change)],
     now: DateTime<Utc>,
@@ -55,7 +55,7 @@ pub fn after_change(
 
 /// Rewrites the prompt segment files from the cache (no network): for commands that changed
 /// the AWS files or keys.
-pub fn refresh_surfaces(env: &Env, now: DateTime<Utc>) {
+pub(crate) fn refresh_surfaces(env: &Env, now: DateTime<Utc>) {
     let (Ok(config), Ok(inventory)) = (Config::load(env), Inventory::load(env)) else {
         return;
     };
@@ -70,7 +70,7 @@ pub fn refresh_surfaces(env: &Env, now: DateTime<Utc>) {
 /// The effectful half of `status` and the agent: loads the fact cache, records `first_seen`
 /// for every local key, refreshes the `selected` keys per `mode` (others stay as cached) and
 /// saves the cache. Which keys are refreshed is [`due_for_refresh`]'s decision.
-pub fn update_cache(
+pub(crate) fn update_cache(
     env: &Env,
     inventory: &Inventory,
     config: &Config,
@@ -101,7 +101,7 @@ pub fn update_cache(
 
 /// Pure: the `selected` keys to ask IAM about: every one when `force`, else those whose facts
 /// are older than the config's `cache_ttl_hours`; never an ignored one.
-pub fn due_for_refresh(
+pub(crate) fn due_for_refresh(
     selected: &[KeyGroup],
     cache: &Cache,
     config: &Config,
@@ -123,7 +123,7 @@ pub fn due_for_refresh(
 /// Pure: one finding per key of `inventory` (all keys, not only the refreshed ones), from the
 /// facts in `cache`. The callers write the prompt segment files
 /// ([`crate::surfaces::segment::write_or_warn`]).
-pub fn assess(
+pub(crate) fn assess(
     inventory: &Inventory,
     cache: &Cache,
     config: &Config,

@@ -27,7 +27,7 @@ use crate::state::cache::Cache;
 /// How a key stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Level {
+pub(crate) enum Level {
     Ok,
     Warn,
     Expired,
@@ -38,7 +38,7 @@ pub enum Level {
 
 impl Level {
     /// Higher is worse (for "worst of").
-    pub fn severity(self) -> u8 {
+    pub(crate) fn severity(self) -> u8 {
         match self {
             Level::Skipped => 0,
             Level::Ok => 1,
@@ -48,7 +48,7 @@ impl Level {
             Level::Expired => 5,
         }
     }
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Level::Ok => "ok",
             Level::Warn => "warn",
@@ -69,7 +69,7 @@ impl std::fmt::Display for Level {
 /// Where a finding's key lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Source {
+pub(crate) enum Source {
     /// In a local credentials/config file (one or more profiles).
     Local,
     /// Another key of the same IAM user, not in any local file.
@@ -78,7 +78,7 @@ pub enum Source {
 
 /// The decision about one key. Serialized as-is in `status --json` (`keys[]`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Finding {
+pub(crate) struct Finding {
     pub key_id: String,
     pub source: Source,
     /// Profiles holding this key (file order); empty for `other` keys.
@@ -121,14 +121,14 @@ pub struct Finding {
 impl Finding {
     /// Does this finding make `status` exit 3 under `--fail-on` (`warn` = true: warn, unused and
     /// invalid count too)?
-    pub fn fails(&self, fail_on_warn: bool) -> bool {
+    pub(crate) fn fails(&self, fail_on_warn: bool) -> bool {
         match self.level {
             Level::Expired => true,
             _ => fail_on_warn && self.finding,
         }
     }
     /// The age for display: `87`, `≥12`, or `?`.
-    pub fn age_text(&self) -> String {
+    pub(crate) fn age_text(&self) -> String {
         match (self.age_days, self.age_is_lower_bound) {
             (Some(d), false) => d.to_string(),
             (Some(d), true) => format!("≥{d}"),
@@ -138,7 +138,7 @@ impl Finding {
 }
 
 /// The one decision: a finding per local key group, then one per other key of their users.
-pub fn evaluate(
+pub(crate) fn evaluate(
     groups: &[KeyGroup],
     cache: &Cache,
     config: &Config,
@@ -365,7 +365,7 @@ fn other(o: &OtherKey, via: &KeyFacts, policy: &Policy, now: DateTime<Utc>) -> F
 }
 
 /// The worst finding of a set (by level severity, then age).
-pub fn worst<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Option<&'a Finding> {
+pub(crate) fn worst<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Option<&'a Finding> {
     findings
         .into_iter()
         .max_by_key(|f| (f.level.severity(), f.age_days.unwrap_or(0)))

@@ -6,11 +6,9 @@ use std::path::Path;
 
 /// Why a path was not read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Skip {
+pub(crate) enum Skip {
     /// Not a regular file: `a FIFO`, `a socket`, `a device`, …
     Special(&'static str),
-    /// On a virtual file system (`proc`, `sysfs`, …).
-    Virtual(&'static str),
     /// Bigger than the cap (bytes).
     TooBig(u64),
     /// It could not be read.
@@ -18,10 +16,9 @@ pub enum Skip {
 }
 
 impl Skip {
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Skip::Special(what) => format!("{what}, not a regular file"),
-            Skip::Virtual(fs) => format!("on the virtual file system {fs}"),
             Skip::TooBig(n) => format!("{} MB, too big", n >> 20),
             Skip::Unreadable(e) => format!("cannot read: {e}"),
         }
@@ -29,7 +26,7 @@ impl Skip {
 }
 
 /// What kind of special file `t` is, or None for a regular file, folder or symlink.
-pub fn special_kind(t: &std::fs::FileType) -> Option<&'static str> {
+pub(crate) fn special_kind(t: &std::fs::FileType) -> Option<&'static str> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::FileTypeExt;
@@ -55,7 +52,7 @@ pub fn special_kind(t: &std::fs::FileType) -> Option<&'static str> {
 
 /// The virtual file system `path` is on, if it is one whose files are not data.
 #[cfg(target_os = "linux")]
-pub fn virtual_fs(path: &Path) -> Option<&'static str> {
+pub(crate) fn virtual_fs(path: &Path) -> Option<&'static str> {
     use std::os::unix::ffi::OsStrExt;
     let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
     let mut st: libc::statfs = unsafe { std::mem::zeroed() };
@@ -86,14 +83,14 @@ pub fn virtual_fs(path: &Path) -> Option<&'static str> {
 }
 
 #[cfg(not(target_os = "linux"))]
-pub fn virtual_fs(_path: &Path) -> Option<&'static str> {
+pub(crate) fn virtual_fs(_path: &Path) -> Option<&'static str> {
     None
 }
 
 /// Reads a regular file, at most `cap` bytes (more is [`Skip::TooBig`]), through the ground
 /// floor's bounded reader (`sys::fs`: opened without waiting, so a FIFO cannot hang us, and
 /// checked again on the open handle).
-pub fn read_regular(path: &Path, cap: u64) -> Result<Vec<u8>, Skip> {
+pub(crate) fn read_regular(path: &Path, cap: u64) -> Result<Vec<u8>, Skip> {
     use crate::sys::fs::{read_regular_with, Follow, ReadError};
     // The type first, without opening: a FIFO or device is named, not read.
     let meta = std::fs::metadata(path).map_err(|e| Skip::Unreadable(e.to_string()))?;

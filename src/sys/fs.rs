@@ -12,22 +12,22 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, IoContext, Kind, Result};
 
 /// Caps for what keyage reads. A credentials file with 10,000 profiles is ≈ 1 MB.
-pub mod cap {
+pub(crate) mod cap {
     /// The AWS credentials and config files.
-    pub const AWS_FILE: u64 = 32 << 20;
+    pub(crate) const AWS_FILE: u64 = 32 << 20;
     /// keyage's own `config.toml`.
-    pub const CONFIG: u64 = 1 << 20;
+    pub(crate) const CONFIG: u64 = 1 << 20;
     /// keyage's state files (cache, journal, pending list, memory) and install records.
-    pub const STATE: u64 = 64 << 20;
+    pub(crate) const STATE: u64 = 64 << 20;
     /// One prompt segment file or `_meta`.
-    pub const SEGMENT: u64 = 64 << 10;
+    pub(crate) const SEGMENT: u64 = 64 << 10;
     /// A git hook, an rc file, a git config file.
-    pub const SMALL_TEXT: u64 = 4 << 20;
+    pub(crate) const SMALL_TEXT: u64 = 4 << 20;
 }
 
 /// Whether the last path component may be a symlink.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Follow {
+pub(crate) enum Follow {
     /// Follow it (the user's AWS files, config.toml: dotfile managers link them).
     Yes,
     /// Refuse it (keyage's own state files: nobody should plant a link there).
@@ -36,7 +36,7 @@ pub enum Follow {
 
 /// Why a bounded read failed.
 #[derive(Debug, thiserror::Error)]
-pub enum ReadError {
+pub(crate) enum ReadError {
     #[error("{} does not exist", path.display())]
     NotFound { path: PathBuf },
     #[error("{} is {what}, not a regular file; keyage reads regular files only", path.display())]
@@ -54,11 +54,11 @@ pub enum ReadError {
 }
 
 impl ReadError {
-    pub fn is_not_found(&self) -> bool {
+    pub(crate) fn is_not_found(&self) -> bool {
         matches!(self, ReadError::NotFound { .. })
     }
     /// What to do about it.
-    pub fn fix(&self) -> String {
+    pub(crate) fn fix(&self) -> String {
         match self {
             ReadError::NotFound { path } => format!("create {} or point keyage elsewhere", path.display()),
             ReadError::NotRegular { path, .. } => format!(
@@ -137,7 +137,7 @@ fn what(ft: &std::fs::FileType) -> &'static str {
 /// Opens `path` for reading without blocking (O_NONBLOCK: a FIFO with no writer opens at once
 /// and is then refused), without becoming a controlling terminal, and (with `Follow::No`)
 /// without following a final symlink.
-pub fn open_nonblocking(
+pub(crate) fn open_nonblocking(
     path: &Path,
     follow: Follow,
 ) -> std::result::Result<std::fs::File, ReadError> {
@@ -194,7 +194,7 @@ fn classify_open_error(path: &Path, follow: Follow, e: std::io::Error) -> ReadEr
 }
 
 /// Reads all of an open file, checked on its descriptor to be regular, up to `cap` bytes.
-pub fn read_open(
+pub(crate) fn read_open(
     file: &mut std::fs::File,
     path: &Path,
     cap: u64,
@@ -237,7 +237,7 @@ pub fn read_open(
 }
 
 /// Reads a regular file of at most `cap` bytes (see the module docs).
-pub fn read_regular_with(
+pub(crate) fn read_regular_with(
     path: &Path,
     cap: u64,
     follow: Follow,
@@ -247,17 +247,17 @@ pub fn read_regular_with(
 }
 
 /// Reads a regular file of at most `cap` bytes, following a symlink; a missing file is an error.
-pub fn read_regular(path: &Path, cap: u64) -> Result<Vec<u8>> {
+pub(crate) fn read_regular(path: &Path, cap: u64) -> Result<Vec<u8>> {
     Ok(read_regular_with(path, cap, Follow::Yes)?)
 }
 
 /// Like [`read_regular`], but a missing file is `None`.
-pub fn read_optional(path: &Path, cap: u64) -> Result<Option<Vec<u8>>> {
+pub(crate) fn read_optional(path: &Path, cap: u64) -> Result<Option<Vec<u8>>> {
     read_optional_with(path, cap, Follow::Yes)
 }
 
 /// Like [`read_regular_with`], but a missing file is `None`.
-pub fn read_optional_with(path: &Path, cap: u64, follow: Follow) -> Result<Option<Vec<u8>>> {
+pub(crate) fn read_optional_with(path: &Path, cap: u64, follow: Follow) -> Result<Option<Vec<u8>>> {
     match read_regular_with(path, cap, follow) {
         Ok(b) => Ok(Some(b)),
         Err(e) if e.is_not_found() => Ok(None),
@@ -266,13 +266,13 @@ pub fn read_optional_with(path: &Path, cap: u64, follow: Follow) -> Result<Optio
 }
 
 /// A keyage state file (never through a symlink): `None` when missing.
-pub fn read_state(path: &Path) -> Result<Option<Vec<u8>>> {
+pub(crate) fn read_state(path: &Path) -> Result<Option<Vec<u8>>> {
     read_optional_with(path, cap::STATE, Follow::No)
 }
 
 /// What the new file's mode and owner are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Keep {
+pub(crate) enum Keep {
     /// A new private file (0600, owned by the current user): keyage's own files.
     Private,
     /// The mode and owner of the file being replaced (0600 when there is none yet).
@@ -281,23 +281,20 @@ pub enum Keep {
 
 /// A temp file beside its target, written and synced, ready to be renamed into place.
 #[derive(Debug)]
-pub struct Staged {
+pub(crate) struct Staged {
     tmp: tempfile::NamedTempFile,
     target: PathBuf,
 }
 
 impl Staged {
     /// Renames it over the target, then fsyncs the folder.
-    pub fn commit(self) -> Result<()> {
+    pub(crate) fn commit(self) -> Result<()> {
         let dir = parent(&self.target).to_path_buf();
         self.tmp
             .persist(&self.target)
             .map_err(|e| Error::io("replace", &self.target, e.error))?;
         sync_dir(&dir);
         Ok(())
-    }
-    pub fn path(&self) -> &Path {
-        self.tmp.path()
     }
 }
 
@@ -311,7 +308,7 @@ fn parent(p: &Path) -> &Path {
 /// Writes `bytes` to a temp file in `target`'s folder (created exclusively, 0600), sets the
 /// mode and owner per `keep`, and fsyncs it. Nothing is visible at `target` until
 /// [`Staged::commit`]; a dropped `Staged` removes its temp file.
-pub fn stage(target: &Path, bytes: &[u8], keep: Keep) -> Result<Staged> {
+pub(crate) fn stage(target: &Path, bytes: &[u8], keep: Keep) -> Result<Staged> {
     let dir = parent(target);
     let meta = match keep {
         Keep::Existing => match std::fs::metadata(target) {
@@ -353,17 +350,12 @@ pub fn stage(target: &Path, bytes: &[u8], keep: Keep) -> Result<Staged> {
 
 /// Writes `bytes` to `path` atomically as a private file: a 0600 temp file in the same folder,
 /// fsync, rename, fsync of the folder. Readers see the old or the new file, never a mix.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     stage(path, bytes, Keep::Private)?.commit()
 }
 
-/// Replaces `path` atomically, keeping its mode and owner (0600 when it does not exist).
-pub fn replace_keeping(path: &Path, bytes: &[u8]) -> Result<()> {
-    stage(path, bytes, Keep::Existing)?.commit()
-}
-
 /// fsyncs a folder so a rename in it is durable (best effort; not possible on Windows).
-pub fn sync_dir(dir: &Path) {
+pub(crate) fn sync_dir(dir: &Path) {
     #[cfg(unix)]
     if let Ok(f) = std::fs::File::open(dir) {
         let _ = f.sync_all();
@@ -373,8 +365,9 @@ pub fn sync_dir(dir: &Path) {
 }
 
 /// The permission bits (`rwx` for user, group, others) of `path`, symlinks followed; None
-/// when it cannot be read or off Unix.
-pub fn mode(path: &Path) -> Option<u32> {
+/// when it cannot be read or off Unix. For tests.
+#[cfg(test)]
+pub(crate) fn mode(path: &Path) -> Option<u32> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -391,7 +384,7 @@ pub fn mode(path: &Path) -> Option<u32> {
 
 /// Removes `path` and fsyncs its folder so the removal is durable; a missing file is fine.
 /// `action` names the removal in the error (`cannot {action} {path}: …`).
-pub fn remove_durable(path: &Path, action: &str) -> Result<()> {
+pub(crate) fn remove_durable(path: &Path, action: &str) -> Result<()> {
     match std::fs::remove_file(path) {
         Ok(()) => {
             if let Some(dir) = path.parent() {
@@ -409,7 +402,7 @@ pub fn remove_durable(path: &Path, action: &str) -> Result<()> {
 /// someone else is refused with the fix; the mode is set on the folder itself (opened with
 /// O_NOFOLLOW), never on a link's target. Only the last component is checked: for a
 /// subfolder of the state folder, check the state folder first (`state::ensure_dir`).
-pub fn ensure_private_dir(dir: &Path) -> Result<()> {
+pub(crate) fn ensure_private_dir(dir: &Path) -> Result<()> {
     let mut b = std::fs::DirBuilder::new();
     b.recursive(true);
     #[cfg(unix)]
@@ -499,13 +492,13 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn replace_keeping_keeps_the_mode() {
+    fn staging_over_a_file_keeps_its_mode() {
         use std::os::unix::fs::PermissionsExt;
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("f");
         std::fs::write(&p, "a").unwrap();
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o640)).unwrap();
-        replace_keeping(&p, b"b").unwrap();
+        stage(&p, b"b", Keep::Existing).unwrap().commit().unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"b");
         assert_eq!(crate::sys::fs::mode(&p), Some(0o640));
         let n = std::fs::read_dir(d.path()).unwrap().count();
