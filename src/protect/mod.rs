@@ -31,6 +31,7 @@ use crate::env::Env;
 use crate::error::{Error, Kind, Result};
 use crate::profiles::edit::{self, Planned, ProtectEdit};
 use crate::profiles::{Class, FileKind, Inventory, LoadedFile};
+use crate::scan::{fingerprint::FpStatus, own::Fingerprints};
 use crate::secret::{ExposeSecret, SecretKey};
 use crate::vault::SecretStore;
 use index::{FileRecord, Index, Protected};
@@ -445,12 +446,7 @@ fn finish_protect(
             .hint("run `keyage unprotect` (it needs the keyring), or `keyage doctor`"))
         }
     }
-    crate::scan::own::Fingerprints::record(
-        env,
-        key_id,
-        secret,
-        crate::scan::fingerprint::FpStatus::Current,
-    )?;
+    Fingerprints::record(env, key_id, secret, FpStatus::Current)?;
     Ok(())
 }
 
@@ -713,12 +709,7 @@ pub(crate) fn rekey(
         ix.upsert(rec);
         ix.save(&dir)?;
     }
-    crate::scan::own::Fingerprints::record(
-        env,
-        new_id,
-        secret,
-        crate::scan::fingerprint::FpStatus::Current,
-    )?;
+    Fingerprints::record(env, new_id, secret, FpStatus::Current)?;
     store.delete(old_id)?;
     Ok(())
 }
