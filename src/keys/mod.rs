@@ -131,3 +131,41 @@ pub(crate) fn assess(
 ) -> Vec<policy::Finding> {
     policy::evaluate(&inventory.keys(), cache, config, now)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn group(id: &str, profile: &str) -> KeyGroup {
+        KeyGroup {
+            key_id: id.into(),
+            profiles: vec![profile.into()],
+        }
+    }
+
+    #[test]
+    fn due_for_refresh_is_stale_or_forced_and_never_ignored() {
+        let now = Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap();
+        let groups = [group("AKIA1", "a"), group("AKIA2", "b")];
+        let mut cache = Cache::empty();
+        let mut fresh = facts::KeyFacts::new("AKIA1", now);
+        fresh.checked_at = Some(now);
+        cache.put(fresh);
+        let config = Config::default();
+        assert_eq!(
+            due_for_refresh(&groups, &cache, &config, false, now),
+            vec!["AKIA2"]
+        );
+        assert_eq!(
+            due_for_refresh(&groups, &cache, &config, true, now),
+            vec!["AKIA1", "AKIA2"]
+        );
+        let ignore_b =
+            Config::parse("[profiles.b]\nignore = true\n", std::path::Path::new("/c")).unwrap();
+        assert_eq!(
+            due_for_refresh(&groups, &cache, &ignore_b, true, now),
+            vec!["AKIA1"]
+        );
+    }
+}
