@@ -157,6 +157,9 @@ pub(crate) struct BackoutArgs {
     /// Delete the new key instead of making it inactive.
     #[arg(long)]
     pub delete_new: bool,
+    /// Do not ask for confirmation (needed without a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]

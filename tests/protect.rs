@@ -506,3 +506,197 @@ fn a_kill_at_any_point_leaves_a_working_key() {
         assert_eq!(u.sb.read(".aws/credentials"), u.before, "{point}");
     }
 }
+
+/// `doctor --json`'s checks with id `protect`.
+fn protect_checks(t: &T, u: &U) -> Vec<serde_json::Value> {
+    let o = kg(t, u, &["doctor", "--json"]);
+    o.json()["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["id"] == "protect")
+        .cloned()
+        .collect()
+}
+
+/// A protected key through the rest of its life: doctor lists it, `backout` puts the old key
+/// back in the keyring without touching a file, `finalize --force` deletes the old key after a
+/// second rotation, and the AWS CLI works at every step. doctor names a tool config (s3cmd)
+/// that still holds the key in plaintext.
+#[test]
+fn protected_key_backout_finalize_and_doctor() {
+    let t = start();
+    let u = user(&t, "erin");
+    let arn = cli_arn(&t, &u, "default");
+    kg(&t, &u, &["protect", "--profile", "default", "--yes"]).expect_code(0);
+    let files = || -> Vec<Vec<u8>> {
+        [".aws/credentials", ".aws/config"]
+            .iter()
+            .map(|f| std::fs::read(u.sb.path(f)).unwrap())
+            .collect()
+    };
+    let protected_bytes = files();
+
+    let c = protect_checks(&t, &u);
+    assert_eq!(c.len(), 1, "{c:?}");
+    assert_eq!(c[0]["status"], "ok", "{c:?}");
+    assert_eq!(c[0]["key_id"], u.key.id.as_str());
+    assert_eq!(c[0]["profiles"], serde_json::json!(["default", "work"]));
+
+    // rotate-self, then backout: no file changes; the old key is served again.
+    kg(&t, &u, &["rotate-self", "--profile", "default", "--yes"]).expect_code(0);
+    let new = t
+        .moto
+        .admin_keys("erin")
+        .into_iter()
+        .find(|k| k.key_id != u.key.id)
+        .expect("a new key");
+    let o = kg(&t, &u, &["backout", "--profile", "default"]);
+    o.expect_code(0);
+    assert_eq!(files(), protected_bytes, "backout changed a file");
+    let keys = t.moto.admin_keys("erin");
+    assert!(
+        keys.iter().any(|k| k.key_id == u.key.id && k.active),
+        "{keys:?}"
+    );
+    assert!(
+        !keys.iter().any(|k| k.key_id == new.key_id && k.active),
+        "{keys:?}"
+    );
+    assert_eq!(
+        protected_lookup(&t, &u.key.id).as_deref(),
+        Some(u.key.secret.as_str())
+    );
+    assert_eq!(
+        boto3_identity(&t, &u, "work"),
+        (u.key.id.clone(), arn.clone())
+    );
+    assert_eq!(cli_arn(&t, &u, "default"), arn);
+
+    // Rotate again (the spare from the backout goes first), then finalize at once.
+    kg(
+        &t,
+        &u,
+        &[
+            "rotate-self",
+            "--profile",
+            "default",
+            "--delete-inactive-spare",
+            "--yes",
+        ],
+    )
+    .expect_code(0);
+    let o = kg(&t, &u, &["finalize", "--profile", "default", "--force"]);
+    o.expect_code(0);
+    assert_eq!(files(), protected_bytes, "finalize changed a file");
+    let keys = t.moto.admin_keys("erin");
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(keys[0].active && keys[0].key_id != u.key.id, "{keys:?}");
+    assert_eq!(boto3_identity(&t, &u, "work").0, keys[0].key_id);
+    assert!(protected_lookup(&t, &u.key.id).is_none());
+    let c = protect_checks(&t, &u);
+    assert_eq!(c.len(), 1, "{c:?}");
+    assert_eq!(c[0]["status"], "ok", "{c:?}");
+    assert_eq!(c[0]["key_id"], keys[0].key_id.as_str());
+
+    // A tool that cannot run credential_process still holds the key: doctor says so.
+    std::fs::write(
+        u.sb.path(".s3cfg"),
+        format!("[default]\naccess_key = {}\n", keys[0].key_id),
+    )
+    .unwrap();
+    let c = protect_checks(&t, &u);
+    let s3 = c
+        .iter()
+        .find(|c| c["detail"].as_str().unwrap().contains(".s3cfg"))
+        .unwrap_or_else(|| panic!("{c:?}"));
+    assert_eq!(s3["status"], "warn");
+    assert!(s3["detail"].as_str().unwrap().contains("s3cmd"), "{s3}");
+    std::fs::remove_file(u.sb.path(".s3cfg")).unwrap();
+
+    // The keyring entry goes missing: doctor fails the check with a fix.
+    let id = keys[0].key_id.clone();
+    let st = t
+        .desk
+        .command("secret-tool")
+        .args(["clear", "service", "keyage-protected", "username", &id])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let c = protect_checks(&t, &u);
+    assert_eq!(c[0]["status"], "fail", "{c:?}");
+    assert!(c[0]["fix"].is_string(), "{c:?}");
+}
+
+/// The agent's `auto_rotate` on a protected key: no file changes, the notification says so,
+/// and the CLI uses the new key.
+#[test]
+fn auto_rotate_of_a_protected_key_changes_no_file() {
+    let moto = Moto::start();
+    let desk = Desktop::start(DesktopOpts::full());
+    moto.enable_auth();
+    let t = T { moto, desk };
+    let u = user(&t, "frank");
+    kg(&t, &u, &["protect", "--profile", "default", "--yes"]).expect_code(0);
+    t.moto.make_old(&u.key.id, 80);
+    t.moto.set_last_used(&u.key.id, Some(1));
+    let before: Vec<Vec<u8>> = [".aws/credentials", ".aws/config"]
+        .iter()
+        .map(|f| std::fs::read(u.sb.path(f)).unwrap())
+        .collect();
+    std::fs::create_dir_all(u.sb.path(".config/keyage")).unwrap();
+    std::fs::write(
+        u.sb.path(".config/keyage/config.toml"),
+        "[agent]\nauto_rotate = true\n",
+    )
+    .unwrap();
+    kg(&t, &u, &["agent", "--once"]).expect_code(0);
+    let n = t
+        .desk
+        .wait_notifications(1, std::time::Duration::from_secs(10));
+    assert!(
+        n.iter()
+            .any(|n| n.summary.starts_with("Rotated the AWS key")),
+        "{n:?}"
+    );
+    for (f, b) in [".aws/credentials", ".aws/config"].iter().zip(&before) {
+        assert_eq!(&std::fs::read(u.sb.path(f)).unwrap(), b, "{f} changed");
+    }
+    let keys = t.moto.admin_keys("frank");
+    let new = keys
+        .iter()
+        .find(|k| k.key_id != u.key.id && k.active)
+        .unwrap_or_else(|| panic!("{keys:?}"));
+    assert_eq!(boto3_identity(&t, &u, "work").0, new.key_id);
+    assert!(protected_lookup(&t, &new.key_id).is_some());
+}
+
+/// With the file store in use, protect refuses (the file store cannot serve credential_process)
+/// and changes nothing.
+#[test]
+fn protect_refuses_on_the_file_store() {
+    let t = start();
+    let u = user(&t, "gina");
+    std::fs::create_dir_all(u.sb.path(".config/keyage")).unwrap();
+    std::fs::write(
+        u.sb.path(".config/keyage/config.toml"),
+        "[store]\nbackend = \"file\"\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(u.sb.path(".ssh")).unwrap();
+    let st =
+        u.sb.command("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+            .arg(u.sb.path(".ssh/id_ed25519"))
+            .stdin(std::process::Stdio::null())
+            .status()
+            .expect("ssh-keygen");
+    assert!(st.success());
+    let o = kg(&t, &u, &["protect", "--profile", "default", "--yes"]);
+    assert_ne!(o.code, Some(0), "{}", o.stdout);
+    assert!(o.stderr.contains("OS keyring"), "{}", o.stderr);
+    assert!(o.stderr.contains("fix"), "{}", o.stderr);
+    assert_eq!(u.sb.read(".aws/credentials"), u.before);
+    assert!(protected_lookup(&t, &u.key.id).is_none());
+    assert!(!u.sb.path(".local/state/keyage/protected.json").exists());
+}

@@ -238,7 +238,7 @@ fn backout_restores_the_old_key_and_retires_the_new_one() {
     let mut u = user(&t, "bob");
     run(&t, &mut u, &["rotate-self", "--yes"]).expect_code(0);
     let (new_id, new_secret) = key_of(&u, "default");
-    let out = run(&t, &mut u, &["backout"]);
+    let out = run(&t, &mut u, &["backout", "--yes"]);
     out.expect_code(0);
     assert!(out.stdout.contains("Backed out"), "{}", out.stdout);
     assert_eq!(
@@ -256,7 +256,7 @@ fn backout_restores_the_old_key_and_retires_the_new_one() {
     );
     secrets_of_keys_known(&t, &u);
     // Nothing left to back out.
-    run(&t, &mut u, &["backout"]).expect_code(1);
+    run(&t, &mut u, &["backout", "--yes"]).expect_code(1);
 }
 
 #[test]
@@ -371,7 +371,7 @@ fn delete_disposition_removes_the_old_key() {
     assert_eq!(keys.len(), 1);
     assert_ne!(keys[0].key_id, u.key.id);
     assert_eq!(t.desk.secret_tool_lookup(&u.key.id), None);
-    let out = run(&t, &mut u, &["backout"]);
+    let out = run(&t, &mut u, &["backout", "--yes"]);
     out.expect_code(1);
 }
 
@@ -410,7 +410,7 @@ fn killed_at(point: &str) {
         let out = if *way == "resume" {
             run(&t, &mut u, &["rotate-self", "--resume", "--yes"])
         } else {
-            run(&t, &mut u, &["backout"])
+            run(&t, &mut u, &["backout", "--yes"])
         };
         let finished_before = journal.is_empty();
         if finished_before && *way == "resume" {

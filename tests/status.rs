@@ -852,7 +852,7 @@ fn status_and_prompt_follow_keyages_own_changes() {
     assert!(!seg.contains("100d"), "{seg}");
     assert!(!sb.keyage().arg("prompt").run().stdout.contains("100d"));
 
-    kg(&["backout"], &ep).expect_code(0);
+    kg(&["backout", "--yes"], &ep).expect_code(0);
     // Plain status (no --refresh; the old key's facts are fresh) shows the now-inactive
     // second key at once.
     let j = kg(&["status", "--json"], &ep).expect_code(3).json();

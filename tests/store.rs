@@ -249,7 +249,7 @@ fn no_bus_rotation_backout_and_doctor_on_the_file_store() {
     assert!(out.stdout.contains(&u.key.id) && out.stdout.contains(&new_id));
 
     // backout: original bytes, the old key works again.
-    let out = run(&moto, &mut u, &["backout"]);
+    let out = run(&moto, &mut u, &["backout", "--yes"]);
     out.expect_code(0);
     assert_eq!(u.sb.read(".aws/credentials"), u.before);
     assert!(
@@ -285,7 +285,7 @@ fn a_passphrase_protected_ssh_key_writes_unattended_and_refuses_to_read_without_
     assert!(store_dir(&u).join(format!("{}.age", u.key.id)).exists());
     // Reading (backout) needs the key's passphrase: no terminal, so it refuses with the fix
     // and changes nothing.
-    let out = run(&moto, &mut u, &["backout"]);
+    let out = run(&moto, &mut u, &["backout", "--yes"]);
     out.expect_code(1);
     assert!(out.stderr.contains("has a passphrase"), "{}", out.stderr);
     assert!(out.stderr.contains("no terminal"), "{}", out.stderr);
@@ -322,11 +322,11 @@ fn no_ssh_key_falls_back_to_a_passphrase() {
     assert_no_plaintext(&u, &u.key.secret);
     let out = kg(&moto, &u)
         .env("KEYAGE_STORE_PASSPHRASE", "the wrong one")
-        .arg("backout")
+        .args(["backout", "--yes"])
         .run();
     out.expect_code(1);
     assert!(out.stderr.contains("does not open"), "{}", out.stderr);
-    with(&u, &["backout"]).expect_code(0);
+    with(&u, &["backout", "--yes"]).expect_code(0);
     assert_eq!(u.sb.read(".aws/credentials"), u.before);
 }
 
@@ -381,7 +381,7 @@ fn killed_at_each_step_on_the_file_store() {
             let out = if *way == "resume" {
                 run(&moto, &mut u, &["rotate-self", "--resume", "--yes"])
             } else {
-                run(&moto, &mut u, &["backout"])
+                run(&moto, &mut u, &["backout", "--yes"])
             };
             if journal.is_empty() && *way == "resume" {
                 out.expect_code(1);
@@ -514,7 +514,7 @@ fn auto_picks_the_secret_service_and_migrate_moves_every_copy() {
     );
     assert!(stored(&u, &u.key.id).is_none());
     std::fs::write(u.sb.path(".config/keyage/config.toml"), "").unwrap();
-    on_desk(&u, &["backout"]).expect_code(0);
+    on_desk(&u, &["backout", "--yes"]).expect_code(0);
     assert_eq!(u.sb.read(".aws/credentials"), u.before);
     assert!(key_works(&moto, &u.key.id, &u.key.secret));
 }

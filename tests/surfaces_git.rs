@@ -986,3 +986,36 @@ fn scan_json_says_what_each_finding_is() {
     assert_eq!(ignored.len(), 1);
     assert_eq!(ignored[0]["kind"], "documented_example");
 }
+
+/// A FIFO where `.keyageignore` should be: the hook and `scan` neither block nor crash; the
+/// FIFO is noted and skipped, and the own secret is still blocked.
+#[test]
+fn a_fifo_keyageignore_does_not_block_the_hook_or_scan() {
+    let sb = std::sync::Arc::new(sandbox());
+    let repo = sb.repo("fifo");
+    let o = sb.keyage_in(&repo, &["install", "git-hook"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let st = std::process::Command::new("mkfifo")
+        .arg(repo.join(".keyageignore"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    // `commit` waits for git; a blocking open of the FIFO would hang it, so run it on a thread
+    // and give up (fail) after a generous bound.
+    let (tx, rx) = std::sync::mpsc::channel();
+    {
+        let (sb, repo) = (sb.clone(), repo.clone());
+        let body = format!("KEY = \"{OWN_SECRET}\"\n");
+        std::thread::spawn(move || {
+            let _ = tx.send(sb.commit(&repo, &[("s.py", body.as_bytes())], &[]));
+        });
+    }
+    let o = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the hook blocked on a FIFO .keyageignore");
+    assert!(!o.status.success(), "own secret must block");
+    assert!(text(&o.stderr).contains("your own secret access key"));
+    let o = sb.keyage_in(&repo, &["scan", "."]);
+    assert_eq!(o.status.code(), Some(3), "findings: {}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("(a FIFO)"), "{}", text(&o.stderr));
+}

@@ -11,6 +11,7 @@ pub(crate) fn run(env: &Env, args: BackoutArgs) -> Result<u8> {
         profile: args.profile.unwrap_or_else(|| env.current_profile()),
         delete_new: args.delete_new,
     };
+    crate::rotation::session::confirm_backout(&req.profile, args.yes)?;
     let session = Session::open(env);
     let done = session::block_on(session.backout(req))?;
     print!("{}", done.render());

@@ -18,6 +18,7 @@ pub(crate) fn run(env: &Env, args: DoctorArgs) -> Result<u8> {
     if let Some(inv) = &inv {
         checks.extend(doctor::aws::check(env, inv));
     }
+    checks.extend(doctor::protect::check(env, inv.as_ref()));
     let joined = |h: std::thread::JoinHandle<Check>, id: &'static str| {
         h.join()
             .unwrap_or_else(|_| Check::fail(id, id, "the check crashed"))

@@ -17,7 +17,8 @@ pub(crate) fn run(env: &Env, args: FinalizeArgs) -> Result<u8> {
         println!("Nothing to finalize.");
         return Ok(0);
     }
-    let mut failed = None;
+    let total = done.len();
+    let mut failed = Vec::new();
     let mut deleted = Vec::new();
     for (p, r) in done {
         match r {
@@ -29,13 +30,21 @@ pub(crate) fn run(env: &Env, args: FinalizeArgs) -> Result<u8> {
             }
             Err(e) => {
                 eprintln!("keyage: finalize of {}: {e}", p.old_key_id);
-                failed = Some(e);
+                failed.push(e.kind);
             }
         }
     }
     crate::keys::after_change(env, &deleted, chrono::Utc::now());
-    match failed {
-        Some(e) => Err(e),
+    // Each failure was printed once above; the error only counts them.
+    match failed.first() {
+        Some(kind) => Err(crate::error::Error::new(
+            *kind,
+            format!(
+                "{} of {total} pending finalize{} failed (see above)",
+                failed.len(),
+                if total == 1 { "" } else { "s" }
+            ),
+        )),
         None => Ok(0),
     }
 }

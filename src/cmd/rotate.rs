@@ -20,6 +20,7 @@ pub(crate) fn run(env: &Env, args: RotateArgs) -> Result<u8> {
         print!("{}", out.render());
         crate::keys::after_change(env, &rotated(&out), chrono::Utc::now());
         copies_line(env);
+        aftercare(env, &out);
         return Ok(0);
     }
     let req = StartRequest {
@@ -41,6 +42,7 @@ pub(crate) fn run(env: &Env, args: RotateArgs) -> Result<u8> {
             print!("{}", out.render());
             crate::keys::after_change(env, &rotated(&out), chrono::Utc::now());
             copies_line(env);
+            aftercare(env, &out);
         }
     }
     Ok(0)
@@ -70,5 +72,13 @@ fn copies_line(env: &Env) {
     println!(
         "Backout copies: in {}.",
         crate::rotation::open_store(env).location()
+    );
+}
+
+/// What else to do: other copies, cached sessions of the old key, the org-side checks.
+fn aftercare(env: &Env, out: &crate::rotation::run::Outcome) {
+    print!(
+        "{}",
+        crate::rotation::after::after_rotation(env, &out.profiles, out.rotated_at).render()
     );
 }

@@ -52,7 +52,10 @@ pub(crate) fn run_at(
         Some(f) if !args.offline => Refresh::Stale(f),
         _ => Refresh::Offline,
     };
-    let pending_finalize = crate::rotation::pending(env);
+    let (pending_finalize, pending_warning) = crate::rotation::pending_or_warning(env);
+    if let Some(w) = &pending_warning {
+        eprintln!("keyage: warning: {w}");
+    }
     let pending = crate::rotation::rotating_keys(&pending_finalize);
     let cache = crate::keys::update_cache(env, &inventory, &config, &selected, mode, now)?;
     let findings = crate::keys::assess(&inventory, &cache, &config, now);
@@ -105,7 +108,12 @@ pub(crate) fn run_at(
                 config_file_exists: inventory.config.exists(),
                 keys: shown.clone(),
                 profiles,
-                warnings: inventory.warnings.clone(),
+                warnings: inventory
+                    .warnings
+                    .iter()
+                    .cloned()
+                    .chain(pending_warning.clone())
+                    .collect(),
                 pending_finalize: &pending_finalize,
                 store: crate::store::summary(env),
                 exit_code: code,

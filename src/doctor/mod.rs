@@ -1,17 +1,18 @@
 //! `keyage doctor`: what this machine's setup can do, one line per check with its fix.
 //!
 //! The checks live in `files` (the AWS files), `aws` (identity and permissions of each static
-//! key, in parallel), `local` (keyring, notifications, git, installed hook/shell line/agent).
+//! key, in parallel), `protect` (keys kept in the keyring), `local` (keyring, notifications, git, installed hook/shell line/agent).
 //! This module holds the model and the two renderings (text, JSON); it is pure.
 
 pub(crate) mod aws;
 pub(crate) mod files;
 pub(crate) mod local;
+pub(crate) mod protect;
 
 use serde::Serialize;
 
 /// The outcome of one check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum Status {
     Ok,

@@ -6,6 +6,12 @@
 //! Names: `after-create` (a: the key exists, its secret is only in memory), `after-keyring-new`
 //! (a: secret in the keyring, journal not updated), `after-backup` (b), `after-write` (c),
 //! `after-verify` (d), `after-retire` (e), `after-record` (f).
+//!
+//! `KEYAGE_FAILPOINT_PAUSE=<name>[,<name>…]` with `KEYAGE_FAILPOINT_PAUSE_FILE=<path>` pauses
+//! instead: at each named point keyage creates `<path>.<name>` and waits (up to 60 s) until
+//! the test removes it, so a test can act (e.g. write the credentials file as another program
+//! would) at an exact moment. Extra pause-only points: `before-write` (c, before the files
+//! are read), `before-retire` (e, before the files are checked and the old key retired).
 
 pub const ALL: &[&str] = &[
     "after-create",
@@ -24,6 +30,29 @@ pub fn hit(name: &str) {
         eprintln!("keyage: failpoint {name}: aborting");
         std::process::abort();
     }
+    #[cfg(feature = "failpoints")]
+    pause(name);
     #[cfg(not(feature = "failpoints"))]
     let _ = name;
+}
+
+#[cfg(feature = "failpoints")]
+fn pause(name: &str) {
+    let Ok(names) = std::env::var("KEYAGE_FAILPOINT_PAUSE") else {
+        return;
+    };
+    if !names.split(',').any(|n| n == name) {
+        return;
+    }
+    let Ok(base) = std::env::var("KEYAGE_FAILPOINT_PAUSE_FILE") else {
+        return;
+    };
+    let flag = std::path::PathBuf::from(format!("{base}.{name}"));
+    if std::fs::write(&flag, name).is_err() {
+        return;
+    }
+    let start = std::time::Instant::now();
+    while flag.exists() && start.elapsed() < std::time::Duration::from_secs(60) {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
 }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use super::edges::{self, Connect, Files};
 use super::journal::{self, PendingFinalize};
 use super::run::{ignore_not_found, retry_safe, Ctx};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::keys::iam::{ApiFailure, KeyService};
 
 /// Pure: may this entry be deleted now, going by time alone?
@@ -59,6 +59,38 @@ impl Verdict {
 
 impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
     pub async fn finalize_one(&self, p: &PendingFinalize, force: bool) -> Result<Verdict> {
+        self.finalize_acting(p, force, std::slice::from_ref(&p.new_key_id))
+            .await
+    }
+
+    /// The first of `acting` (see `journal::acting_keys`) whose secret keyage has and that
+    /// IAM accepts makes the calls: the entry's new key may itself be inactive or gone.
+    async fn acting_admin(&self, acting: &[String]) -> Result<C::Svc> {
+        if let Some(s) = &self.session {
+            return Ok(self
+                .connect
+                .connect(&s.key_id, &s.secret, Some(&s.token))
+                .await);
+        }
+        let mut last = None;
+        for id in acting {
+            match self.as_key(id).await {
+                Ok(svc) => match svc.whoami().await {
+                    Ok(_) => return Ok(svc),
+                    Err(e) => last = Some(Error::from(e)),
+                },
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| Error::internal("no key to act with")))
+    }
+
+    pub async fn finalize_acting(
+        &self,
+        p: &PendingFinalize,
+        force: bool,
+        acting: &[String],
+    ) -> Result<Verdict> {
         let now = (self.now)();
         if !due(p, now, force) {
             return Ok(Verdict::NotYet {
@@ -66,14 +98,7 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
                 deadline: p.deadline,
             });
         }
-        let admin = match &self.session {
-            Some(s) => {
-                self.connect
-                    .connect(&s.key_id, &s.secret, Some(&s.token))
-                    .await
-            }
-            None => self.as_key(&p.new_key_id).await?,
-        };
+        let admin = self.acting_admin(acting).await?;
         let u = Some(p.user.as_str());
         match retry_safe(|| admin.last_used(&p.old_key_id)).await {
             Ok(lu) => {

@@ -227,8 +227,12 @@ pub fn load_pending(dir: &Path) -> Result<Vec<PendingFinalize>> {
     let Some(bytes) = crate::sys::fs::read_state(&p)? else {
         return Ok(Vec::new());
     };
-    let f: PendingFile = serde_json::from_slice(&bytes)
-        .map_err(|e| Error::input(&p, e.line(), format!("not a keyage pending list: {e}")))?;
+    let f: PendingFile = serde_json::from_slice(&bytes).map_err(|e| {
+        Error::input(&p, e.line(), format!("not a keyage pending list: {e}")).hint(format!(
+            "restore it from a backup, or move it away (`mv {0} {0}.bad`): keyage then starts a new list and no longer finalizes the old keys listed in it (`keyage status --refresh` shows them; delete them yourself once unused)",
+            p.display()
+        ))
+    })?;
     Ok(f.pending)
 }
 
@@ -257,6 +261,35 @@ pub fn add_pending(dir: &Path, entry: PendingFinalize) -> Result<()> {
     all.retain(|p| p.rotation_id != entry.rotation_id);
     all.push(entry);
     save_pending(dir, &all)
+}
+
+/// Drops every entry whose old key is `key_id` (the key is gone from IAM: nothing is left to
+/// finalize). Returns how many went.
+pub fn forget_key(dir: &Path, key_id: &str) -> Result<usize> {
+    let mut all = load_pending(dir)?;
+    let n = all.len();
+    all.retain(|p| p.old_key_id != key_id);
+    if all.len() != n {
+        save_pending(dir, &all)?;
+    }
+    Ok(n - all.len())
+}
+
+/// The keys that may act for a pending entry, best first: its new key, then the keys that
+/// later rotations (in `all`) put in its place (A→B backed out to A, then A→C: C acts).
+pub fn acting_keys(p: &PendingFinalize, all: &[PendingFinalize]) -> Vec<String> {
+    let mut out = vec![p.new_key_id.clone()];
+    let mut cur = p.new_key_id.clone();
+    while let Some(next) = all
+        .iter()
+        .filter(|q| q.old_key_id == cur && q.user == p.user)
+        .map(|q| q.new_key_id.clone())
+        .find(|n| !out.contains(n))
+    {
+        out.push(next.clone());
+        cur = next;
+    }
+    out
 }
 
 pub fn remove_pending(dir: &Path, rotation_id: &str) -> Result<()> {

@@ -9,6 +9,7 @@
 //! (the keyring) and `Files` (the credentials/config files, edited only by
 //! `profiles::edit::replace_key`).
 
+pub mod after;
 pub mod backout;
 pub mod edges;
 pub mod failpoint;
@@ -16,6 +17,8 @@ pub mod finalize;
 pub mod journal;
 pub mod lock;
 pub mod plan;
+pub mod preflight;
+pub mod proof;
 pub mod run;
 pub mod session;
 #[cfg(test)]
@@ -81,6 +84,23 @@ pub fn unfinished(env: &Env) -> Option<String> {
 /// Old keys waiting for `keyage finalize` (for status and the agent). Unreadable → empty.
 pub fn pending(env: &Env) -> Vec<PendingFinalize> {
     journal::load_pending(&env.state_dir()).unwrap_or_default()
+}
+
+/// Like [`pending`], with a warning (naming the file and the fix) when the list cannot be read:
+/// `status` says so instead of showing nothing.
+pub fn pending_or_warning(env: &Env) -> (Vec<PendingFinalize>, Option<String>) {
+    match journal::load_pending(&env.state_dir()) {
+        Ok(p) => (p, None),
+        Err(e) => (
+            Vec::new(),
+            Some(format!(
+                "{}; old keys waiting for `keyage finalize` cannot be shown, and a rotation would stop before it starts
+  fix: {}",
+                e.message,
+                e.hint.unwrap_or_default()
+            )),
+        ),
+    }
 }
 
 /// The keys now in the files after a rotation still waiting for finalize: the prompt marks

@@ -11,6 +11,7 @@ use super::edges::{self, Connect, Files, Store};
 use super::failpoint;
 use super::journal::{self, Journal, PendingFinalize, State};
 use super::plan::Plan;
+use super::proof::{self, Written};
 use super::ui;
 use super::OldKey;
 use crate::error::{Error, Kind, Result};
@@ -147,6 +148,8 @@ pub struct Outcome {
     pub files: Vec<PathBuf>,
     pub old_key: OldKey,
     pub deadline: Option<DateTime<Utc>>,
+    /// The end of step e.
+    pub rotated_at: DateTime<Utc>,
 }
 
 impl Outcome {
@@ -225,9 +228,10 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
                 State::BackedUp | State::Writing => self.write(j).await,
                 State::Written | State::Verifying => self.verify(j).await,
                 State::Verified | State::Retiring => self.retire(j).await,
-                State::Retired | State::Recording => {
-                    return self.record(j).await.map_err(|e| at_step(state, e))
-                }
+                State::Retired | State::Recording => match self.record(j).await {
+                    Ok(out) => return Ok(out),
+                    Err(e) => Err(e),
+                },
             };
             r.map_err(|e| match e {
                 StepError::Raw(e) => at_step(j.state, e),
@@ -247,6 +251,7 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
                 ui::step(&format!("deleting the inactive spare key {spare}"));
                 ignore_not_found(retry_safe(|| admin.delete_key(user, &spare)).await)?;
             }
+            self.forget_spare(&spare).await?;
         }
         // A key that is neither the old one nor listed before step a was made by an
         // interrupted step a: adopt it if the keyring has its secret, else delete it (it was
@@ -386,6 +391,7 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
                 )
                 .hint("run `keyage backout`: the old key is still active and in your files")
             })?;
+        failpoint::hit("before-write");
         if !self.files.holders(&j.old_key_id)?.is_empty() {
             let changed = self.files.replace(&j.old_key_id, &new_id, &secret)?;
             for f in &changed {
@@ -393,7 +399,45 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
             }
         }
         failpoint::hit("after-write");
+        self.prove_files(j, &new_id, &secret, "after step c")?;
         Ok(j.enter(&self.dir, State::Written, self.now())?)
+    }
+
+    /// Re-reads the files: they must hold the new key (`proof`). If not, the journal goes back
+    /// to step c, so `--resume` writes the new key again and proves it.
+    async fn prove_files_now(&self, j: &mut Journal, new_id: &str, at: &str) -> Step<Written> {
+        let secret = edges::store_get(&self.store, new_id)
+            .await?
+            .ok_or_else(|| {
+                Error::new(
+                    Kind::Keyring,
+                    format!("the keyring lost the secret of the new key {new_id}"),
+                )
+            })?;
+        self.prove_files(j, new_id, &secret, at)
+    }
+
+    fn prove_files(
+        &self,
+        j: &mut Journal,
+        new_id: &str,
+        secret: &SecretKey,
+        at: &str,
+    ) -> Step<Written> {
+        let expected = if j.files.is_empty() {
+            &[][..]
+        } else {
+            &j.holders[..]
+        };
+        match proof::prove_written(self.files, &j.old_key_id, new_id, secret, expected, at) {
+            Ok(w) => Ok(w),
+            Err(e) => {
+                if j.state != State::Writing {
+                    j.enter(&self.dir, State::Writing, self.now())?;
+                }
+                Err(StepError::Raw(e))
+            }
+        }
     }
 
     /// d. Prove the new key with STS; if it never works, put everything back.
@@ -458,12 +502,18 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
         j.enter(&self.dir, State::Retiring, self.now())?;
         let new_id = Self::new_id(j)?;
         let admin = self.admin(&new_id).await?;
-        let user = Some(j.user.as_str());
+        let user_name = j.user.clone();
+        let user = Some(user_name.as_str());
         let keys = retry_safe(|| admin.list_keys(user)).await?;
         let old = keys.iter().find(|k| k.key_id == j.old_key_id);
+        failpoint::hit("before-retire");
+        self.prove_files_now(j, &new_id, "right before step e")
+            .await?;
+        let mut deactivated = false;
         match (j.old_key, old) {
             (OldKey::Inactive, Some(k)) if k.active => {
                 retry_safe(|| admin.set_active(user, &j.old_key_id, false)).await?;
+                deactivated = true;
             }
             (OldKey::Delete, Some(_)) => {
                 ignore_not_found(retry_safe(|| admin.delete_key(user, &j.old_key_id)).await)?;
@@ -471,6 +521,17 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
             _ => {}
         }
         failpoint::hit("after-retire");
+        // A writer racing the retirement itself: the old key goes back to work, step c again.
+        if let Err(e) = self.prove_files_now(j, &new_id, "right after step e").await {
+            if deactivated {
+                retry_safe(|| admin.set_active(user, &j.old_key_id, true)).await?;
+                ui::step(&format!(
+                    "made the old key {} active again: the files hold it",
+                    j.old_key_id
+                ));
+            }
+            return Err(e);
+        }
         let done = match j.old_key {
             OldKey::Inactive => "made the old key inactive",
             OldKey::Delete => "deleted the old key",
@@ -483,10 +544,26 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
         Ok(j.enter(&self.dir, State::Retired, self.now())?)
     }
 
+    /// The deleted spare has nothing left to finalize: its pending entry (a backed-out key
+    /// waiting for finalize) and its keyring copy go (#14.1). Idempotent.
+    async fn forget_spare(&self, spare: &str) -> Result<()> {
+        if journal::forget_key(&self.dir, spare)? > 0 {
+            ui::step(&format!(
+                "the deleted spare {spare} no longer waits for finalize"
+            ));
+        }
+        edges::store_delete(&self.store, spare).await
+    }
+
     /// f. The pending finalize; then the journal goes.
-    async fn record(&self, j: &mut Journal) -> Result<Outcome> {
+    async fn record(&self, j: &mut Journal) -> Step<Outcome> {
         j.enter(&self.dir, State::Recording, self.now())?;
         let new_id = Self::new_id(j)?;
+        // The summary says what the files hold now, read again, not what was planned.
+        let written = self.prove_files_now(j, &new_id, "at step f").await?;
+        if let Some(spare) = j.delete_spare.clone() {
+            self.forget_spare(&spare).await?;
+        }
         let rotated_at = j.retired_at.unwrap_or(j.updated);
         let deadline = super::after_days(rotated_at, j.grace_days);
         if j.old_key == OldKey::Delete {
@@ -503,10 +580,15 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
             profile: j.profile.clone(),
             old_key_id: j.old_key_id.clone(),
             new_key_id: new_id,
-            profiles: j.holders.iter().map(|h| h.profile.clone()).collect(),
-            files: j.files.clone(),
+            profiles: if written.holders.is_empty() {
+                j.holders.iter().map(|h| h.profile.clone()).collect()
+            } else {
+                written.holders.iter().map(|h| h.profile.clone()).collect()
+            },
+            files: written.files(),
             old_key: j.old_key,
             deadline: (j.old_key != OldKey::Delete).then_some(deadline),
+            rotated_at,
         })
     }
 

@@ -20,6 +20,9 @@ use crate::keys::iam::{ApiFailure, KeyService, SessionCreds};
 use crate::profiles::Inventory;
 use crate::secret::SecretKey;
 
+/// A `.keyage-*.tmp` file this old is a killed writer's (a live one renames it at once).
+const STALE_TEMP: Duration = Duration::from_secs(60);
+
 /// The person (or the lack of one) the rotation talks to between planning and acting.
 pub trait Prompter {
     /// The plan, before it is confirmed.
@@ -178,8 +181,11 @@ impl Session {
         }
     }
 
+    /// The rotation lock; under it, the temp files a killed keyage left in the state folder go.
     fn lock(&self) -> Result<lock::RotationLock> {
-        lock::acquire(&self.dir, lock::wait_from(&self.env))
+        let l = lock::acquire(&self.dir, lock::wait_from(&self.env))?;
+        crate::sys::fs::remove_stale_temps(&self.dir, STALE_TEMP);
+        Ok(l)
     }
 
     /// `rotate-self`: preflight, plan, confirmation, then the journaled steps.
@@ -203,6 +209,8 @@ impl Session {
             // `keyage protect`: the key lives in the keyring; no file changes.
             sel.files.clear();
         }
+        // What this machine can tell before IAM changes anything (a dry run too).
+        let local = super::preflight::check(&inv, &sel, &self.dir)?;
 
         // No backup, no rotation: the store must work before anything touches IAM.
         edges::store_probe(&self.store).await.map_err(|e| {
@@ -260,6 +268,9 @@ impl Session {
         };
         prompter.show_plan(&plan);
         if req.dry_run {
+            for w in local.would() {
+                ui::step(&w);
+            }
             return Ok(Started::DryRun(plan));
         }
         if !prompter.confirm_plan()? {
@@ -267,6 +278,14 @@ impl Session {
                 Kind::Refused,
                 "not confirmed; nothing was changed",
             ));
+        }
+        for said in local.fix()? {
+            ui::step(&said);
+        }
+        for f in &plan.sel.files {
+            if let Some(d) = f.parent() {
+                crate::sys::fs::remove_stale_temps(d, STALE_TEMP);
+            }
         }
         let ctx = self.ctx(&connect, session);
         let mut j = run::new_journal(&plan, now);
@@ -291,6 +310,11 @@ impl Session {
             )
             .hint("run `keyage backout` to finish it"));
         }
+        // Step f writes the pending list: an unreadable one stops the resume before any step.
+        journal::load_pending(&self.dir).map_err(|e| Error {
+            message: format!("{}; the resume changed nothing", e.message),
+            ..e
+        })?;
         let inv = Inventory::load(&self.env).ok();
         let connect = self.connect_for(inv.as_ref(), &j.profile);
         edges::store_probe(&self.store).await?;
@@ -335,11 +359,25 @@ impl Session {
                     .filter(|p| p.profile == req.profile || p.profiles.contains(&req.profile))
                     .max_by_key(|p| p.rotated_at)
                     .ok_or_else(|| {
+                        let waiting: Vec<&str> = pending
+                            .iter()
+                            .filter(|p| p.is_backout())
+                            .filter(|p| p.profile == req.profile || p.profiles.contains(&req.profile))
+                            .map(|p| p.old_key_id.as_str())
+                            .collect();
                         Error::new(
                             Kind::Refused,
                             format!(
-                                "there is no rotation of profile `{}` to back out",
-                                req.profile
+                                "there is no rotation of profile `{}` to back out{}",
+                                req.profile,
+                                if waiting.is_empty() {
+                                    String::new()
+                                } else {
+                                    format!(
+                                        " (its pending finalize of {} is a key an earlier backout retired; `keyage finalize` deletes it)",
+                                        waiting.join(", ")
+                                    )
+                                }
                             ),
                         )
                         .hint("`keyage status` lists pending finalizes; pick one with --profile")
@@ -357,27 +395,70 @@ impl Session {
     /// `finalize`: each pending old key (of the profile, or all) that is due and unused.
     pub async fn finalize(&self, req: FinalizeRequest) -> Result<Finalized> {
         let _lock = self.lock()?;
-        let pending: Vec<_> = journal::load_pending(&self.dir)?
-            .into_iter()
+        let all = journal::load_pending(&self.dir)?;
+        let inv = Inventory::load(&self.env).ok();
+        if let Some(name) = &req.profile {
+            known_profile(inv.as_ref(), &all, name)?;
+        }
+        let pending: Vec<_> = all
+            .iter()
             .filter(|p| match &req.profile {
                 Some(pr) => &p.profile == pr || p.profiles.contains(pr),
                 None => true,
             })
+            .cloned()
             .collect();
         if pending.is_empty() {
             return Ok(Vec::new());
         }
-        let inv = Inventory::load(&self.env).ok();
         edges::store_probe(&self.store).await?;
         let mut out = Vec::new();
         for p in pending {
             let connect = self.connect_for(inv.as_ref(), &p.profile);
             let ctx = self.ctx(&connect, None);
-            let r = ctx.finalize_one(&p, req.force).await;
+            let acting = journal::acting_keys(&p, &all);
+            let r = ctx.finalize_acting(&p, req.force, &acting).await;
             out.push((p, r));
         }
         Ok(out)
     }
+}
+
+/// `backout` changes IAM and the files like a rotation does: on a terminal it asks, without
+/// one it refuses unless `yes` (`--yes`), like `rotate-self`.
+pub fn confirm_backout(profile: &str, yes: bool) -> Result<()> {
+    if ui::confirm(
+        &format!("Back out the last rotation of profile `{profile}` (the old key goes back into your files)?"),
+        yes,
+        "--yes",
+    )? {
+        Ok(())
+    } else {
+        Err(Error::new(Kind::Refused, "not confirmed; nothing was changed"))
+    }
+}
+
+/// A `--profile` that names no profile in the files and no pending finalize is a usage error
+/// (exit 2), as in `status`.
+fn known_profile(inv: Option<&Inventory>, pending: &[PendingFinalize], name: &str) -> Result<()> {
+    let in_files = inv.is_some_and(|i| i.profile(name).is_some());
+    let in_pending = pending
+        .iter()
+        .any(|p| p.profile == name || p.profiles.iter().any(|q| q == name));
+    if in_files || in_pending {
+        return Ok(());
+    }
+    let known: Vec<&str> = inv
+        .map(|i| i.profiles.iter().map(|p| p.name.as_str()).collect())
+        .unwrap_or_default();
+    Err(Error::usage(format!(
+        "no profile named `{name}` in your AWS files, and no pending finalize for it"
+    ))
+    .hint(if known.is_empty() {
+        "there are no profiles at all".to_string()
+    } else {
+        format!("known profiles: {}", known.join(", "))
+    }))
 }
 
 /// Runs a use case to its end on a runtime of its own (for callers without one).

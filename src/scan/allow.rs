@@ -68,22 +68,25 @@ impl Allowlist {
     /// `git config keyage.allow`).
     pub(crate) fn load(root: &Path, extra: &[String]) -> Self {
         let mut entries = Vec::new();
+        let mut unreadable = None;
         let file = root.join(".keyageignore");
-        if let Ok(f) = std::fs::File::open(&file) {
-            use std::io::Read;
-            let mut text = String::new();
-            if f.metadata().is_ok_and(|m| m.is_file())
-                && f.take(MAX_IGNORE_FILE).read_to_string(&mut text).is_ok()
-            {
+        // Bounded, regular files only, never a blocking open (a FIFO here must not hang the hook).
+        match crate::sys::fs::read_optional(&file, MAX_IGNORE_FILE) {
+            Ok(Some(bytes)) => {
+                let text = String::from_utf8_lossy(&bytes);
                 for (i, l) in text.lines().enumerate() {
                     entries.push((format!("{}:{}", file.display(), i + 1), l.to_string()));
                 }
             }
+            Ok(None) => {}
+            Err(e) => unreadable = Some(format!("ignoring {}: {}", file.display(), e.message)),
         }
         for e in extra {
             entries.push(("git config keyage.allow".to_string(), e.clone()));
         }
-        Allowlist::new(root, &entries)
+        let mut a = Allowlist::new(root, &entries);
+        a.warnings.extend(unreadable);
+        a
     }
 
     /// True for a documented example or a listed key id.

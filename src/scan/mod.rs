@@ -23,6 +23,7 @@ pub(crate) mod files;
 pub mod fingerprint;
 #[cfg(not(fuzzing))]
 pub(crate) mod git;
+pub(crate) mod home;
 pub(crate) mod matcher;
 // The fuzz target includes this wing by path, without the AWS files, state and git edges.
 #[cfg(not(fuzzing))]

@@ -435,18 +435,7 @@ pub(crate) fn ensure_private_dir(dir: &Path) -> Result<()> {
         // SAFETY: geteuid has no preconditions and cannot fail.
         let me = unsafe { libc::geteuid() };
         if meta.uid() != me {
-            return Err(Error::new(
-                Kind::Refused,
-                format!(
-                    "{} belongs to user id {}, not to you (user id {me}); keyage keeps its state only in a folder of your own",
-                    dir.display(),
-                    meta.uid()
-                ),
-            )
-            .hint(format!(
-                "move it away (keyage creates a new one), or `sudo chown -R {me} {}`, or set KEYAGE_STATE_DIR to a folder of your own",
-                dir.display()
-            )));
+            return Err(foreign_refusal(dir, meta.uid(), me));
         }
         if meta.mode() & 0o777 != 0o700 {
             f.set_permissions(std::fs::Permissions::from_mode(0o700))
@@ -454,6 +443,179 @@ pub(crate) fn ensure_private_dir(dir: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The checks of [`ensure_private_dir`] without changing anything (for a dry run): a missing
+/// folder is fine (it will be created); a symlink or a folder of someone else is refused.
+pub(crate) fn check_private_dir(dir: &Path) -> Result<()> {
+    let meta = match std::fs::symlink_metadata(dir) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io("read the metadata of", dir, e)),
+    };
+    if meta.file_type().is_symlink() {
+        return Err(symlink_refusal(dir));
+    }
+    if !meta.is_dir() {
+        return Err(Error::new(
+            Kind::Refused,
+            format!("{} is not a folder", dir.display()),
+        )
+        .hint(
+            "move it away (keyage creates the folder), or set KEYAGE_STATE_DIR to a folder of your own",
+        ));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        if meta.uid() != me {
+            return Err(foreign_refusal(dir, meta.uid(), me));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn foreign_refusal(dir: &Path, owner: u32, me: u32) -> Error {
+    Error::new(
+        Kind::Refused,
+        format!(
+            "{} belongs to user id {owner}, not to you (user id {me}); keyage keeps its state only in a folder of your own",
+            dir.display(),
+        ),
+    )
+    .hint(format!(
+        "move it away (keyage creates a new one), or `sudo chown -R {me} {}`, or set KEYAGE_STATE_DIR to a folder of your own",
+        dir.display()
+    ))
+}
+
+/// Whether two paths lead to one file (same device and inode, links followed). None when
+/// either cannot be read.
+pub(crate) fn same_file(a: &Path, b: &Path) -> Option<bool> {
+    let (ma, mb) = (std::fs::metadata(a).ok()?, std::fs::metadata(b).ok()?);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        Some((ma.dev(), ma.ino()) == (mb.dev(), mb.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (ma, mb);
+        Some(std::fs::canonicalize(a).ok()? == std::fs::canonicalize(b).ok()?)
+    }
+}
+
+/// Whether keyage can replace `path` atomically: the file is writable and its folder takes a
+/// new file and a rename. The error names the file and the fix.
+pub(crate) fn check_replaceable(path: &Path) -> Result<()> {
+    let real = std::fs::canonicalize(path).at("resolve", path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let ok = |p: &Path, mode: libc::c_int| {
+            std::ffi::CString::new(p.as_os_str().as_bytes())
+                // SAFETY: a valid NUL-terminated path; access has no other preconditions.
+                .map(|c| unsafe { libc::access(c.as_ptr(), mode) } == 0)
+                .unwrap_or(false)
+        };
+        if !ok(&real, libc::W_OK) {
+            return Err(Error::new(
+                Kind::Refused,
+                format!("{} is not writable by you", path.display()),
+            )
+            .hint(format!(
+                "chmod u+w {} (or run keyage as its owner)",
+                real.display()
+            )));
+        }
+        let dir = parent(&real);
+        if !ok(dir, libc::W_OK | libc::X_OK) {
+            return Err(Error::new(
+                Kind::Refused,
+                format!(
+                    "keyage cannot create a file in {}, so it cannot replace {} atomically",
+                    dir.display(),
+                    path.display()
+                ),
+            )
+            .hint(format!("chmod u+wx {}", dir.display())));
+        }
+    }
+    #[cfg(not(unix))]
+    if std::fs::metadata(&real)
+        .at("read the metadata of", path)?
+        .permissions()
+        .readonly()
+    {
+        return Err(Error::new(
+            Kind::Refused,
+            format!("{} is read-only", path.display()),
+        ));
+    }
+    Ok(())
+}
+
+/// The mode bits of `path` when group or others may read or write it (unix), else None.
+pub(crate) fn open_to_others(path: &Path) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let m = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+        (m & 0o077 != 0).then_some(m)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
+/// Narrows `path` (links followed) to 0600.
+pub(crate) fn make_private(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).at("chmod", path)?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+/// Removes the temp files a killed keyage left in `dir` (`.keyage-*.tmp`, regular files
+/// older than `age`: a live writer renames its temp file within milliseconds). Best effort;
+/// returns how many went.
+pub(crate) fn remove_stale_temps(dir: &Path, age: std::time::Duration) -> usize {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let now = std::time::SystemTime::now();
+    let mut n = 0;
+    for e in rd.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if !(name.starts_with(".keyage-") && name.ends_with(".tmp")) {
+            continue;
+        }
+        let Ok(m) = e.path().symlink_metadata() else {
+            continue;
+        };
+        let old = m
+            .modified()
+            .ok()
+            .and_then(|t| now.duration_since(t).ok())
+            .is_some_and(|d| d >= age);
+        if m.is_file() && old && std::fs::remove_file(e.path()).is_ok() {
+            n += 1;
+        }
+    }
+    if n > 0 {
+        sync_dir(dir);
+    }
+    n
 }
 
 fn symlink_refusal(dir: &Path) -> Error {

@@ -23,6 +23,8 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
+pub mod rotating;
+
 /// The keyage binary under test.
 pub const KEYAGE: &str = env!("CARGO_BIN_EXE_keyage");
 
