@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::rotation::session::{self, BackoutRequest};
 use crate::rotation::Session;
 
-pub(crate) fn run(env: &Env, args: BackoutArgs) -> Result<u8> {
+pub fn run(env: &Env, args: BackoutArgs) -> Result<u8> {
     let req = BackoutRequest {
         profile: args.profile.unwrap_or_else(|| env.current_profile()),
         delete_new: args.delete_new,

@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::rotation::session::{self, FinalizeRequest};
 use crate::rotation::Session;
 
-pub(crate) fn run(env: &Env, args: FinalizeArgs) -> Result<u8> {
+pub fn run(env: &Env, args: FinalizeArgs) -> Result<u8> {
     let req = FinalizeRequest {
         profile: args.profile,
         force: args.force,

@@ -8,7 +8,7 @@ use crate::rotation::plan::Request;
 use crate::rotation::session::{self, ResumeRequest, StartRequest, Started};
 use crate::rotation::{Session, Terminal};
 
-pub(crate) fn run(env: &Env, args: RotateArgs) -> Result<u8> {
+pub fn run(env: &Env, args: RotateArgs) -> Result<u8> {
     let session = Session::open(env);
     let prompter = Terminal { yes: args.yes };
     if args.resume {
