@@ -551,7 +551,7 @@ fn protected_key_backout_finalize_and_doctor() {
         .into_iter()
         .find(|k| k.key_id != u.key.id)
         .expect("a new key");
-    let o = kg(&t, &u, &["backout", "--profile", "default"]);
+    let o = kg(&t, &u, &["backout", "--profile", "default", "--yes"]);
     o.expect_code(0);
     assert_eq!(files(), protected_bytes, "backout changed a file");
     let keys = t.moto.admin_keys("erin");

@@ -39,6 +39,13 @@ pub(crate) enum RotationNeed {
     FinalizeDue { profile: String, old_key_id: String },
     /// `agent.auto_finalize` deleted the old key.
     Finalized { profile: String, old_key_id: String },
+    /// The key of `profile` was rotated elsewhere (another machine holding it): the files
+    /// here hold a key IAM no longer accepts.
+    RotatedElsewhere {
+        profile: String,
+        key_id: String,
+        active: Vec<String>,
+    },
     /// `agent.auto_rotate` rotated the key of `profile` (error: why it did not).
     AutoRotated {
         profile: String,
@@ -63,6 +70,7 @@ impl Event {
             Event::Rotation(RotationNeed::FinalizeDue { old_key_id, .. }) => old_key_id,
             Event::Rotation(RotationNeed::Finalized { old_key_id, .. }) => old_key_id,
             Event::Rotation(RotationNeed::AutoRotated { key_id, .. }) => key_id,
+            Event::Rotation(RotationNeed::RotatedElsewhere { key_id, .. }) => key_id,
         }
     }
     /// What about it: `warn@75`, `expired`, `unused`, `rotation-interrupted`,
@@ -84,6 +92,9 @@ impl Event {
             Event::Rotation(RotationNeed::FinalizeDue { .. }) => Some("finalize-due".to_string()),
             Event::Rotation(RotationNeed::Finalized { .. }) => Some("finalized".to_string()),
             Event::Rotation(RotationNeed::AutoRotated { .. }) => Some("auto-rotated".to_string()),
+            Event::Rotation(RotationNeed::RotatedElsewhere { .. }) => {
+                Some("rotated-elsewhere".to_string())
+            }
         }
     }
     /// Whether this mark is repeated once a day while it lasts (the others are said once).
@@ -94,7 +105,9 @@ impl Event {
                 level: Level::Expired,
                 ..
             }) | Event::Rotation(
-                RotationNeed::Interrupted { .. } | RotationNeed::FinalizeDue { .. }
+                RotationNeed::Interrupted { .. }
+                    | RotationNeed::FinalizeDue { .. }
+                    | RotationNeed::RotatedElsewhere { .. }
             )
         )
     }

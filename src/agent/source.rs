@@ -72,7 +72,7 @@ fn refresh_blocking(env: &Env) -> Result<Found> {
         now,
     )?;
     let findings = crate::keys::assess(&inventory, &cache, &config, now);
-    crate::surfaces::segment::write_or_warn(env, &inventory, &findings, &config.prompt, &pending);
+    let findings = crate::keys::publish(env, &inventory, &config, &pending, findings);
     let unreachable = findings.iter().any(|f| f.problem == Some("unreachable"));
     let mut rotation = Vec::new();
     if config.agent.auto_finalize {
@@ -162,6 +162,18 @@ pub(crate) fn rotation_events(env: &Env, now: DateTime<Utc>) -> Vec<Event> {
             out.push(Event::Rotation(RotationNeed::Interrupted {
                 profile: j.profile.clone(),
                 key_id: j.old_key_id.clone(),
+            }));
+        }
+    }
+    if let Some(note) = crate::rotation::journal::load_elsewhere(&dir) {
+        let holders = Inventory::load(env)
+            .map(|inv| crate::rotation::edges::holders_in(&inv, &note.old_key_id))
+            .unwrap_or_default();
+        if let Some(h) = holders.first() {
+            out.push(Event::Rotation(RotationNeed::RotatedElsewhere {
+                profile: h.profile.clone(),
+                key_id: note.old_key_id.clone(),
+                active: note.active.clone(),
             }));
         }
     }

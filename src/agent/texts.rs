@@ -115,6 +115,25 @@ fn rotation_note(r: &RotationNeed) -> Note {
             ),
             urgency: Urgency::Low,
         },
+        RotationNeed::RotatedElsewhere {
+            profile,
+            key_id,
+            active,
+        } => Note {
+            summary: format!("The AWS key of profile {profile} was rotated elsewhere"),
+            body: format!(
+                "Key {} in your files is no longer accepted: another machine (or someone by hand) rotated it{}. Copy the new key from the machine that rotated it, or run keyage backout there. See: keyage status",
+                mask_id(key_id),
+                match active.as_slice() {
+                    [] => String::new(),
+                    ks => format!(
+                        "; active now: {}",
+                        ks.iter().map(|k| mask_id(k)).collect::<Vec<_>>().join(", ")
+                    ),
+                }
+            ),
+            urgency: Urgency::Critical,
+        },
         RotationNeed::AutoRotated {
             profile,
             error: None,
@@ -201,5 +220,19 @@ mod tests {
         }))
         .unwrap();
         assert!(n.body.contains("--resume --profile work"), "{}", n.body);
+    }
+
+    #[test]
+    fn rotated_elsewhere_text() {
+        let e = Event::Rotation(RotationNeed::RotatedElsewhere {
+            profile: "work".into(),
+            key_id: "AKIAIOSFODNN7EXAMPLE".into(),
+            active: vec!["AKIAI44QH8DHBEXAMPLE".into()],
+        });
+        let n = note_for(&e).unwrap();
+        assert!(n.summary.contains("rotated elsewhere"), "{}", n.summary);
+        assert!(n.body.contains("another machine") && !n.body.contains("AKIAIOSFODNN7EXAMPLE"));
+        assert_eq!(e.mark().as_deref(), Some("rotated-elsewhere"));
+        assert!(e.daily());
     }
 }

@@ -59,7 +59,7 @@ pub(crate) fn run_at(
     let pending = crate::rotation::rotating_keys(&pending_finalize);
     let cache = crate::keys::update_cache(env, &inventory, &config, &selected, mode, now)?;
     let findings = crate::keys::assess(&inventory, &cache, &config, now);
-    crate::surfaces::segment::write_or_warn(env, &inventory, &findings, &config.prompt, &pending);
+    let findings = crate::keys::publish(env, &inventory, &config, &pending, findings);
     if let Some(w) = unreachable_warning(env, &cache, &selected, now) {
         crate::warning!("{w}");
     }

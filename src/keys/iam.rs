@@ -145,7 +145,7 @@ impl From<ApiError> for Error {
                 SELF_SERVICE_STATEMENT
             )),
             ApiFailure::InvalidKey => Some(
-                "the key was rejected (deleted, inactive or wrong secret); if a rotation ran, try `keyage backout`".to_string(),
+                "the key was rejected (deleted, inactive or wrong secret); if a rotation ran here, try `keyage backout`; if another machine holding the same key rotated it, copy the new key from there".to_string(),
             ),
             ApiFailure::Unreachable | ApiFailure::TimedOut => Some(
                 "check the network (VPN, proxy, firewall), or AWS_ENDPOINT_URL if you set one; `keyage status --offline` works without it".to_string(),
@@ -364,6 +364,13 @@ impl KeyService for SdkKeyService {
             .iam
             .create_access_key()
             .set_user_name(user.map(str::to_string))
+            // One attempt only: a retry behind a lost answer would make a second key whose
+            // secret nobody saw (the rotation finds and reports such a key instead).
+            .customize()
+            .config_override(
+                aws_sdk_iam::config::Builder::default()
+                    .retry_config(aws_config::retry::RetryConfig::disabled()),
+            )
             .send()
             .await
             .map_err(|e| api_error("CreateAccessKey", e))?;

@@ -7,6 +7,8 @@ pub mod iam;
 pub(crate) mod policy;
 pub(crate) mod verify;
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
@@ -63,8 +65,13 @@ pub(crate) fn refresh_surfaces(env: &Env, now: DateTime<Utc>) {
     let Ok(cache) = update_cache(env, &inventory, &config, &[], Refresh::Offline, now) else {
         return;
     };
-    let findings = assess(&inventory, &cache, &config, now);
-    crate::surfaces::segment::write_or_warn(env, &inventory, &findings, &config.prompt, &pending);
+    publish(
+        env,
+        &inventory,
+        &config,
+        &pending,
+        assess(&inventory, &cache, &config, now),
+    );
 }
 
 /// The effectful half of `status` and the agent: loads the fact cache, records `first_seen`
@@ -121,8 +128,8 @@ pub(crate) fn due_for_refresh(
 }
 
 /// Pure: one finding per key of `inventory` (all keys, not only the refreshed ones), from the
-/// facts in `cache`. The callers write the prompt segment files
-/// ([`crate::surfaces::segment::write_or_warn`]).
+/// facts in `cache`. The callers then [`publish`] them (segment files, the rotated-elsewhere
+/// mark).
 pub(crate) fn assess(
     inventory: &Inventory,
     cache: &Cache,
@@ -130,6 +137,22 @@ pub(crate) fn assess(
     now: DateTime<Utc>,
 ) -> Vec<policy::Finding> {
     policy::evaluate(&inventory.keys(), cache, config, now)
+}
+
+/// What every caller of [`assess`] does with the findings before showing them (the effects,
+/// kept out of `assess`): marks a key that was rotated on another machine
+/// (`rotation::mark_elsewhere`, from the note in the state folder) and rewrites the prompt
+/// segment files. Returns the findings to show.
+pub(crate) fn publish(
+    env: &Env,
+    inventory: &Inventory,
+    config: &Config,
+    pending: &BTreeSet<String>,
+    mut findings: Vec<policy::Finding>,
+) -> Vec<policy::Finding> {
+    crate::rotation::mark_elsewhere(env, &mut findings);
+    crate::surfaces::segment::write_or_warn(env, inventory, &findings, &config.prompt, pending);
+    findings
 }
 
 #[cfg(test)]

@@ -27,7 +27,7 @@ use crate::state::cache::Cache;
 /// How a key stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub(crate) enum Level {
+pub enum Level {
     Ok,
     Warn,
     Expired,
@@ -69,7 +69,7 @@ impl std::fmt::Display for Level {
 /// Where a finding's key lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub(crate) enum Source {
+pub enum Source {
     /// In a local credentials/config file (one or more profiles).
     Local,
     /// Another key of the same IAM user, not in any local file.
@@ -78,7 +78,7 @@ pub(crate) enum Source {
 
 /// The decision about one key. Serialized as-is in `status --json` (`keys[]`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub(crate) struct Finding {
+pub struct Finding {
     pub key_id: String,
     pub source: Source,
     /// Profiles holding this key (file order); empty for `other` keys.
@@ -116,6 +116,10 @@ pub(crate) struct Finding {
     pub missing_action: Option<&'static str>,
     /// A short human explanation (the table's NOTE column).
     pub note: String,
+    /// The key was rotated elsewhere (`rotation::mark_elsewhere`): the prompt says so. Not in
+    /// the JSON (the note says it there).
+    #[serde(skip)]
+    pub rotated_elsewhere: bool,
 }
 
 impl Finding {
@@ -298,6 +302,7 @@ fn local(g: &KeyGroup, f: &KeyFacts, policy: &Policy, now: DateTime<Utc>) -> Fin
         problem,
         missing_action: main.and_then(|p| p.missing_action()),
         note: notes.join("; "),
+        rotated_elsewhere: false,
     }
 }
 
@@ -361,6 +366,7 @@ fn other(o: &OtherKey, via: &KeyFacts, policy: &Policy, now: DateTime<Utc>) -> F
         problem: None,
         missing_action: None,
         note,
+        rotated_elsewhere: false,
     }
 }
 

@@ -46,6 +46,9 @@ pub struct Undone {
     pub new_key_id: Option<String>,
     pub new_deleted: bool,
     pub profiles: Vec<String>,
+    /// Keys not listed before the rotation that keyage cannot prove it made: untouched.
+    pub left_alone: Vec<String>,
+    pub user: String,
 }
 
 impl Undone {
@@ -65,6 +68,14 @@ impl Undone {
                 "The new key {n} is inactive; its secret stays in the keyring until `keyage finalize` deletes it.\n"
             )),
             (None, _) => s.push_str("No new key was left behind.\n"),
+        }
+        if !self.left_alone.is_empty() {
+            s.push_str(&format!(
+                "Left alone: key {} of user {} (not made by this rotation as far as keyage can prove).\n  {}\n",
+                self.left_alone.join(", "),
+                self.user,
+                super::run::unexplained_hint(&self.user, &self.left_alone)
+            ));
         }
         s
     }
@@ -110,32 +121,49 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
                     _ => "keep the new key; `keyage status` shows it".to_string(),
                 }))
             }
+            // Only this rotation's step e (or a finished rotation) made the old key inactive;
+            // before it, someone else did: another machine's rotation, which a backout here
+            // must not undo.
+            Some(k) if !k.active && j.state < State::Retiring => {
+                let active: Vec<String> = keys
+                    .iter()
+                    .filter(|k| k.active)
+                    .map(|k| k.key_id.clone())
+                    .collect();
+                let _ = journal::note_elsewhere(&self.dir, &old_id, &active, (self.now)());
+                return Err(Error::new(
+                    Kind::Conflict,
+                    format!(
+                        "the old key {old_id} is inactive in IAM, and this rotation did not make it so (it stopped at {}): it was rotated elsewhere (another machine holding the same key) or changed by hand; keyage leaves it alone and changed nothing",
+                        j.state.describe()
+                    ),
+                )
+                .hint(super::run::elsewhere_hint(&user, &old_id, &[])))
+            }
             Some(k) if !k.active => {
                 retry_safe(|| admin.set_active(u, &old_id, true)).await?;
                 ui::step(&format!("made the old key {old_id} active again"));
             }
             Some(_) => {}
         }
-        // The new key: the journal's, or one an interrupted step a left behind.
-        let mut new_id = j.new_key_id.clone();
-        for k in keys
-            .iter()
-            .filter(|k| k.key_id != old_id && !j.keys_before.contains(&k.key_id))
-        {
+        // The new key: the journal's (this rotation's own CreateAccessKey answer). Any other
+        // key keyage cannot prove it made (a secret in the store is no proof: a keyring may
+        // be shared by two HOMEs): reported, never touched.
+        let new_id = j.new_key_id.clone();
+        let mut left_alone = Vec::new();
+        for k in keys.iter().filter(|k| {
+            k.key_id != old_id
+                && !j.keys_before.contains(&k.key_id)
+                && Some(&k.key_id) != j.delete_spare.as_ref()
+        }) {
             if new_id.as_deref() == Some(k.key_id.as_str()) {
                 continue;
             }
-            if new_id.is_none() && edges::store_get(&self.store, &k.key_id).await?.is_some() {
-                new_id = Some(k.key_id.clone());
-                continue;
-            }
-            if new_id.is_none() {
-                ignore_not_found(retry_safe(|| admin.delete_key(u, &k.key_id)).await)?;
-                ui::step(&format!(
-                    "deleted key {} left by the interrupted step a (its secret was never saved)",
-                    k.key_id
-                ));
-            }
+            ui::step(&format!(
+                "leaving key {} alone: keyage cannot prove it made it",
+                k.key_id
+            ));
+            left_alone.push(k.key_id.clone());
         }
         // The files: every profile on the new key goes back to the old one.
         let mut profiles = Vec::new();
@@ -207,6 +235,8 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
             new_key_id: new_id,
             new_deleted,
             profiles,
+            left_alone,
+            user,
         })
     }
 }

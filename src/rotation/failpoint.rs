@@ -3,7 +3,9 @@
 //! of the named step and before the journal records it: the worst moment for a resume.
 //! Without the feature, `hit` compiles to nothing and the variable is ignored.
 //!
-//! Names: `after-create` (a: the key exists, its secret is only in memory), `after-keyring-new`
+//! Names: `before-create` (a: the journal says creating, CreateAccessKey not sent yet),
+//! `after-create` (a: the key exists and the journal holds its id; its secret is only in
+//! memory), `after-keyring-new`
 //! (a: secret in the keyring, journal not updated), `after-backup` (b), `after-write` (c),
 //! `after-verify` (d), `after-retire` (e), `after-record` (f).
 //!
@@ -14,6 +16,7 @@
 //! are read), `before-retire` (e, before the files are checked and the old key retired).
 
 pub const ALL: &[&str] = &[
+    "before-create",
     "after-create",
     "after-keyring-new",
     "after-backup",

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use super::edges::{self, Connect, Files};
 use super::journal::{self, PendingFinalize};
 use super::run::{ignore_not_found, retry_safe, Ctx};
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use crate::keys::iam::{ApiFailure, KeyService};
 
 /// Pure: may this entry be deleted now, going by time alone?
@@ -98,8 +98,29 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
                 deadline: p.deadline,
             });
         }
+        // The entry must be one this rotation could have written, for the caller's own user;
+        // an old key that should be inactive but is active again is not deleted.
+        // (Asked with the acting new key: a call with the old one would mark it used.)
+        let j = super::backout::journal_from_pending(p, now);
+        let path = self.dir.join(journal::PENDING_FILE);
+        j.validate(&path, None)?;
         let admin = self.acting_admin(acting).await?;
+        let who = retry_safe(|| admin.whoami()).await?;
+        j.validate(&path, Some(&who))?;
         let u = Some(p.user.as_str());
+        let keys = retry_safe(|| admin.list_keys(u)).await?;
+        if p.old_key == super::OldKey::Inactive
+            && keys.iter().any(|k| k.key_id == p.old_key_id && k.active)
+        {
+            return Err(Error::new(
+                Kind::Refused,
+                format!(
+                    "old key {} is active again in IAM, although the rotation made it inactive; keyage does not delete it",
+                    p.old_key_id
+                ),
+            )
+            .hint("someone (a backout, another machine, by hand) re-activated it: check `keyage status`; make it inactive yourself if it is unused, then run finalize again"));
+        }
         match retry_safe(|| admin.last_used(&p.old_key_id)).await {
             Ok(lu) => {
                 if let Some(d) = lu.date.filter(|d| *d > p.rotated_at) {

@@ -158,6 +158,92 @@ impl Journal {
     }
 }
 
+/// Is `s` shaped like an IAM access key id (upper-case letters and digits, 16 to 128)?
+pub fn key_id_ok(s: &str) -> bool {
+    (16..=128).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
+impl Journal {
+    /// Checks the journal is one this rotation could have written, and that `caller` (the
+    /// identity IAM gives for the keys in it) is the user it names: keyage acts only as the
+    /// caller's own user. Pure; Err names the file and the way out, and nothing was changed.
+    pub fn validate(&self, path: &Path, caller: Option<&crate::keys::iam::Identity>) -> Result<()> {
+        let bad = |why: String| {
+            Err(Error::new(
+                Kind::Conflict,
+                format!("{}: this rotation journal cannot be trusted: {why}; nothing was changed", path.display()),
+            )
+            .hint(format!(
+                "keyage did not write this journal as it is (planted, edited or from another machine). \
+                 Check your keys with `keyage status`, then move it away (mv {p} {p}.bad) and rotate again",
+                p = path.display()
+            )))
+        };
+        let ids = std::iter::once(&self.old_key_id)
+            .chain(self.new_key_id.iter())
+            .chain(self.keys_before.iter())
+            .chain(self.delete_spare.iter());
+        for id in ids {
+            if !key_id_ok(id) {
+                return bad(format!("`{id}` is not an access key id"));
+            }
+        }
+        if self.new_key_id.as_ref() == Some(&self.old_key_id) {
+            return bad(format!("its new key is its old key {}", self.old_key_id));
+        }
+        if let Some(n) = &self.new_key_id {
+            if self.keys_before.contains(n) {
+                return bad(format!("its new key {n} existed before the rotation"));
+            }
+        }
+        if !self.keys_before.contains(&self.old_key_id) {
+            return bad(format!(
+                "the old key {} is not among the keys before it",
+                self.old_key_id
+            ));
+        }
+        if self
+            .delete_spare
+            .as_ref()
+            .is_some_and(|s| s == &self.old_key_id || Some(s) == self.new_key_id.as_ref())
+        {
+            return bad("its spare key is the old or the new key".to_string());
+        }
+        if self.state >= State::Created && self.new_key_id.is_none() {
+            return bad(format!(
+                "it is at {} without a new key",
+                self.state.describe()
+            ));
+        }
+        if self.user.is_empty() {
+            return bad("it names no IAM user".to_string());
+        }
+        if !self.arn.is_empty() {
+            let named =
+                crate::keys::iam::Identity::from_arn(self.account.clone(), self.arn.clone());
+            if named.user_name.as_deref() != Some(self.user.as_str()) {
+                return bad(format!(
+                    "its user `{}` is not the user of its ARN {}",
+                    self.user, self.arn
+                ));
+            }
+        }
+        if let Some(c) = caller {
+            if c.user_name.as_deref() != Some(self.user.as_str())
+                || (!self.account.is_empty() && c.account != self.account)
+            {
+                return bad(format!(
+                    "it names IAM user `{}` (account {}), but its keys belong to {}; keyage acts only as your own user",
+                    self.user, self.account, c.arn
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The notice every command prints while a journal exists.
 pub fn unfinished_notice(j: &Journal) -> String {
     let new = j
@@ -185,6 +271,58 @@ pub fn unfinished_notice(j: &Journal) -> String {
         j.state.describe(),
         j.updated.format("%Y-%m-%d %H:%M UTC"),
     )
+}
+
+pub const ELSEWHERE_FILE: &str = "rotated-elsewhere.json";
+
+/// A rotation here stopped because the key was rotated elsewhere (another machine holding the
+/// same key): `status`, the prompt and the agent say so while the files still hold `old_key_id`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Elsewhere {
+    pub old_key_id: String,
+    /// The user's other active keys IAM listed then (one of them is the new key).
+    pub active: Vec<String>,
+    pub at: DateTime<Utc>,
+}
+
+impl Elsewhere {
+    /// One line for status, the prompt's detail and the agent.
+    pub fn notice(&self) -> String {
+        format!(
+            "key {} was rotated elsewhere (another machine or by hand; {} active) on {}: copy the new key from the machine that rotated it, or run `keyage backout` there",
+            self.old_key_id,
+            if self.active.is_empty() {
+                "no other key".to_string()
+            } else {
+                format!("key {}", self.active.join(", "))
+            },
+            self.at.format("%Y-%m-%d %H:%M UTC")
+        )
+    }
+}
+
+/// Records that `old` was rotated elsewhere (best effort: a note, not a state).
+pub fn note_elsewhere(dir: &Path, old: &str, active: &[String], now: DateTime<Utc>) -> Result<()> {
+    crate::state::ensure_private_dir(dir)?;
+    let e = Elsewhere {
+        old_key_id: old.to_string(),
+        active: active.to_vec(),
+        at: now,
+    };
+    let bytes = serde_json::to_vec_pretty(&e)
+        .map_err(|e| Error::internal(format!("cannot encode the note: {e}")))?;
+    crate::state::write_atomic(&dir.join(ELSEWHERE_FILE), &bytes)
+}
+
+/// The rotated-elsewhere note, if any (unreadable → None: it is only a note).
+pub fn load_elsewhere(dir: &Path) -> Option<Elsewhere> {
+    let bytes = crate::sys::fs::read_state(&dir.join(ELSEWHERE_FILE)).ok()??;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// Drops the note (a rotation here finished, or the files moved on).
+pub fn clear_elsewhere(dir: &Path) {
+    let _ = std::fs::remove_file(dir.join(ELSEWHERE_FILE));
 }
 
 /// An old key waiting for `keyage finalize`.

@@ -81,6 +81,30 @@ pub fn unfinished(env: &Env) -> Option<String> {
     }
 }
 
+/// Marks the finding of a key that was rotated elsewhere (the note a stopped rotation here
+/// left, see `journal::Elsewhere`): `status`, the prompt segment and the agent all show it. A
+/// key IAM still accepts and that is active is not marked (the note is stale, and goes).
+pub fn mark_elsewhere(env: &Env, findings: &mut [crate::keys::policy::Finding]) {
+    let dir = env.state_dir();
+    let Some(note) = journal::load_elsewhere(&dir) else {
+        return;
+    };
+    let Some(f) = findings.iter_mut().find(|f| f.key_id == note.old_key_id) else {
+        return;
+    };
+    if f.active == Some(true) && !f.invalid && f.checked_at.is_some_and(|c| c > note.at) {
+        journal::clear_elsewhere(&dir);
+        return;
+    }
+    f.finding = true;
+    f.rotated_elsewhere = true;
+    f.note = if f.note.is_empty() {
+        note.notice()
+    } else {
+        format!("{}; {}", note.notice(), f.note)
+    };
+}
+
 /// Old keys waiting for `keyage finalize` (for status and the agent). Unreadable → empty.
 pub fn pending(env: &Env) -> Vec<PendingFinalize> {
     journal::load_pending(&env.state_dir()).unwrap_or_default()

@@ -120,7 +120,8 @@ impl From<Refusal> for Error {
             Refusal::OldInactive { key_id } => Error::new(
                 Kind::Refused,
                 format!("key {key_id} is inactive; a rotation starts from a working key"),
-            ),
+            )
+            .hint("if another machine holding the same key rotated it, copy the new key from there (`keyage status` shows your keys)"),
             Refusal::SpareInactive { spare } => Error::new(
                 Kind::Refused,
                 format!(
@@ -137,7 +138,7 @@ impl From<Refusal> for Error {
                 ),
             )
             .hint(format!(
-                "find out what uses {spare} (`keyage status`, GetAccessKeyLastUsed); make it inactive or delete it yourself, then rotate again"
+                "find out what uses {spare} (`keyage status`, GetAccessKeyLastUsed); make it inactive or delete it yourself, then rotate again; if another machine holding the same key is rotating it right now, let it finish and copy its new key from there"
             )),
         }
     }

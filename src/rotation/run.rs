@@ -15,7 +15,7 @@ use super::proof::{self, Written};
 use super::ui;
 use super::OldKey;
 use crate::error::{Error, Kind, Result};
-use crate::keys::iam::{ApiError, ApiFailure, Identity, KeyService, SessionCreds};
+use crate::keys::iam::{ApiError, ApiFailure, Identity, KeyMeta, KeyService, SessionCreds};
 use crate::secret::SecretKey;
 
 /// Everything the steps need. `now` is the clock (tests pass a fixed one).
@@ -199,6 +199,43 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
         Ok(self.connect.connect(key_id, &secret, None).await)
     }
 
+    /// Who the journal's keys are, by STS (the old key, else the new one): the journal must
+    /// name this identity's own user before keyage acts on it.
+    pub async fn caller(&self, j: &Journal) -> Result<Identity> {
+        let mut last = None;
+        for id in std::iter::once(&j.old_key_id).chain(j.new_key_id.iter()) {
+            let Some(secret) = self.secret_of(id).await? else {
+                continue;
+            };
+            let svc = self.connect.connect(id, &secret, None).await;
+            match retry_safe(|| svc.whoami()).await {
+                Ok(i) => return Ok(i),
+                Err(e) if e.failure == ApiFailure::InvalidKey => last = Some(e),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(match last {
+            Some(e) => Error::from(e).hint(
+                "IAM accepts none of the rotation's keys; `keyage status` shows what IAM says about your keys",
+            ),
+            None => Error::new(
+                Kind::Keyring,
+                format!(
+                    "no secret of the rotation's keys ({}{}) in the keyring or the files; keyage cannot act on this journal",
+                    j.old_key_id,
+                    j.new_key_id.as_deref().map(|n| format!(", {n}")).unwrap_or_default()
+                ),
+            ),
+        })
+    }
+
+    /// Checks a journal before acting on it: its shape, then the caller's identity.
+    pub async fn check_journal(&self, j: &Journal, path: &std::path::Path) -> Result<()> {
+        j.validate(path, None)?;
+        let who = self.caller(j).await?;
+        j.validate(path, Some(&who))
+    }
+
     /// The MFA session if there is one, else the given key.
     pub(super) async fn admin(&self, key_id: &str) -> Result<C::Svc> {
         match &self.session {
@@ -241,11 +278,29 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
     }
 
     /// a. CreateAccessKey; the secret goes to the keyring before anything else.
+    ///
+    /// Which key is this rotation's (the proof): the one whose id the journal recorded from
+    /// this rotation's own CreateAccessKey answer, before its secret went to the store. A
+    /// secret in the store alone is no proof (two HOMEs on one desktop share the keyring), nor
+    /// is a CreateDate. Any other key not listed before step a was made elsewhere (another
+    /// machine, the console, CI; or this rotation, killed in the instant between IAM's answer
+    /// and the journal write): it is reported and never touched.
     async fn create(&self, j: &mut Journal) -> Step {
         j.enter(&self.dir, State::Creating, self.now())?;
         let admin = self.admin(&j.old_key_id).await?;
         let user = Some(j.user.as_str());
-        let keys = retry_safe(|| admin.list_keys(user)).await?;
+        let keys = match retry_safe(|| admin.list_keys(user)).await {
+            // The old key worked at the plan; rejected now, before any key of ours exists:
+            // another rotation retired it.
+            Err(e)
+                if e.failure == ApiFailure::InvalidKey
+                    && self.session.is_none()
+                    && j.new_key_id.is_none() =>
+            {
+                return Err(self.elsewhere(j, &[], "is now rejected by IAM (inactive or deleted)"))
+            }
+            r => r?,
+        };
         if let Some(spare) = j.delete_spare.clone() {
             if keys.iter().any(|k| k.key_id == spare) {
                 ui::step(&format!("deleting the inactive spare key {spare}"));
@@ -253,50 +308,64 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
             }
             self.forget_spare(&spare).await?;
         }
-        // A key that is neither the old one nor listed before step a was made by an
-        // interrupted step a: adopt it if the keyring has its secret, else delete it (it was
-        // never used and its secret is known nowhere).
+        // Another rotation (another machine holding the same key) may have retired the old
+        // key: that one wins, this one stops without touching anything.
+        match keys.iter().find(|k| k.key_id == j.old_key_id) {
+            None => return Err(self.elsewhere(j, &keys, "was deleted in IAM")),
+            Some(k) if !k.active => return Err(self.elsewhere(j, &keys, "is inactive in IAM")),
+            Some(_) => {}
+        }
+        let mut foreign = Vec::new();
         for k in keys.iter().filter(|k| {
             k.key_id != j.old_key_id
                 && !j.keys_before.contains(&k.key_id)
                 && Some(&k.key_id) != j.delete_spare.as_ref()
         }) {
-            if edges::store_get(&self.store, &k.key_id).await?.is_some() {
+            if j.new_key_id.as_ref() == Some(&k.key_id) {
+                if edges::store_get(&self.store, &k.key_id).await?.is_some() {
+                    ui::step(&format!(
+                        "step a: key {} from the interrupted run has its secret in the keyring; using it",
+                        k.key_id
+                    ));
+                    return Ok(j.enter(&self.dir, State::Created, self.now())?);
+                }
                 ui::step(&format!(
-                    "step a: key {} from the interrupted run has its secret in the keyring; using it",
+                    "step a: deleting key {} that this rotation created before it was interrupted (its secret was never saved)",
                     k.key_id
                 ));
-                j.new_key_id = Some(k.key_id.clone());
-                return Ok(j.enter(&self.dir, State::Created, self.now())?);
+                ignore_not_found(retry_safe(|| admin.delete_key(user, &k.key_id)).await)?;
+                j.new_key_id = None;
+                j.save(&self.dir)?;
+                continue;
             }
-            ui::step(&format!(
-                "step a: deleting key {} left by the interrupted run (its secret was never saved)",
-                k.key_id
-            ));
-            ignore_not_found(retry_safe(|| admin.delete_key(user, &k.key_id)).await)?;
+            foreign.push(k.key_id.clone());
         }
+        if !foreign.is_empty() {
+            return Err(self.elsewhere(j, &keys, ""));
+        }
+        if j.new_key_id.take().is_some() {
+            // Recorded, but IAM no longer lists it (deleted meanwhile): make another.
+            j.save(&self.dir)?;
+        }
+        failpoint::hit("before-create");
+        // Never retried: a retry behind a lost answer would make a second key whose secret
+        // nobody saw.
         let nk = match admin.create_key(user).await {
             Ok(k) => k,
             Err(e) => {
-                // A lost response (the SDK retries) may still have made a key whose secret we
-                // never saw: delete any such key now, then nothing has changed.
-                let swept: Result<(), ApiError> = async {
-                    let now_keys = retry_safe(|| admin.list_keys(user)).await?;
-                    for k in now_keys
-                        .iter()
-                        .filter(|k| k.key_id != j.old_key_id && !j.keys_before.contains(&k.key_id))
-                    {
-                        ignore_not_found(retry_safe(|| admin.delete_key(user, &k.key_id)).await)?;
+                let now_keys = retry_safe(|| admin.list_keys(user)).await.ok();
+                if e.failure == ApiFailure::LimitExceeded {
+                    if let Some(now_keys) = &now_keys {
+                        return Err(self.elsewhere(j, now_keys, ""));
                     }
-                    Ok(())
                 }
-                .await;
-                if swept.is_err() {
-                    return Err(e.into());
-                }
+                let appeared = now_keys
+                    .as_deref()
+                    .map(|ks| self.unexplained(j, ks))
+                    .unwrap_or_default();
                 Journal::remove(&self.dir)?;
                 let e = Error::from(e);
-                return Err(StepError::Framed(Error {
+                let mut out = Error {
                     message: format!(
                         "the rotation stopped at step a and nothing was changed{}: {}",
                         if j.delete_spare.is_some() {
@@ -307,13 +376,28 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
                         e.message
                     ),
                     ..e
-                }));
+                };
+                if !appeared.is_empty() {
+                    out.message.push_str(&format!(
+                        "; IAM now lists key {} that keyage cannot prove it made, so it is left alone",
+                        appeared.join(", ")
+                    ));
+                    out.hint = Some(unexplained_hint(&j.user, &appeared));
+                }
+                return Err(StepError::Framed(out));
             }
         };
+        // The proof that the key is this rotation's: its id, in the journal, before anything
+        // else (then the secret goes to the store).
+        j.new_key_id = Some(nk.key_id.clone());
+        j.save(&self.dir)?;
         failpoint::hit("after-create");
         if let Err(e) = edges::store_put_checked(&self.store, &nk.key_id, &nk.secret).await {
             // Never an orphan key whose secret is known nowhere.
             let undo = retry_safe(|| admin.delete_key(user, &nk.key_id)).await;
+            if undo.is_ok() {
+                j.new_key_id = None;
+            }
             j.enter(&self.dir, State::Planned, self.now())?;
             return Err(StepError::Raw(match undo {
                 Ok(()) => Error::new(
@@ -342,8 +426,64 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
             "a. created key {} (secret saved in the keyring)",
             nk.key_id
         ));
-        j.new_key_id = Some(nk.key_id.clone());
         Ok(j.enter(&self.dir, State::Created, self.now())?)
+    }
+
+    /// The keys IAM lists that neither were there before step a nor are this rotation's.
+    fn unexplained(&self, j: &Journal, keys: &[KeyMeta]) -> Vec<String> {
+        keys.iter()
+            .filter(|k| {
+                k.key_id != j.old_key_id
+                    && !j.keys_before.contains(&k.key_id)
+                    && Some(&k.key_id) != j.delete_spare.as_ref()
+                    && Some(&k.key_id) != j.new_key_id.as_ref()
+            })
+            .map(|k| k.key_id.clone())
+            .collect()
+    }
+
+    /// Step a found the world moved: the old key retired or deleted, or a key keyage did not
+    /// make. Nothing of this rotation exists in IAM (step a runs before any key of ours), so
+    /// the journal goes and the other rotation is left to finish; the note for `status`, the
+    /// prompt and the agent says the key was rotated elsewhere.
+    fn elsewhere(&self, j: &Journal, keys: &[KeyMeta], old_state: &str) -> StepError {
+        let others = self.unexplained(j, keys);
+        let active: Vec<String> = keys
+            .iter()
+            .filter(|k| k.active && k.key_id != j.old_key_id)
+            .map(|k| k.key_id.clone())
+            .collect();
+        if let Err(e) = Journal::remove(&self.dir) {
+            return StepError::Raw(e);
+        }
+        let _ = journal::note_elsewhere(&self.dir, &j.old_key_id, &active, self.now());
+        let what = if old_state.is_empty() {
+            format!(
+                "key {} of user {} appeared in IAM during this rotation and keyage did not make it (another machine rotating the same key, the console, CI)",
+                others.join(", "),
+                j.user
+            )
+        } else {
+            format!(
+                "the old key {} {old_state}, and this rotation did not do that: it was rotated elsewhere (another machine holding the same key) or changed by hand",
+                j.old_key_id
+            )
+        };
+        StepError::Framed(
+            Error::new(
+                Kind::Conflict,
+                format!(
+                    "the rotation stopped at step a and nothing was changed{}: {what}; keyage leaves {} alone",
+                    if j.delete_spare.is_some() {
+                        " (except the deletion of the inactive spare)"
+                    } else {
+                        ""
+                    },
+                    if others.is_empty() { "it" } else { "them" }
+                ),
+            )
+            .hint(elsewhere_hint(&j.user, &j.old_key_id, &others)),
+        )
     }
 
     /// b. The old secret into the keyring (the backout copy).
@@ -613,6 +753,31 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
             backout: false,
         }
     }
+}
+
+/// What to do about keys keyage cannot prove it made (it never removes them unasked).
+pub fn unexplained_hint(user: &str, keys: &[String]) -> String {
+    format!(
+        "if you (or another machine, CI) made {} keep {}; if it is unused and nobody made it, \
+         it is the one this rotation created as the answer was lost: delete it yourself \
+         (aws iam delete-access-key --user-name {user} --access-key-id {}), then rotate again",
+        keys.join(", "),
+        if keys.len() == 1 { "it" } else { "them" },
+        keys.first().map(String::as_str).unwrap_or("KEY")
+    )
+}
+
+/// What to do when the key was rotated by someone else.
+pub fn elsewhere_hint(user: &str, old: &str, others: &[String]) -> String {
+    if others.is_empty() {
+        return format!(
+            "if another machine rotated {old}, copy its new key from there (or run `keyage backout` there to undo it); `keyage status` shows what IAM says"
+        );
+    }
+    format!(
+        "let the other rotation finish, then copy its new key from that machine (or run `keyage backout` there); {}",
+        unexplained_hint(user, others)
+    )
 }
 
 /// NoSuchEntity counts as done for deletes.

@@ -319,6 +319,7 @@ impl Session {
         let connect = self.connect_for(inv.as_ref(), &j.profile);
         edges::store_probe(&self.store).await?;
         let mut ctx = self.ctx(&connect, None);
+        ctx.check_journal(&j, &Journal::path(&self.dir)).await?;
         if let Some(serial) = j.mfa_serial.clone().or(req.mfa_serial.clone()) {
             let mut cands = Vec::new();
             for id in std::iter::once(j.old_key_id.clone()).chain(j.new_key_id.clone()) {
@@ -349,8 +350,8 @@ impl Session {
     pub async fn backout(&self, req: BackoutRequest) -> Result<Undone> {
         let _lock = self.lock()?;
         let now = chrono::Utc::now();
-        let mut j = match Journal::load(&self.dir)? {
-            Some(j) => j,
+        let (mut j, path) = match Journal::load(&self.dir)? {
+            Some(j) => (j, Journal::path(&self.dir)),
             None => {
                 let pending = journal::load_pending(&self.dir)?;
                 let last = pending
@@ -382,13 +383,17 @@ impl Session {
                         )
                         .hint("`keyage status` lists pending finalizes; pick one with --profile")
                     })?;
-                journal_from_pending(last, now)
+                (
+                    journal_from_pending(last, now),
+                    self.dir.join(journal::PENDING_FILE),
+                )
             }
         };
         let inv = Inventory::load(&self.env).ok();
         let connect = self.connect_for(inv.as_ref(), &j.profile);
         edges::store_probe(&self.store).await?;
         let ctx = self.ctx(&connect, None);
+        ctx.check_journal(&j, &path).await?;
         ctx.backout(&mut j, req.delete_new).await
     }
 

@@ -89,6 +89,10 @@ pub(crate) fn segment_text(
     let Some(f) = f else {
         return String::new();
     };
+    if f.rotated_elsewhere {
+        // The files hold a key another machine rotated: whatever the format, say so.
+        return format!("key rotated elsewhere{}", cfg.expired_mark);
+    }
     let shown = matches!(f.level, Level::Warn | Level::Expired | Level::Unused);
     if !(shown || pending) || f.level == Level::Skipped {
         return String::new();
@@ -452,6 +456,7 @@ mod tests {
             problem: None,
             missing_action: None,
             note: String::new(),
+            rotated_elsewhere: false,
         }
     }
 
@@ -489,6 +494,12 @@ mod tests {
             ""
         );
         assert_eq!(segment_text(None, &c, "p", false), "");
+        let mut moved = finding(Level::Unknown, 3);
+        moved.rotated_elsewhere = true;
+        assert_eq!(
+            segment_text(Some(&moved), &c, "p", false),
+            "key rotated elsewhere!"
+        );
         let mut lb = finding(Level::Warn, 80);
         lb.age_is_lower_bound = true;
         assert_eq!(segment_text(Some(&lb), &c, "p", false), "key ≥80d");
