@@ -17,14 +17,14 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 
 /// The `user` value of the account's root row.
-pub const ROOT_USER: &str = "<root_account>";
+pub(crate) const ROOT_USER: &str = "<root_account>";
 
 /// What error messages call the report in place of a file name.
 const REPORT_NAME: &str = "credential report";
 
 /// One access-key slot of one user, as the report states it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct KeySlot {
+pub(crate) struct KeySlot {
     /// 1 or 2.
     pub slot: u8,
     pub active: bool,
@@ -38,7 +38,7 @@ pub struct KeySlot {
 
 /// One row of the report: a user (or the root account) and its two key slots.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ReportUser {
+pub(crate) struct ReportUser {
     /// The 1-based line of the report this row came from (the header is line 1).
     pub line: usize,
     pub user: String,
@@ -48,7 +48,7 @@ pub struct ReportUser {
 }
 
 impl ReportUser {
-    pub fn is_root(&self) -> bool {
+    pub(crate) fn is_root(&self) -> bool {
         self.user == ROOT_USER
     }
 }
@@ -176,7 +176,7 @@ impl Columns {
 
 /// Parses the report's CSV (as GetCredentialReport returns it, already base64-decoded).
 /// A malformed line gives an input error naming that line; nothing here panics.
-pub fn parse(text: &[u8]) -> Result<Vec<ReportUser>> {
+pub(crate) fn parse(text: &[u8]) -> Result<Vec<ReportUser>> {
     let text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
@@ -262,7 +262,7 @@ fn parse_row(
 
 /// The thresholds, in days.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Policy {
+pub(crate) struct Policy {
     pub max_age_days: u32,
     pub unused_days: u32,
 }
@@ -279,7 +279,7 @@ impl Default for Policy {
 /// What is wrong. The serialized names are part of the JSON and CSV schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum FindingKind {
+pub(crate) enum FindingKind {
     /// An active access key on the root account.
     RootAccessKey,
     /// Both slots of one user are active.
@@ -291,7 +291,7 @@ pub enum FindingKind {
 }
 
 impl FindingKind {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             FindingKind::RootAccessKey => "root_access_key",
             FindingKind::TwoActiveKeys => "two_active_keys",
@@ -303,7 +303,7 @@ impl FindingKind {
 
 /// One finding. Field names are the JSON schema (see docs/audit.md).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Finding {
+pub(crate) struct Finding {
     pub user: String,
     pub arn: String,
     pub root: bool,
@@ -325,7 +325,7 @@ fn days(d: Duration) -> i64 {
 }
 
 /// Judges every row at `now`. Order: report order, then slot, then kind.
-pub fn findings(users: &[ReportUser], policy: &Policy, now: DateTime<Utc>) -> Vec<Finding> {
+pub(crate) fn findings(users: &[ReportUser], policy: &Policy, now: DateTime<Utc>) -> Vec<Finding> {
     let max_age = Duration::days(i64::from(policy.max_age_days));
     let unused = Duration::days(i64::from(policy.unused_days));
     let mut out = Vec::new();
@@ -399,13 +399,13 @@ pub fn findings(users: &[ReportUser], policy: &Policy, now: DateTime<Utc>) -> Ve
 
 /// Counts for the summary line and the JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Summary {
+pub(crate) struct Summary {
     pub users: usize,
     pub active_keys: usize,
     pub findings: usize,
 }
 
-pub fn summary(users: &[ReportUser], findings: &[Finding]) -> Summary {
+pub(crate) fn summary(users: &[ReportUser], findings: &[Finding]) -> Summary {
     Summary {
         users: users.len(),
         active_keys: users
@@ -471,6 +471,13 @@ mod tests {
         f.iter().map(|f| (f.user.clone(), f.slot, f.kind)).collect()
     }
 
+    /// The report of `rows`, parsed, and its findings under the default policy.
+    fn judged(rows: &[String]) -> (Vec<ReportUser>, Vec<Finding>) {
+        let users = parse(report(rows).as_bytes()).unwrap();
+        let f = findings(&users, &Policy::default(), now());
+        (users, f)
+    }
+
     #[test]
     fn parses_aws_values() {
         let root = format!(
@@ -529,39 +536,32 @@ mod tests {
         parse(text.as_bytes()).expect_err("should fail")
     }
 
+    /// The error of `text`, which must name line `line` of the report.
+    fn err_at(text: &str, line: usize) -> Error {
+        let e = err_of(text);
+        let at = format!("credential report:{line}:");
+        assert!(e.message.starts_with(&at), "{}", e.message);
+        e
+    }
+
     #[test]
     fn malformed_lines_name_the_line() {
         let good = row("a", ("true", &ago(1), "N/A"), NONE);
         // Too few fields on line 3.
-        let e = err_of(&report(&[
-            good.clone(),
-            "b,arn:aws:iam::1:user/b,true".to_string(),
-        ]));
-        assert_eq!(e.kind, Kind::Input);
-        assert!(
-            e.message.starts_with("credential report:3:"),
-            "{}",
-            e.message
+        let e = err_at(
+            &report(&[good.clone(), "b,arn:aws:iam::1:user/b,true".to_string()]),
+            3,
         );
+        assert_eq!(e.kind, Kind::Input);
         assert!(e.message.contains("expected 22 fields"), "{}", e.message);
         // A bad boolean on line 4.
         let bad = row("c", ("maybe", &ago(1), "N/A"), NONE);
-        let e = err_of(&report(&[good.clone(), good.clone(), bad]));
-        assert!(
-            e.message.starts_with("credential report:4:"),
-            "{}",
-            e.message
-        );
+        let e = err_at(&report(&[good.clone(), good.clone(), bad]), 4);
         assert!(e.message.contains("access_key_1_active"), "{}", e.message);
         assert!(e.message.contains("maybe"), "{}", e.message);
         // A bad date on line 2.
         let bad = row("d", NONE, ("true", "last tuesday", "N/A"));
-        let e = err_of(&report(&[bad]));
-        assert!(
-            e.message.starts_with("credential report:2:"),
-            "{}",
-            e.message
-        );
+        let e = err_at(&report(&[bad]), 2);
         assert!(
             e.message.contains("access_key_2_last_rotated"),
             "{}",
@@ -570,12 +570,7 @@ mod tests {
         assert!(e.hint.is_some());
         // An empty user name.
         let bad = row("", NONE, NONE);
-        let e = err_of(&report(&[good, bad]));
-        assert!(
-            e.message.starts_with("credential report:3:"),
-            "{}",
-            e.message
-        );
+        err_at(&report(&[good, bad]), 3);
         // An unterminated quote runs to the end: still an error or a short row, never a panic.
         let e = err_of(&format!("{HEADER}\n\"unterminated,x\n"));
         assert_eq!(e.kind, Kind::Input);
@@ -583,12 +578,7 @@ mod tests {
 
     #[test]
     fn missing_columns_and_odd_input_are_errors() {
-        let e = err_of("user,arn,access_key_1_active\nx,y,true\n");
-        assert!(
-            e.message.starts_with("credential report:1:"),
-            "{}",
-            e.message
-        );
+        let e = err_at("user,arn,access_key_1_active\nx,y,true\n", 1);
         assert!(
             e.message.contains("access_key_1_last_rotated"),
             "{}",
@@ -618,37 +608,32 @@ mod tests {
 
     #[test]
     fn findings_follow_the_rules() {
-        let users = parse(
-            report(&[
-                // Fresh and used: nothing.
-                row("fresh", ("true", &ago(10), &ago(1)), NONE),
-                // Old in slot 1, used recently.
-                row("old1", ("true", &ago(100), &ago(2)), NONE),
-                // Old in slot 2 (slot 1 inactive and old: never a finding).
-                row(
-                    "old2",
-                    ("false", &ago(300), "N/A"),
-                    ("true", &ago(120), &ago(3)),
-                ),
-                // Two active fresh keys.
-                row(
-                    "two",
-                    ("true", &ago(5), &ago(1)),
-                    ("true", &ago(6), &ago(1)),
-                ),
-                // Never used and older than 45 days (but younger than 90).
-                row("idle", ("true", &ago(50), "N/A"), NONE),
-                // Never used but young: nothing.
-                row("new", ("true", &ago(3), "N/A"), NONE),
-                // Last used long ago.
-                row("stale", ("true", &ago(60), &ago(46)), NONE),
-                // Root with an active key, fresh and used.
-                row(ROOT_USER, ("true", &ago(1), &ago(1)), NONE),
-            ])
-            .as_bytes(),
-        )
-        .unwrap();
-        let f = findings(&users, &Policy::default(), now());
+        let (_, f) = judged(&[
+            // Fresh and used: nothing.
+            row("fresh", ("true", &ago(10), &ago(1)), NONE),
+            // Old in slot 1, used recently.
+            row("old1", ("true", &ago(100), &ago(2)), NONE),
+            // Old in slot 2 (slot 1 inactive and old: never a finding).
+            row(
+                "old2",
+                ("false", &ago(300), "N/A"),
+                ("true", &ago(120), &ago(3)),
+            ),
+            // Two active fresh keys.
+            row(
+                "two",
+                ("true", &ago(5), &ago(1)),
+                ("true", &ago(6), &ago(1)),
+            ),
+            // Never used and older than 45 days (but younger than 90).
+            row("idle", ("true", &ago(50), "N/A"), NONE),
+            // Never used but young: nothing.
+            row("new", ("true", &ago(3), "N/A"), NONE),
+            // Last used long ago.
+            row("stale", ("true", &ago(60), &ago(46)), NONE),
+            // Root with an active key, fresh and used.
+            row(ROOT_USER, ("true", &ago(1), &ago(1)), NONE),
+        ]);
         use FindingKind::*;
         assert_eq!(
             kinds(&f),
@@ -675,23 +660,18 @@ mod tests {
 
     #[test]
     fn an_old_unused_key_is_two_findings_and_inactive_keys_none() {
-        let users = parse(
-            report(&[
-                row(
-                    "x",
-                    ("true", &ago(100), "N/A"),
-                    ("false", &ago(500), &ago(400)),
-                ),
-                row(
-                    "y",
-                    ("false", &ago(100), "N/A"),
-                    ("false", &ago(100), "N/A"),
-                ),
-            ])
-            .as_bytes(),
-        )
-        .unwrap();
-        let f = findings(&users, &Policy::default(), now());
+        let (users, f) = judged(&[
+            row(
+                "x",
+                ("true", &ago(100), "N/A"),
+                ("false", &ago(500), &ago(400)),
+            ),
+            row(
+                "y",
+                ("false", &ago(100), "N/A"),
+                ("false", &ago(100), "N/A"),
+            ),
+        ]);
         use FindingKind::*;
         assert_eq!(
             kinds(&f),
@@ -747,16 +727,13 @@ mod tests {
 
     #[test]
     fn active_key_without_dates_is_not_judged_on_age() {
-        let users =
-            parse(report(&[row("z", ("true", "N/A", "no_information"), NONE)]).as_bytes()).unwrap();
-        assert!(findings(&users, &Policy::default(), now()).is_empty());
+        let (_, f) = judged(&[row("z", ("true", "N/A", "no_information"), NONE)]);
+        assert!(f.is_empty());
     }
 
     #[test]
     fn finding_json_field_names() {
-        let users =
-            parse(report(&[row("o", ("true", &ago(100), "N/A"), NONE)]).as_bytes()).unwrap();
-        let f = findings(&users, &Policy::default(), now());
+        let (_, f) = judged(&[row("o", ("true", &ago(100), "N/A"), NONE)]);
         let v = serde_json::to_value(&f[0]).unwrap();
         let mut keys: Vec<_> = v.as_object().unwrap().keys().cloned().collect();
         keys.sort();

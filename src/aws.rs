@@ -38,7 +38,7 @@ pub struct Target {
 /// `call` (its attempts time out after `attempt` each, the last one is cut by `call`); against
 /// one that refuses connections, after about `attempts` quick tries with back-off (< 2 s).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Budget {
+pub(crate) struct Budget {
     /// TCP + TLS connect.
     pub connect: Duration,
     /// One attempt (send, wait, read the answer).
@@ -51,21 +51,21 @@ pub struct Budget {
 
 impl Budget {
     /// Every call keyage makes, unless a command says otherwise.
-    pub const DEFAULT: Budget = Budget {
+    pub(crate) const DEFAULT: Budget = Budget {
         connect: Duration::from_secs(3),
         attempt: Duration::from_secs(4),
         call: Duration::from_secs(8),
         attempts: 3,
     };
     /// `keyage doctor`: quick answers, one retry.
-    pub const QUICK: Budget = Budget {
+    pub(crate) const QUICK: Budget = Budget {
         connect: Duration::from_secs(3),
         attempt: Duration::from_secs(4),
         call: Duration::from_secs(6),
         attempts: 2,
     };
 
-    pub fn timeout_config(&self) -> TimeoutConfig {
+    pub(crate) fn timeout_config(&self) -> TimeoutConfig {
         TimeoutConfig::builder()
             .connect_timeout(self.connect)
             .read_timeout(self.attempt)
@@ -76,7 +76,7 @@ impl Budget {
 
     /// Standard retries (with the SDK's client-side rate limiting for throttled calls), short
     /// back-off so the retries fit in `call`.
-    pub fn retry_config(&self) -> RetryConfig {
+    pub(crate) fn retry_config(&self) -> RetryConfig {
         RetryConfig::standard()
             .with_max_attempts(self.attempts)
             .with_initial_backoff(Duration::from_millis(300))
@@ -86,7 +86,7 @@ impl Budget {
 
 /// The total time `keyage status` (and the agent) give one refresh of all keys. Keys IAM has
 /// not answered about by then keep their cached facts and are marked unreachable.
-pub const REFRESH_BUDGET: Duration = Duration::from_secs(9);
+pub(crate) const REFRESH_BUDGET: Duration = Duration::from_secs(9);
 
 /// Timeouts that keep every call bounded even when the network is down
 /// ([`Budget::DEFAULT`]).
@@ -96,7 +96,7 @@ pub fn timeouts() -> TimeoutConfig {
 
 /// The endpoint settings that point keyage away from AWS, for messages
 /// (`AWS_ENDPOINT_URL=http://…`), if any.
-pub fn endpoint_setting(env: &Env) -> Option<String> {
+pub(crate) fn endpoint_setting(env: &Env) -> Option<String> {
     [
         "AWS_ENDPOINT_URL_IAM",
         "AWS_ENDPOINT_URL_STS",
@@ -111,7 +111,7 @@ pub fn endpoint_setting(env: &Env) -> Option<String> {
 }
 
 /// What to do when AWS does not answer (one line, for hints).
-pub fn unreachable_hint(env: &Env) -> String {
+pub(crate) fn unreachable_hint(env: &Env) -> String {
     match endpoint_setting(env) {
         Some(s) => format!(
             "check the network and that {s} is right and answers; `keyage status --offline` shows what keyage knew without asking"
@@ -121,7 +121,7 @@ pub fn unreachable_hint(env: &Env) -> String {
 }
 
 /// The region keyage signs with.
-pub fn region(env: &Env, target: &Target) -> String {
+pub(crate) fn region(env: &Env, target: &Target) -> String {
     env.get("AWS_REGION")
         .or_else(|| env.get("AWS_DEFAULT_REGION"))
         .map(str::to_string)
@@ -130,7 +130,7 @@ pub fn region(env: &Env, target: &Target) -> String {
 }
 
 /// SDK configuration for one static (or session) key.
-pub async fn config_for_key(
+pub(crate) async fn config_for_key(
     env: &Env,
     target: &Target,
     key_id: &str,
@@ -142,7 +142,7 @@ pub async fn config_for_key(
 
 /// As `config_for_key`, reusing `http` (another config's `http_client()`) so that many keys
 /// share one connection pool and one TLS setup instead of building one each.
-pub async fn config_for_key_with(
+pub(crate) async fn config_for_key_with(
     env: &Env,
     target: &Target,
     key_id: &str,
@@ -172,7 +172,7 @@ pub async fn config_for_key_with(
     loader.load().await
 }
 
-pub use crate::profiles::classify::CredentialKind;
+pub(crate) use crate::profiles::classify::CredentialKind;
 
 /// SDK configuration for a whole profile, with credentials from the SDK's standard provider
 /// chain (environment, SSO, `aws login`, `role_arn` + `source_profile`, `credential_process`,
@@ -187,7 +187,7 @@ pub use crate::profiles::classify::CredentialKind;
 /// budget), so that a missing or broken profile is a clear error before any API call: one
 /// line saying what failed, one fix fitting the profile's kind (static, role, SSO, `aws
 /// login`, credential_process).
-pub async fn config_for_profile(
+pub(crate) async fn config_for_profile(
     env: &Env,
     profile: Option<&str>,
 ) -> crate::error::Result<SdkConfig> {

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 
 /// Runs `f` on a thread named `thread` and waits at most `timeout` for its result.
 /// `Ok(None)` means the time ran out; the caller says what that means for its edge.
-pub fn run<T: Send + 'static>(
+pub(crate) fn run<T: Send + 'static>(
     thread: &str,
     timeout: Duration,
     f: impl FnOnce() -> T + Send + 'static,

@@ -8,7 +8,7 @@ use crate::env::Env;
 
 /// What we know about the session bus.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BusState {
+pub(crate) enum BusState {
     /// A socket accepted a connection at this address.
     Reachable(String),
     /// No address, or nothing listens at it; the text says which.
@@ -18,13 +18,13 @@ pub enum BusState {
 }
 
 impl BusState {
-    pub fn is_unreachable(&self) -> bool {
+    pub(crate) fn is_unreachable(&self) -> bool {
         matches!(self, BusState::Unreachable(_))
     }
 }
 
 /// The session bus of `env` (DBUS_SESSION_BUS_ADDRESS, else `$XDG_RUNTIME_DIR/bus`).
-pub fn session_bus(env: &Env) -> BusState {
+pub(crate) fn session_bus(env: &Env) -> BusState {
     match env.get("DBUS_SESSION_BUS_ADDRESS") {
         Some(addr) => check_address(addr),
         None => match env.get("XDG_RUNTIME_DIR") {
@@ -47,7 +47,7 @@ pub fn session_bus(env: &Env) -> BusState {
 }
 
 /// The session bus of this process.
-pub fn session_bus_of_process() -> BusState {
+pub(crate) fn session_bus_of_process() -> BusState {
     session_bus(&Env::from_process())
 }
 

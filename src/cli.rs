@@ -8,13 +8,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// rotates them in the CIS order without ever leaving you without a working key.
 #[derive(Debug, Parser)]
 #[command(name = "keyage", version, propagate_version = true)]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Show every profile's key: age, level, last use (the main job).
     Status(StatusArgs),
     /// Check what this machine's setup can do, each line with its fix.
@@ -58,13 +58,13 @@ pub enum Command {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FailOn {
+pub(crate) enum FailOn {
     Warn,
     Expired,
 }
 
 #[derive(Debug, Args)]
-pub struct StatusArgs {
+pub(crate) struct StatusArgs {
     /// Only these profiles (repeatable).
     #[arg(long = "profile", short = 'p', value_name = "P")]
     pub profiles: Vec<String>,
@@ -83,7 +83,7 @@ pub struct StatusArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct DoctorArgs {
+pub(crate) struct DoctorArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -91,7 +91,7 @@ pub struct DoctorArgs {
 
 /// `--old-key`: the command-line face of `rotation::OldKey` (the journal's own type).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OldKeyArg {
+pub(crate) enum OldKeyArg {
     /// Make the old key inactive (CIS default), delete it at finalize.
     Inactive,
     /// Delete the old key as soon as the new one works.
@@ -111,7 +111,7 @@ impl From<OldKeyArg> for crate::rotation::OldKey {
 }
 
 #[derive(Debug, Args)]
-pub struct RotateArgs {
+pub(crate) struct RotateArgs {
     /// Profile whose key to rotate (default: AWS_PROFILE, else default).
     #[arg(long, short = 'p')]
     pub profile: Option<String>,
@@ -142,7 +142,7 @@ pub struct RotateArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct FinalizeArgs {
+pub(crate) struct FinalizeArgs {
     #[arg(long, short = 'p')]
     pub profile: Option<String>,
     /// Skip the grace wait (not the last-used check).
@@ -151,7 +151,7 @@ pub struct FinalizeArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct BackoutArgs {
+pub(crate) struct BackoutArgs {
     #[arg(long, short = 'p')]
     pub profile: Option<String>,
     /// Delete the new key instead of making it inactive.
@@ -163,7 +163,7 @@ pub struct BackoutArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ProtectArgs {
+pub(crate) struct ProtectArgs {
     /// Profile whose key to protect (default: AWS_PROFILE, else default); every profile that
     /// holds the same key is protected with it.
     #[arg(long, short = 'p')]
@@ -177,7 +177,7 @@ pub struct ProtectArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct UnprotectArgs {
+pub(crate) struct UnprotectArgs {
     /// Profile whose key to put back (default: AWS_PROFILE, else default).
     #[arg(long, short = 'p')]
     pub profile: Option<String>,
@@ -187,7 +187,7 @@ pub struct UnprotectArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct CredentialProcessArgs {
+pub(crate) struct CredentialProcessArgs {
     /// The protected profile.
     #[arg(long, short = 'p')]
     pub profile: String,
@@ -205,7 +205,7 @@ pub struct CredentialProcessArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Scope {
+pub(crate) enum Scope {
     /// The AWS_PROFILE (or default) key only.
     Current,
     /// Every local key.
@@ -213,14 +213,14 @@ pub enum Scope {
 }
 
 #[derive(Debug, Args)]
-pub struct PromptArgs {
+pub(crate) struct PromptArgs {
     /// Which keys count (default: `[prompt] scope` in config.toml, else current).
     #[arg(long, value_enum)]
     pub scope: Option<Scope>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Shell {
+pub(crate) enum Shell {
     Bash,
     Zsh,
     Fish,
@@ -228,7 +228,7 @@ pub enum Shell {
 }
 
 #[derive(Debug, Args)]
-pub struct InitArgs {
+pub(crate) struct InitArgs {
     pub shell: Shell,
     /// Only define the function/variable; do not touch the prompt.
     #[arg(long)]
@@ -236,19 +236,19 @@ pub struct InitArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct HookArgs {
+pub(crate) struct HookArgs {
     #[command(subcommand)]
     pub hook: HookKind,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum HookKind {
+pub(crate) enum HookKind {
     /// Scan the staged changes; exit 1 to block the commit.
     PreCommit,
 }
 
 #[derive(Debug, Args)]
-pub struct ScanArgs {
+pub(crate) struct ScanArgs {
     /// Files or folders (default: the current folder).
     pub paths: Vec<PathBuf>,
     /// Scan the usual places a copied key hides in your home folder.
@@ -264,13 +264,13 @@ pub struct ScanArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct InstallArgs {
+pub(crate) struct InstallArgs {
     #[command(subcommand)]
     pub what: InstallWhat,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum InstallWhat {
+pub(crate) enum InstallWhat {
     /// The git pre-commit hook.
     GitHook {
         /// This repository (default: the current one).
@@ -291,14 +291,14 @@ pub enum InstallWhat {
 }
 
 #[derive(Debug, Args)]
-pub struct AgentArgs {
+pub(crate) struct AgentArgs {
     /// One cycle, then exit (for timers and Task Scheduler).
     #[arg(long)]
     pub once: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct AuditArgs {
+pub(crate) struct AuditArgs {
     /// Profile to audit as (credentials from the SDK's chain: SSO, roles, keys); default:
     /// AWS_PROFILE, else default. Needs iam:GenerateCredentialReport and iam:GetCredentialReport.
     #[arg(long, short = 'p')]
@@ -318,13 +318,13 @@ pub struct AuditArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct StoreArgs {
+pub(crate) struct StoreArgs {
     #[command(subcommand)]
     pub what: StoreWhat,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum StoreWhat {
+pub(crate) enum StoreWhat {
     /// The key ids with a copy in the store in use (never the secrets), and where it is.
     List {
         /// Print JSON.
@@ -341,7 +341,7 @@ pub enum StoreWhat {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum StoreTarget {
+pub(crate) enum StoreTarget {
     /// The OS keyring (Secret Service, Keychain, Credential Manager).
     Keyring,
     /// The encrypted file store in keyage's data folder.
@@ -349,14 +349,14 @@ pub enum StoreTarget {
 }
 
 #[derive(Debug, Args)]
-pub struct CompletionsArgs {
+pub(crate) struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
 /// What every command needs before its own work (see `crate::prepare`): the one list, each
 /// command once, so a new command must say where it stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Needs {
+pub(crate) struct Needs {
     /// Logging to stderr (not on the quiet fast paths; the agent logs to its own file).
     pub logging: bool,
     /// The notice naming the two ways out of an interrupted rotation (not on the fast paths,
@@ -365,7 +365,7 @@ pub struct Needs {
 }
 
 impl Command {
-    pub fn needs(&self) -> Needs {
+    pub(crate) fn needs(&self) -> Needs {
         let (logging, unfinished_notice) = match self {
             Command::Prompt(_) | Command::Hook(_) | Command::Init(_) => (false, false),
             Command::Agent(_) => (false, true),

@@ -48,7 +48,7 @@ use crate::error::{Error, Result};
 /// The whole file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct Config {
+pub(crate) struct Config {
     #[serde(deserialize_with = "days")]
     pub max_age_days: u32,
     #[serde(deserialize_with = "days_list")]
@@ -67,7 +67,7 @@ pub struct Config {
 /// `[store] backend`: which store keeps the backout copies.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum StoreBackend {
+pub(crate) enum StoreBackend {
     /// The OS keyring when it is there (a session bus with a Secret Service on Linux), else
     /// the encrypted file store.
     #[default]
@@ -79,7 +79,7 @@ pub enum StoreBackend {
 }
 
 impl StoreBackend {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             StoreBackend::Auto => "auto",
             StoreBackend::Keyring => "keyring",
@@ -92,7 +92,7 @@ impl StoreBackend {
 /// encrypted and with what they are read.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct StoreConfig {
+pub(crate) struct StoreConfig {
     pub backend: StoreBackend,
     /// age recipients (`age1…`) or SSH public keys (`ssh-ed25519 …`, `ssh-rsa …`). Empty (and
     /// no `recipients_file`): `~/.ssh/id_ed25519.pub` and `~/.ssh/id_rsa.pub`.
@@ -109,7 +109,7 @@ pub struct StoreConfig {
 /// `[profiles.NAME]`: overrides for the key of one profile.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct ProfileOverride {
+pub(crate) struct ProfileOverride {
     #[serde(deserialize_with = "opt_days")]
     pub max_age_days: Option<u32>,
     #[serde(deserialize_with = "opt_days_list")]
@@ -123,7 +123,7 @@ pub struct ProfileOverride {
 /// Which keys the prompt segment looks at.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum PromptScope {
+pub(crate) enum PromptScope {
     /// The key of `AWS_PROFILE` (or `default`).
     #[default]
     Current,
@@ -134,7 +134,7 @@ pub enum PromptScope {
 /// `[prompt]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct PromptConfig {
+pub(crate) struct PromptConfig {
     pub scope: PromptScope,
     /// `{age}` is the age in days (`≥12` when only a lower bound is known), `{mark}` the
     /// expired/pending mark, `{level}` the level name, `{profile}` the profile (or `all`).
@@ -158,7 +158,7 @@ impl Default for PromptConfig {
 /// `[hook]`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct HookConfig {
+pub(crate) struct HookConfig {
     /// Block the commit (not only warn) when a local key is expired.
     pub block_on_age: bool,
 }
@@ -166,7 +166,7 @@ pub struct HookConfig {
 /// `[agent]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct AgentConfig {
+pub(crate) struct AgentConfig {
     #[serde(deserialize_with = "hours")]
     pub refresh_hours: u32,
     pub auto_finalize: bool,
@@ -201,7 +201,7 @@ impl Default for Config {
 
 /// The rules that apply to one key (after per-profile overrides).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Policy {
+pub(crate) struct Policy {
     pub max_age_days: u32,
     /// Sorted, all below `max_age_days`.
     pub warn_at_days: Vec<u32>,
@@ -211,7 +211,7 @@ pub struct Policy {
 
 impl Config {
     /// Reads the config file; a missing file gives the defaults.
-    pub fn load(env: &Env) -> Result<Config> {
+    pub(crate) fn load(env: &Env) -> Result<Config> {
         let path = env.config_file();
         match crate::sys::fs::read_optional(&path, crate::sys::fs::cap::CONFIG)? {
             Some(bytes) => {
@@ -224,7 +224,7 @@ impl Config {
     }
 
     /// Parses and validates `text` (read from `path`, used in messages).
-    pub fn parse(text: &str, path: &Path) -> Result<Config> {
+    pub(crate) fn parse(text: &str, path: &Path) -> Result<Config> {
         let cfg: Config = toml::from_str(text).map_err(|e| {
             let line = e
                 .span()
@@ -282,7 +282,7 @@ impl Config {
 
     /// The policy for a key held by these profiles: the strictest of their overrides; ignored
     /// only when every profile is ignored.
-    pub fn policy_for<'a>(&self, profiles: impl IntoIterator<Item = &'a str>) -> Policy {
+    pub(crate) fn policy_for<'a>(&self, profiles: impl IntoIterator<Item = &'a str>) -> Policy {
         let mut out: Option<Policy> = None;
         for name in profiles {
             let o = self.profiles.get(name).cloned().unwrap_or_default();
@@ -321,7 +321,7 @@ impl Config {
     }
 
     /// The cache time-to-live.
-    pub fn cache_ttl(&self) -> chrono::Duration {
+    pub(crate) fn cache_ttl(&self) -> chrono::Duration {
         chrono::Duration::hours(i64::from(self.cache_ttl_hours))
     }
 }
@@ -432,7 +432,7 @@ fn in_range<E: serde::de::Error>(
 }
 
 /// Where the config file is (for messages).
-pub fn path(env: &Env) -> PathBuf {
+pub(crate) fn path(env: &Env) -> PathBuf {
     env.config_file()
 }
 
@@ -442,6 +442,14 @@ mod tests {
 
     fn parse(t: &str) -> Result<Config> {
         Config::parse(t, Path::new("/c/config.toml"))
+    }
+
+    /// The error of `t`, which must name line `line` of the file.
+    fn err_at(t: &str, line: usize) -> crate::error::Error {
+        let e = parse(t).unwrap_err();
+        let at = format!("/c/config.toml:{line}:");
+        assert!(e.message.starts_with(&at), "{}", e.message);
+        e
     }
 
     #[test]
@@ -476,41 +484,29 @@ mod tests {
 
     #[test]
     fn unknown_key_names_line() {
-        let e = parse("max_age_days = 90\n\n[prompt]\nformatt = \"x\"\n").unwrap_err();
-        assert!(e.message.starts_with("/c/config.toml:4:"), "{}", e.message);
+        let e = err_at("max_age_days = 90\n\n[prompt]\nformatt = \"x\"\n", 4);
         assert!(e.message.contains("formatt"), "{}", e.message);
         assert_eq!(e.exit_code(), 1);
-        let e = parse("max_age = 3\n").unwrap_err();
-        assert!(e.message.starts_with("/c/config.toml:1:"), "{}", e.message);
-        let e = parse("[profiles.x]\nignored = true\n").unwrap_err();
-        assert!(e.message.starts_with("/c/config.toml:2:"), "{}", e.message);
-        let e = parse("[nope]\n").unwrap_err();
-        assert!(e.message.starts_with("/c/config.toml:1:"), "{}", e.message);
+        err_at("max_age = 3\n", 1);
+        err_at("[profiles.x]\nignored = true\n", 2);
+        err_at("[nope]\n", 1);
     }
 
     #[test]
     fn bad_values_name_line() {
-        let e = parse("# c\nmax_age_days = -3\n").unwrap_err();
-        assert!(e.message.starts_with("/c/config.toml:2:"), "{}", e.message);
+        let e = err_at("# c\nmax_age_days = -3\n", 2);
         assert!(e.message.contains("out of range"), "{}", e.message);
-        let e = parse("max_age_days = \"ninety\"\n").unwrap_err();
-        assert!(e.message.starts_with("/c/config.toml:1:"), "{}", e.message);
-        let e = parse("\n\n[prompt]\nscope = \"everything\"\n").unwrap_err();
-        assert!(e.message.starts_with("/c/config.toml:4:"), "{}", e.message);
-        let e = parse("max_age_days = 90\nwarn_at_days = [75, 95]\n").unwrap_err();
-        assert!(e.message.starts_with("/c/config.toml:2:"), "{}", e.message);
+        err_at("max_age_days = \"ninety\"\n", 1);
+        err_at("\n\n[prompt]\nscope = \"everything\"\n", 4);
+        let e = err_at("max_age_days = 90\nwarn_at_days = [75, 95]\n", 2);
         assert!(e.message.contains("95"), "{}", e.message);
-        let e = parse("[profiles.a]\nmax_age_days = 30\nwarn_at_days = [40]\n").unwrap_err();
-        assert!(e.message.starts_with("/c/config.toml:3:"), "{}", e.message);
+        err_at("[profiles.a]\nmax_age_days = 30\nwarn_at_days = [40]\n", 3);
         // Inherited thresholds are trimmed to fit.
         let c = parse("[profiles.a]\nmax_age_days = 30\n").unwrap();
         assert_eq!(c.policy_for(["a"]).warn_at_days, vec![25]);
-        let e = parse("[agent]\nrefresh_hours = 1.5\n").unwrap_err();
-        assert!(e.message.starts_with("/c/config.toml:2:"), "{}", e.message);
-        let e = parse("[prompt]\nformat = \"key\"\n").unwrap_err();
-        assert!(e.message.starts_with("/c/config.toml:2:"), "{}", e.message);
-        let e = parse("max_age_days = 90\nmax_age_days = 91\n").unwrap_err();
-        assert!(e.message.starts_with("/c/config.toml:2:"), "{}", e.message);
+        err_at("[agent]\nrefresh_hours = 1.5\n", 2);
+        err_at("[prompt]\nformat = \"key\"\n", 2);
+        err_at("max_age_days = 90\nmax_age_days = 91\n", 2);
     }
 
     #[test]

@@ -11,7 +11,7 @@ pub struct Env {
 
 impl Env {
     /// The real environment of this process (non-UTF-8 values are skipped).
-    pub fn from_process() -> Self {
+    pub(crate) fn from_process() -> Self {
         Env {
             vars: std::env::vars_os()
                 .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
@@ -28,23 +28,20 @@ impl Env {
         }
     }
     /// A variable's value; an empty value counts as unset.
-    pub fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.vars
             .get(name)
             .map(String::as_str)
             .filter(|v| !v.is_empty())
     }
-    pub fn set(&mut self, name: &str, value: &str) {
-        self.vars.insert(name.to_string(), value.to_string());
-    }
     /// HOME, then USERPROFILE (as the AWS SDKs do).
-    pub fn home(&self) -> Option<PathBuf> {
+    pub(crate) fn home(&self) -> Option<PathBuf> {
         self.get("HOME")
             .or_else(|| self.get("USERPROFILE"))
             .map(PathBuf::from)
     }
     /// Expands a leading `~/` (or a lone `~`) with `home()`.
-    pub fn expand_tilde(&self, p: &str) -> PathBuf {
+    pub(crate) fn expand_tilde(&self, p: &str) -> PathBuf {
         if p == "~" {
             if let Some(h) = self.home() {
                 return h;
@@ -58,35 +55,35 @@ impl Env {
         PathBuf::from(p)
     }
     /// The profile in use: AWS_PROFILE, else AWS_DEFAULT_PROFILE, else `default`.
-    pub fn current_profile(&self) -> String {
+    pub(crate) fn current_profile(&self) -> String {
         self.get("AWS_PROFILE")
             .or_else(|| self.get("AWS_DEFAULT_PROFILE"))
             .unwrap_or("default")
             .to_string()
     }
     /// `$XDG_STATE_HOME/keyage` (default `~/.local/state/keyage`); `KEYAGE_STATE_DIR` overrides.
-    pub fn state_dir(&self) -> PathBuf {
+    pub(crate) fn state_dir(&self) -> PathBuf {
         if let Some(d) = self.get("KEYAGE_STATE_DIR") {
             return PathBuf::from(d);
         }
         self.xdg("XDG_STATE_HOME", ".local/state").join("keyage")
     }
     /// `$XDG_DATA_HOME/keyage` (default `~/.local/share/keyage`): the file store lives here.
-    pub fn data_dir(&self) -> PathBuf {
+    pub(crate) fn data_dir(&self) -> PathBuf {
         self.xdg("XDG_DATA_HOME", ".local/share").join("keyage")
     }
     /// `$XDG_CONFIG_HOME` when absolute (the XDG spec ignores a relative one), else
     /// `~/.config`. The one place it is resolved (git, fish, the agent's units and keyage's
     /// own config all live under it).
-    pub fn xdg_config_home(&self) -> PathBuf {
+    pub(crate) fn xdg_config_home(&self) -> PathBuf {
         self.xdg("XDG_CONFIG_HOME", ".config")
     }
     /// `$XDG_CONFIG_HOME/keyage` (default `~/.config/keyage`).
-    pub fn config_dir(&self) -> PathBuf {
+    pub(crate) fn config_dir(&self) -> PathBuf {
         self.xdg_config_home().join("keyage")
     }
     /// The policy file: `KEYAGE_CONFIG`, else `config_dir()/config.toml`.
-    pub fn config_file(&self) -> PathBuf {
+    pub(crate) fn config_file(&self) -> PathBuf {
         match self.get("KEYAGE_CONFIG") {
             Some(p) => self.expand_tilde(p),
             None => self.config_dir().join("config.toml"),

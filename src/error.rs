@@ -34,10 +34,10 @@ pub struct Error {
     pub hint: Option<String>,
 }
 
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    pub fn new(kind: Kind, message: impl Into<String>) -> Self {
+    pub(crate) fn new(kind: Kind, message: impl Into<String>) -> Self {
         Error {
             kind,
             message: message.into(),
@@ -45,25 +45,25 @@ impl Error {
         }
     }
     /// Adds (or replaces) the "what to do" line.
-    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+    pub(crate) fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
     }
-    pub fn usage(message: impl Into<String>) -> Self {
+    pub(crate) fn usage(message: impl Into<String>) -> Self {
         Self::new(Kind::Usage, message)
     }
-    pub fn internal(message: impl Into<String>) -> Self {
+    pub(crate) fn internal(message: impl Into<String>) -> Self {
         Self::new(Kind::Internal, message)
     }
     /// A malformed file: names the file and (1-based) line.
-    pub fn input(path: &Path, line: usize, message: impl fmt::Display) -> Self {
+    pub(crate) fn input(path: &Path, line: usize, message: impl fmt::Display) -> Self {
         Self::new(
             Kind::Input,
             format!("{}:{}: {}", path.display(), line, message),
         )
     }
     /// An I/O failure on a path, with the OS error (never file contents).
-    pub fn io(action: &str, path: &Path, err: std::io::Error) -> Self {
+    pub(crate) fn io(action: &str, path: &Path, err: std::io::Error) -> Self {
         let hint = match err.kind() {
             std::io::ErrorKind::PermissionDenied => Some(format!(
                 "check the permissions of {} and its folder",
@@ -80,7 +80,7 @@ impl Error {
             None => e,
         }
     }
-    pub fn exit_code(&self) -> u8 {
+    pub(crate) fn exit_code(&self) -> u8 {
         match self.kind {
             Kind::Usage => 2,
             _ => 1,
@@ -104,7 +104,7 @@ impl std::error::Error for Error {}
 /// (a level that repeats the next one is dropped), never the `Debug` form the SDK's
 /// `DisplayErrorContext` appends (`… (DispatchFailure(DispatchFailure { … }))`), cut to 300
 /// characters. SDK errors never hold our secrets; this also keeps HTTP headers out.
-pub fn sdk_chain(e: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn sdk_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = cur {
@@ -173,7 +173,7 @@ fn strip_debug(s: &str) -> String {
 }
 
 /// Helper for `map_err` on I/O results.
-pub trait IoContext<T> {
+pub(crate) trait IoContext<T> {
     fn at(self, action: &str, path: impl Into<PathBuf>) -> Result<T>;
 }
 

@@ -21,7 +21,7 @@ use crate::cli::{Cli, Command};
 use crate::cmd;
 use crate::env::Env;
 
-pub use crate::sys::paths::{CORE, FRONT};
+pub(crate) use crate::sys::paths::{CORE, FRONT};
 
 /// `main` of the `keyage` binary.
 pub fn run() -> u8 {

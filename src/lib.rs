@@ -6,28 +6,28 @@
 //! `rotation` is the one path that writes back, step by step under a journal.
 
 pub mod agent;
-pub mod audit;
+pub(crate) mod audit;
 pub mod aws;
-pub mod bounded;
-pub mod bus;
-pub mod cli;
-pub mod cmd;
-pub mod config;
-pub mod doctor;
+pub(crate) mod bounded;
+pub(crate) mod bus;
+pub(crate) mod cli;
+pub(crate) mod cmd;
+pub(crate) mod config;
+pub(crate) mod doctor;
 pub mod env;
 pub mod error;
 pub mod front;
 pub mod keys;
 pub mod notifier;
 pub mod profiles;
-pub mod protect;
+pub(crate) mod protect;
 pub mod rotation;
 pub mod scan;
 pub mod secret;
-pub mod state;
-pub mod store;
+pub(crate) mod state;
+pub(crate) mod store;
 pub mod surfaces;
-pub mod sys;
+pub(crate) mod sys;
 pub mod vault;
 
 use clap::Parser;
@@ -89,7 +89,7 @@ fn finish(r: error::Result<u8>) -> u8 {
 /// request and response bodies, and a CreateAccessKey response holds a new secret. The cap is a
 /// second, global filter (it can only lower a level: with the default `warn` the SDK's info
 /// lines stay hidden).
-pub fn init_logging(env: &env::Env) {
+pub(crate) fn init_logging(env: &env::Env) {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     let _ = tracing_subscriber::fmt()
@@ -109,7 +109,7 @@ pub fn init_logging(env: &env::Env) {
 /// WARN lines — e.g. twice "config file overridden via environment variable not found" when
 /// `AWS_CONFIG_FILE` names a missing file — never reach the terminal). Always combine it with
 /// `sdk_caps()` (the agent's log file does too, see `agent::logfile`).
-pub fn log_filter(env: &env::Env, default: &str) -> tracing_subscriber::EnvFilter {
+pub(crate) fn log_filter(env: &env::Env, default: &str) -> tracing_subscriber::EnvFilter {
     use tracing_subscriber::EnvFilter;
     let quiet = || {
         let sdk: String = SDK_LOG_CAPS
@@ -127,7 +127,7 @@ pub fn log_filter(env: &env::Env, default: &str) -> tracing_subscriber::EnvFilte
 }
 
 /// A filter that only lowers: every target in `SDK_LOG_CAPS` at most `info`, all else passes.
-pub fn sdk_caps() -> tracing_subscriber::filter::Targets {
+pub(crate) fn sdk_caps() -> tracing_subscriber::filter::Targets {
     use tracing_subscriber::filter::{LevelFilter, Targets};
     SDK_LOG_CAPS
         .split(',')
@@ -139,4 +139,4 @@ pub fn sdk_caps() -> tracing_subscriber::filter::Targets {
 }
 
 /// Targets whose trace/debug output may include HTTP bodies or signing material.
-pub const SDK_LOG_CAPS: &str = "aws_smithy_runtime=info,aws_smithy_runtime_api=info,aws_smithy_http=info,aws_smithy_http_client=info,aws_sigv4=info,aws_runtime=info,aws_config=info,aws_sdk_iam=info,aws_sdk_sts=info,hyper=info,hyper_util=info,h2=info,rustls=info,zbus=info,notify_rust=info";
+pub(crate) const SDK_LOG_CAPS: &str = "aws_smithy_runtime=info,aws_smithy_runtime_api=info,aws_smithy_http=info,aws_smithy_http_client=info,aws_sigv4=info,aws_runtime=info,aws_config=info,aws_sdk_iam=info,aws_sdk_sts=info,hyper=info,hyper_util=info,h2=info,rustls=info,zbus=info,notify_rust=info";

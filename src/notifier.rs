@@ -34,7 +34,7 @@ pub trait Notifier {
 }
 
 /// The application name notifications are sent under.
-pub const APP_NAME: &str = "keyage";
+pub(crate) const APP_NAME: &str = "keyage";
 
 /// The desktop's notification server (freedesktop Notifications on Linux, Notification
 /// Center on macOS, toast notifications on Windows).
@@ -128,7 +128,7 @@ pub fn server_info(timeout: Duration) -> Result<ServerInfo> {
 
 /// On macOS and Windows the system always has a notification center.
 #[cfg(not(all(unix, not(target_os = "macos"))))]
-pub fn server_info(_timeout: Duration) -> Result<ServerInfo> {
+pub(crate) fn server_info(_timeout: Duration) -> Result<ServerInfo> {
     Ok(ServerInfo {
         name: if cfg!(target_os = "macos") {
             "Notification Center".into()

@@ -5,7 +5,7 @@
 pub use secrecy::{ExposeSecret, SecretString};
 
 /// An AWS secret access key.
-pub type SecretKey = SecretString;
+pub(crate) type SecretKey = SecretString;
 
 /// Makes a secret from a string (the string is moved in, not copied).
 pub fn secret(s: impl Into<String>) -> SecretKey {
@@ -13,7 +13,7 @@ pub fn secret(s: impl Into<String>) -> SecretKey {
 }
 
 /// A key id masked for display where a full id is not needed: `AKIA…WXYZ`.
-pub fn mask_id(id: &str) -> String {
+pub(crate) fn mask_id(id: &str) -> String {
     let n = id.chars().count();
     if n <= 8 {
         return "*".repeat(n);
@@ -24,7 +24,7 @@ pub fn mask_id(id: &str) -> String {
 }
 
 /// Masks any string that may be a secret: keeps the first 4 characters only.
-pub fn mask_secret_like(s: &str) -> String {
+pub(crate) fn mask_secret_like(s: &str) -> String {
     let head: String = s.chars().take(4).collect();
     format!(
         "{head}{}",

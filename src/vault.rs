@@ -30,7 +30,7 @@ compile_error!(
 );
 
 /// The keyring service name every entry is stored under.
-pub const SERVICE: &str = "keyage";
+pub(crate) const SERVICE: &str = "keyage";
 
 pub use crate::store::SecretStore;
 
@@ -45,7 +45,7 @@ pub struct Keyring {
 }
 
 /// The keyring service of the keys `keyage protect` took out of the files (user = key id).
-pub const PROTECTED_SERVICE: &str = "keyage-protected";
+pub(crate) const PROTECTED_SERVICE: &str = "keyage-protected";
 
 impl Default for Keyring {
     fn default() -> Self {
@@ -57,7 +57,7 @@ impl Default for Keyring {
 }
 
 /// Which backend this build uses (for doctor and error messages).
-pub fn backend_name() -> &'static str {
+pub(crate) fn backend_name() -> &'static str {
     if cfg!(target_os = "linux") {
         "Secret Service"
     } else if cfg!(target_os = "macos") {
@@ -86,7 +86,8 @@ fn entry(service: &str, user: &str) -> keyring::Result<keyring::Entry> {
 
 /// True when the keyring crate's default store keeps secrets beyond this process (i.e. it is
 /// not the mock store).
-pub fn default_builder_persists() -> bool {
+#[cfg(any(test, not(target_os = "linux")))]
+pub(crate) fn default_builder_persists() -> bool {
     use keyring::credential::CredentialPersistence;
     !matches!(
         keyring::default::default_credential_builder().persistence(),
@@ -101,7 +102,7 @@ impl Keyring {
 
     /// A read-only check that the keyring answers: looks up an entry that does not exist
     /// (writes nothing). Used by `[store] backend = "auto"` and `status`.
-    pub fn ping(&self) -> Result<()> {
+    pub(crate) fn ping(&self) -> Result<()> {
         let service = self.service;
         self.bounded("look up an entry", move || {
             match entry(service, "keyage-ping").and_then(|e| e.get_password()) {
@@ -112,7 +113,7 @@ impl Keyring {
     }
 
     /// The entries of protected keys (service [`PROTECTED_SERVICE`]).
-    pub fn protected() -> Self {
+    pub(crate) fn protected() -> Self {
         Keyring {
             service: PROTECTED_SERVICE,
             ..Self::default()
@@ -217,7 +218,7 @@ impl SecretStore for Keyring {
 /// Maps a keyring-crate error to ours. Only the platform error's text is used (never
 /// `BadEncoding`'s bytes, which are secret material).
 /// `what` names the entry (a key id, or e.g. "a probe entry").
-pub fn keyring_error(e: keyring::Error, action: &str, what: &str) -> Error {
+pub(crate) fn keyring_error(e: keyring::Error, action: &str, what: &str) -> Error {
     let key_id = what;
     let backend = backend_name();
     match e {
@@ -278,48 +279,52 @@ pub fn keyring_error(e: keyring::Error, action: &str, what: &str) -> Error {
 /// session bus, or no Secret Service on it), as on an SSH box, in WSL or a container: then
 /// `[store] backend = "auto"` uses the file store. A keyring that is there but locked, slow or
 /// failing is not absent (its copies may be in it): auto then refuses and names the fix.
-pub fn is_absent(e: &Error) -> bool {
+pub(crate) fn is_absent(e: &Error) -> bool {
     e.kind == Kind::Keyring && (e.message.contains(NO_BUS) || e.message.contains(NO_SERVICE))
 }
 
 const NO_BUS: &str = "no D-Bus session bus is reachable";
 const NO_SERVICE: &str = "no Secret Service is running on the session bus";
 
+/// No session bus, and the fix.
+const BUS_MISSING: (&str, &str) = (
+    NO_BUS,
+    "run keyage inside a desktop session (DBUS_SESSION_BUS_ADDRESS must point at a running bus, e.g. `dbus-run-session -- $SHELL`), then start a Secret Service such as gnome-keyring",
+);
+/// A bus without a Secret Service on it, and the fix.
+const SERVICE_MISSING: (&str, &str) = (
+    NO_SERVICE,
+    "start a Secret Service such as gnome-keyring (`gnome-keyring-daemon --start --components=secrets`) or KeePassXC with Secret Service integration",
+);
+
 /// What a Secret Service platform error means, and the fix.
 fn classify_platform(text: &str) -> (&'static str, &'static str) {
     let t = text.to_ascii_lowercase();
+    let says = |words: &[&str]| words.iter().any(|w| t.contains(w));
     // secret-service reports "no bus" and "no provider on the bus" with one error
     // (`Unavailable`); look at the bus ourselves to tell them apart.
     let unavailable = t.contains("no secret service provider or dbus session found");
-    let no_bus = unavailable && crate::bus::session_bus_of_process().is_unreachable();
-    if no_bus {
-        return (
-            NO_BUS,
-            "run keyage inside a desktop session (DBUS_SESSION_BUS_ADDRESS must point at a running bus, e.g. `dbus-run-session -- $SHELL`), then start a Secret Service such as gnome-keyring",
-        );
-    }
-    if unavailable
-        || t.contains("serviceunknown")
-        || t.contains("service unknown")
-        || t.contains("was not provided by any")
-        || t.contains("org.freedesktop.secrets")
+    if unavailable && crate::bus::session_bus_of_process().is_unreachable() {
+        BUS_MISSING
+    } else if unavailable
+        || says(&[
+            "serviceunknown",
+            "service unknown",
+            "was not provided by any",
+            "org.freedesktop.secrets",
+        ])
     {
-        (
-            NO_SERVICE,
-            "start a Secret Service such as gnome-keyring (`gnome-keyring-daemon --start --components=secrets`) or KeePassXC with Secret Service integration",
-        )
-    } else if t.contains("address")
-        || t.contains("no such file")
-        || t.contains("connection refused")
-        || t.contains("dbus_session_bus_address")
-        || t.contains("session bus")
-        || t.contains("i/o error")
-        || t.contains("input/output")
-    {
-        (
-            NO_BUS,
-            "run keyage inside a desktop session (DBUS_SESSION_BUS_ADDRESS must point at a running bus, e.g. `dbus-run-session -- $SHELL`), then start a Secret Service such as gnome-keyring",
-        )
+        SERVICE_MISSING
+    } else if says(&[
+        "address",
+        "no such file",
+        "connection refused",
+        "dbus_session_bus_address",
+        "session bus",
+        "i/o error",
+        "input/output",
+    ]) {
+        BUS_MISSING
     } else {
         (
             "the keyring failed",

@@ -116,8 +116,7 @@ fn all_green_with_every_part_present() {
         .output()
         .expect("secret-tool");
     assert!(
-        String::from_utf8_lossy(&left.stdout).trim().is_empty()
-            && !String::from_utf8_lossy(&left.stderr).contains("keyage-probe"),
+        text(&left.stdout).trim().is_empty() && !text(&left.stderr).contains("keyage-probe"),
         "probe entry left behind"
     );
     assert!(took < Duration::from_secs(20), "doctor took {took:?}");

@@ -6,7 +6,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use support::Sandbox;
+use support::{text, Sandbox};
 
 const FRONT: &str = env!("CARGO_BIN_EXE_keyage");
 const CORE: &str = env!("CARGO_BIN_EXE_keyage-core");
@@ -18,7 +18,7 @@ fn code_symbols(bin: &str) -> String {
         .output()
         .expect("nm (binutils) is installed");
     assert!(out.status.success(), "nm {bin}");
-    String::from_utf8_lossy(&out.stdout)
+    text(&out.stdout)
         .lines()
         .filter(|l| l.contains(" T ") || l.contains(" t "))
         .map(|l| format!("{l}\n"))
@@ -84,15 +84,15 @@ fn fast_paths_run_in_the_front_alone_and_the_rest_needs_the_core() {
             out.status.code(),
             Some(0),
             "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
+            text(&out.stderr)
         );
     }
     let out = run(&["status", "--offline"]);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("AKIA"));
+    assert!(text(&out.stdout).contains("AKIA"));
 
     for args in [&["status"][..], &["doctor"][..], &["--version"][..]] {
         let out = run(args);
-        let err = String::from_utf8_lossy(&out.stderr);
+        let err = text(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
         assert!(err.contains("keyage-core"), "{args:?}: {err}");
         assert!(err.contains("cargo install"), "{args:?}: {err}");
@@ -109,11 +109,11 @@ fn handed_over_commands_look_like_keyage() {
     assert_eq!(out.stdout, core.stdout);
     let out = sb.keyage().args(["doctor", "--help"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("Usage: keyage doctor"));
+    assert!(text(&out.stdout).contains("Usage: keyage doctor"));
     // A usage error: exit 2, clap's message naming `keyage`.
     let out = sb.keyage().args(["status", "--bogus"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("Usage: keyage status"));
+    assert!(text(&out.stderr).contains("Usage: keyage status"));
     // Exit codes and messages pass through unchanged (an unknown profile).
     let args = ["status", "--profile", "nope"];
     let out = sb.keyage().args(args).output().unwrap();

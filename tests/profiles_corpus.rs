@@ -7,12 +7,11 @@ mod support;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use keyage::env::Env;
 use keyage::error::Kind;
 use keyage::profiles::document::{Document, LineKind};
 use keyage::profiles::{edit, Class, FileKind, Inventory};
 use keyage::secret::{secret, ExposeSecret};
-use support::{mode, set_mode};
+use support::{mode, set_mode, Sandbox};
 
 const NEW_ID: &str = "AKIANEWKEY0000000001";
 const NEW_SECRET: &str = "NewFAKEsecret+/fake0000000000000000000001";
@@ -35,40 +34,6 @@ fn kind_of(p: &Path) -> FileKind {
     match p.extension().and_then(|e| e.to_str()) {
         Some("config") => FileKind::Config,
         _ => FileKind::Credentials,
-    }
-}
-
-/// A temp HOME with the AWS files pointed at it; writes `bytes` as the file of `kind`.
-struct Sandbox {
-    dir: tempfile::TempDir,
-    env: Env,
-}
-
-impl Sandbox {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path().to_str().unwrap().to_string();
-        let env = Env::from_pairs([
-            ("HOME", d.as_str()),
-            ("AWS_SHARED_CREDENTIALS_FILE", &format!("{d}/credentials")),
-            ("AWS_CONFIG_FILE", &format!("{d}/config")),
-        ]);
-        Sandbox { dir, env }
-    }
-    fn path(&self, kind: FileKind) -> PathBuf {
-        self.dir.path().join(match kind {
-            FileKind::Credentials => "credentials",
-            FileKind::Config => "config",
-        })
-    }
-    fn write(&self, kind: FileKind, bytes: &[u8]) -> PathBuf {
-        let p = self.path(kind);
-        std::fs::write(&p, bytes).unwrap();
-        set_mode(&p, 0o600);
-        p
-    }
-    fn load(&self) -> Inventory {
-        Inventory::load(&self.env).unwrap()
     }
 }
 
@@ -168,14 +133,14 @@ fn replacing_each_key_changes_only_its_values_in_every_profile() {
         let kind = kind_of(&f);
         let groups = {
             let sb = Sandbox::new();
-            sb.write(kind, &bytes);
-            sb.load().keys()
+            sb.write_aws(kind, &bytes);
+            sb.inventory().keys()
         };
         for g in groups {
             let what = format!("{} / {}", f.display(), g.key_id);
             let sb = Sandbox::new();
-            let path = sb.write(kind, &bytes);
-            let inv = sb.load();
+            let path = sb.write_aws(kind, &bytes);
+            let inv = sb.inventory();
             let before = inv.file(kind).doc.clone().unwrap();
             let lines = expected_lines(&inv, kind, &before, &g.key_id);
             let written = edit::replace_key(&inv, &g.key_id, NEW_ID, &secret(NEW_SECRET)).unwrap();
@@ -183,7 +148,7 @@ fn replacing_each_key_changes_only_its_values_in_every_profile() {
             let after = std::fs::read(&path).unwrap();
             assert_only_values_changed(&before, &after, &lines, &what);
             // Every profile that held the key now holds the new one; the rest are unchanged.
-            let inv2 = sb.load();
+            let inv2 = sb.inventory();
             for p in &inv.profiles {
                 let q = inv2.profile(&p.name).unwrap();
                 if p.class
@@ -219,11 +184,11 @@ fn replacing_each_key_changes_only_its_values_in_every_profile() {
 #[test]
 fn shared_key_is_one_group_with_file_and_line() {
     let sb = Sandbox::new();
-    sb.write(
+    sb.write_aws(
         FileKind::Credentials,
         &std::fs::read(corpus_dir().join("09-shared-key.credentials")).unwrap(),
     );
-    let inv = sb.load();
+    let inv = sb.inventory();
     let keys = inv.keys();
     assert_eq!(keys[0].key_id, "AKIAIOSFODNN7EXAMPLE");
     assert_eq!(keys[0].profiles, vec!["default", "work"]);
@@ -236,15 +201,15 @@ fn shared_key_is_one_group_with_file_and_line() {
 #[test]
 fn key_in_both_files_is_replaced_in_both() {
     let sb = Sandbox::new();
-    let c = sb.write(
+    let c = sb.write_aws(
         FileKind::Credentials,
         b"[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = s1\n",
     );
-    let k = sb.write(
+    let k = sb.write_aws(
         FileKind::Config,
         b"[profile other]\nregion = x\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = s1\n",
     );
-    let inv = sb.load();
+    let inv = sb.inventory();
     assert_eq!(inv.keys()[0].profiles, vec!["default", "other"]);
     let mut w =
         edit::replace_key(&inv, "AKIAIOSFODNN7EXAMPLE", NEW_ID, &secret(NEW_SECRET)).unwrap();
@@ -257,7 +222,7 @@ fn key_in_both_files_is_replaced_in_both() {
         format!("[profile other]\nregion = x\naws_access_key_id = {NEW_ID}\naws_secret_access_key = {NEW_SECRET}\n")
     );
     // Not found: nothing to write.
-    let inv = sb.load();
+    let inv = sb.inventory();
     assert!(
         edit::replace_key(&inv, "AKIAIOSFODNN7EXAMPLE", NEW_ID, &secret(NEW_SECRET))
             .unwrap()
@@ -268,15 +233,15 @@ fn key_in_both_files_is_replaced_in_both() {
 #[test]
 fn a_file_changed_after_loading_is_a_conflict_and_nothing_is_written() {
     let sb = Sandbox::new();
-    let c = sb.write(
+    let c = sb.write_aws(
         FileKind::Credentials,
         b"[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = s1\n",
     );
-    let k = sb.write(
+    let k = sb.write_aws(
         FileKind::Config,
         b"[profile x]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = s1\n",
     );
-    let inv = sb.load();
+    let inv = sb.inventory();
     // Another tool rewrites the config file between our read and our write.
     let changed = b"[profile x]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = s1\nregion = y\n";
     std::fs::write(&k, changed).unwrap();
@@ -294,7 +259,7 @@ fn a_file_changed_after_loading_is_a_conflict_and_nothing_is_written() {
         before_c,
         "the other file is not written either"
     );
-    let leftovers: Vec<_> = std::fs::read_dir(sb.dir.path())
+    let leftovers: Vec<_> = std::fs::read_dir(sb.path(".aws"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|n| n.ends_with(".tmp"))
@@ -305,7 +270,7 @@ fn a_file_changed_after_loading_is_a_conflict_and_nothing_is_written() {
 #[test]
 fn a_symlinked_file_is_written_at_its_target_and_stays_a_link() {
     let sb = Sandbox::new();
-    let real_dir = sb.dir.path().join("dotfiles");
+    let real_dir = sb.root().join("dotfiles");
     std::fs::create_dir(&real_dir).unwrap();
     let real = real_dir.join("aws-credentials");
     std::fs::write(
@@ -314,9 +279,9 @@ fn a_symlinked_file_is_written_at_its_target_and_stays_a_link() {
     )
     .unwrap();
     set_mode(&real, 0o600);
-    let link = sb.path(FileKind::Credentials);
+    let link = sb.aws_file(FileKind::Credentials);
     std::os::unix::fs::symlink(&real, &link).unwrap();
-    let inv = sb.load();
+    let inv = sb.inventory();
     let w = edit::replace_key(&inv, "AKIAIOSFODNN7EXAMPLE", NEW_ID, &secret(NEW_SECRET)).unwrap();
     assert_eq!(w, vec![link.clone()]);
     assert!(std::fs::symlink_metadata(&link)
@@ -337,12 +302,12 @@ fn a_symlinked_file_is_written_at_its_target_and_stays_a_link() {
 #[test]
 fn mode_is_kept_and_loose_modes_are_warned_about() {
     let sb = Sandbox::new();
-    let c = sb.write(
+    let c = sb.write_aws(
         FileKind::Credentials,
         b"[default]\naws_access_key_id=AKIAIOSFODNN7EXAMPLE\naws_secret_access_key=s1\n",
     );
     set_mode(&c, 0o640);
-    let inv = sb.load();
+    let inv = sb.inventory();
     let fix = format!("chmod 600 {}", c.display());
     assert!(
         inv.warnings.iter().any(|w| w.contains(&fix)),
@@ -352,18 +317,18 @@ fn mode_is_kept_and_loose_modes_are_warned_about() {
     edit::replace_key(&inv, "AKIAIOSFODNN7EXAMPLE", NEW_ID, &secret(NEW_SECRET)).unwrap();
     assert_eq!(mode(&c), 0o640);
     set_mode(&c, 0o600);
-    assert!(!sb.load().warnings.iter().any(|w| w.contains("chmod")));
+    assert!(!sb.inventory().warnings.iter().any(|w| w.contains("chmod")));
 }
 
 #[test]
 fn a_held_lock_makes_the_writer_wait() {
     use fs4::fs_std::FileExt;
     let sb = Sandbox::new();
-    let c = sb.write(
+    let c = sb.write_aws(
         FileKind::Credentials,
         b"[default]\naws_access_key_id=AKIAIOSFODNN7EXAMPLE\naws_secret_access_key=s1\n",
     );
-    let inv = sb.load();
+    let inv = sb.inventory();
     // The lock is on the credentials file itself (nothing is left in ~/.aws).
     let lock = std::fs::File::open(edit::lock_path(&c.canonicalize().unwrap())).unwrap();
     assert!(lock.try_lock_exclusive().unwrap());
@@ -394,8 +359,8 @@ fn bad_files_name_file_and_line_and_are_not_written() {
             .unwrap();
         let bytes = std::fs::read(&f).unwrap();
         let sb = Sandbox::new();
-        let p = sb.write(kind_of(&f), &bytes);
-        let err = Inventory::load(&sb.env).unwrap_err();
+        let p = sb.write_aws(kind_of(&f), &bytes);
+        let err = Inventory::load(&sb.env()).unwrap_err();
         assert_eq!(err.kind, Kind::Input, "{name}: {err}");
         assert!(
             err.message.starts_with(&format!("{}:{line}:", p.display())),
@@ -411,15 +376,15 @@ fn bad_files_name_file_and_line_and_are_not_written() {
 #[test]
 fn missing_files_are_fine_and_a_folder_is_an_error() {
     let sb = Sandbox::new();
-    let inv = sb.load();
+    let inv = sb.inventory();
     assert!(inv.profiles.is_empty());
     assert!(inv
         .credentials
         .missing_note()
         .unwrap()
         .starts_with("no credentials file at "));
-    std::fs::create_dir(sb.path(FileKind::Config)).unwrap();
-    let err = Inventory::load(&sb.env).unwrap_err();
+    std::fs::create_dir(sb.aws_file(FileKind::Config)).unwrap();
+    let err = Inventory::load(&sb.env()).unwrap_err();
     assert_eq!(err.kind, Kind::Input);
     assert!(err.message.contains("is a folder"), "{err}");
 }
@@ -431,8 +396,8 @@ fn an_unreadable_file_is_an_error_with_a_fix() {
         return;
     }
     let sb = Sandbox::new();
-    let c = sb.write(FileKind::Credentials, b"[default]\n");
+    let c = sb.write_aws(FileKind::Credentials, b"[default]\n");
     set_mode(&c, 0o000);
-    let err = Inventory::load(&sb.env).unwrap_err();
+    let err = Inventory::load(&sb.env()).unwrap_err();
     assert!(err.hint.unwrap().contains("chmod"));
 }

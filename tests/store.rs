@@ -11,7 +11,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use support::{Desktop, DesktopOpts, KeyageCommand, Moto, Out, Sandbox, TestKey};
+use support::{mode, Desktop, DesktopOpts, KeyageCommand, Moto, Out, Sandbox, TestKey};
 
 struct U {
     sb: Sandbox,
@@ -175,11 +175,6 @@ fn assert_no_plaintext(u: &U, secret: &str) {
             f.display()
         );
     }
-}
-
-fn mode(p: &Path) -> u32 {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
 }
 
 #[test]

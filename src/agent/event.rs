@@ -3,7 +3,7 @@
 
 /// The level of a key, as far as the agent cares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Level {
+pub(crate) enum Level {
     Ok,
     Warn,
     Expired,
@@ -12,7 +12,7 @@ pub enum Level {
 
 /// One key as the latest refresh saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeySeen {
+pub(crate) struct KeySeen {
     /// Access key id (an id, not a secret).
     pub key_id: String,
     /// Profiles holding this key, in file order (may be empty for a user's other key).
@@ -32,7 +32,7 @@ pub struct KeySeen {
 
 /// A rotation that needs the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RotationNeed {
+pub(crate) enum RotationNeed {
     /// A rotation stopped half-way (crash, network): resume or back out.
     Interrupted { profile: String, key_id: String },
     /// The grace period passed: the old key can be deleted.
@@ -56,14 +56,14 @@ pub enum RotationNeed {
 
 /// Everything one cycle found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event {
+pub(crate) enum Event {
     Key(KeySeen),
     Rotation(RotationNeed),
 }
 
 impl Event {
     /// The subject this event is about (the key id), for the memory.
-    pub fn subject(&self) -> &str {
+    pub(crate) fn subject(&self) -> &str {
         match self {
             Event::Key(k) => &k.key_id,
             Event::Rotation(RotationNeed::Interrupted { key_id, .. }) => key_id,
@@ -75,7 +75,7 @@ impl Event {
     }
     /// What about it: `warn@75`, `expired`, `unused`, `rotation-interrupted`,
     /// `finalize-due`; None when there is nothing to say (level ok).
-    pub fn mark(&self) -> Option<String> {
+    pub(crate) fn mark(&self) -> Option<String> {
         match self {
             Event::Key(k) => match k.level {
                 Level::Ok => None,
@@ -98,7 +98,7 @@ impl Event {
         }
     }
     /// Whether this mark is repeated once a day while it lasts (the others are said once).
-    pub fn daily(&self) -> bool {
+    pub(crate) fn daily(&self) -> bool {
         matches!(
             self,
             Event::Key(KeySeen {

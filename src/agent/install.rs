@@ -12,13 +12,15 @@ use std::process::Command;
 use crate::env::Env;
 use crate::error::{Error, IoContext, Kind, Result};
 
-pub const SYSTEMD_TEMPLATE: &str = include_str!("../../installers/systemd/keyage-agent.service");
-pub const LAUNCHD_TEMPLATE: &str = include_str!("../../installers/launchd/dev.keyage.agent.plist");
-pub const TASK_TEMPLATE: &str = include_str!("../../installers/windows/keyage-agent.xml");
+pub(crate) const SYSTEMD_TEMPLATE: &str =
+    include_str!("../../installers/systemd/keyage-agent.service");
+pub(crate) const LAUNCHD_TEMPLATE: &str =
+    include_str!("../../installers/launchd/dev.keyage.agent.plist");
+pub(crate) const TASK_TEMPLATE: &str = include_str!("../../installers/windows/keyage-agent.xml");
 
-pub const SYSTEMD_UNIT: &str = "keyage-agent.service";
-pub const LAUNCHD_LABEL: &str = "dev.keyage.agent";
-pub const TASK_NAME: &str = "keyage-agent";
+pub(crate) const SYSTEMD_UNIT: &str = "keyage-agent.service";
+pub(crate) const LAUNCHD_LABEL: &str = "dev.keyage.agent";
+pub(crate) const TASK_NAME: &str = "keyage-agent";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Os {
@@ -28,7 +30,7 @@ pub enum Os {
 }
 
 impl Os {
-    pub fn current() -> Os {
+    pub(crate) fn current() -> Os {
         if cfg!(target_os = "macos") {
             Os::MacOs
         } else if cfg!(windows) {
@@ -54,7 +56,7 @@ pub struct Plan {
 }
 
 /// systemd's ExecStart quoting: double quotes, C escapes, `%` and `$` doubled.
-pub fn systemd_quote(s: &str) -> String {
+pub(crate) fn systemd_quote(s: &str) -> String {
     let mut out = String::from("\"");
     for c in s.chars() {
         match c {
@@ -69,7 +71,7 @@ pub fn systemd_quote(s: &str) -> String {
     out
 }
 
-pub fn xml_escape(s: &str) -> String {
+pub(crate) fn xml_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -262,7 +264,7 @@ fn current_bin() -> Result<PathBuf> {
 /// Installs (or, with `print`, shows) the agent for this OS. Exit code 0 when the file is in
 /// place, also when the service manager could not be reached (then the manual command is
 /// printed on stderr).
-pub fn install(env: &Env, print: bool) -> Result<u8> {
+pub(crate) fn install(env: &Env, print: bool) -> Result<u8> {
     install_with(env, Os::current(), &current_bin()?, print)
 }
 
@@ -301,7 +303,7 @@ pub fn install_with(env: &Env, os: Os, bin: &Path, print: bool) -> Result<u8> {
 }
 
 /// Stops and removes the agent. Nothing installed: says so, exit 0.
-pub fn uninstall(env: &Env) -> Result<u8> {
+pub(crate) fn uninstall(env: &Env) -> Result<u8> {
     uninstall_with(env, Os::current(), &current_bin()?)
 }
 

@@ -9,12 +9,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 /// 1 MiB per file.
-pub const MAX_BYTES: u64 = 1024 * 1024;
-pub const FILE: &str = "agent.log";
+pub(crate) const MAX_BYTES: u64 = 1024 * 1024;
+pub(crate) const FILE: &str = "agent.log";
 
 /// An append-only file that rotates itself at a size limit.
 #[derive(Debug)]
-pub struct CappedLog {
+pub(crate) struct CappedLog {
     path: PathBuf,
     max: u64,
     file: Option<File>,
@@ -22,7 +22,7 @@ pub struct CappedLog {
 }
 
 impl CappedLog {
-    pub fn open(path: &Path, max: u64) -> io::Result<CappedLog> {
+    pub(crate) fn open(path: &Path, max: u64) -> io::Result<CappedLog> {
         let mut log = CappedLog {
             path: path.to_path_buf(),
             max,
@@ -81,7 +81,7 @@ impl Write for CappedLog {
 }
 
 /// Sends `tracing` output to the capped log in `dir` (created 0700). Returns the log's path.
-pub fn init(env: &crate::env::Env, dir: &Path) -> crate::error::Result<PathBuf> {
+pub(crate) fn init(env: &crate::env::Env, dir: &Path) -> crate::error::Result<PathBuf> {
     use crate::error::IoContext;
     crate::state::ensure_private_dir(dir)?;
     let path = dir.join(FILE);
@@ -119,9 +119,7 @@ mod tests {
         assert!(text.ends_with("line 029 .........\n"), "{text}");
         #[cfg(unix)]
         {
-            use std::os::unix::fs::PermissionsExt;
-            let m = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
-            assert_eq!(m, 0o600);
+            assert_eq!(crate::sys::fs::mode(&p), Some(0o600));
         }
     }
 }

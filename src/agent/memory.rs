@@ -20,21 +20,21 @@ use super::event::Event;
 use super::texts;
 
 /// The file name under the state folder.
-pub const FILE: &str = "agent-notes.json";
+pub(crate) const FILE: &str = "agent-notes.json";
 
 /// Marks not refreshed for this many days are forgotten when their key is gone.
 const FORGET_AFTER_DAYS: i64 = 120;
 
 /// `subject|mark` → the day it was last said.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Memory {
+pub(crate) struct Memory {
     #[serde(default)]
     pub said: BTreeMap<String, NaiveDate>,
 }
 
 /// A notification to send, with the memory entry to record once it was shown.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Planned {
+pub(crate) struct Planned {
     pub entry: String,
     pub note: Note,
     /// What it is about.
@@ -46,7 +46,7 @@ fn entry(subject: &str, mark: &str) -> String {
 }
 
 /// Which events deserve a notification now. Pure.
-pub fn decide(events: &[Event], memory: &Memory, now: DateTime<Utc>) -> Vec<Planned> {
+pub(crate) fn decide(events: &[Event], memory: &Memory, now: DateTime<Utc>) -> Vec<Planned> {
     let today = now.date_naive();
     let mut out: Vec<Planned> = Vec::new();
     for ev in events {
@@ -71,13 +71,13 @@ pub fn decide(events: &[Event], memory: &Memory, now: DateTime<Utc>) -> Vec<Plan
 }
 
 impl Memory {
-    pub fn path(env: &Env) -> PathBuf {
+    pub(crate) fn path(env: &Env) -> PathBuf {
         env.state_dir().join(FILE)
     }
 
     /// Reads the memory; a missing file is empty; an unreadable one is reported and ignored
     /// (it is our own file: losing it means at worst one repeated reminder).
-    pub fn load(path: &Path) -> Memory {
+    pub(crate) fn load(path: &Path) -> Memory {
         match crate::sys::fs::read_state(path) {
             Ok(Some(bytes)) => match serde_json::from_slice(&bytes) {
                 Ok(m) => m,
@@ -95,7 +95,7 @@ impl Memory {
     }
 
     /// Writes it atomically (creating the 0700 state folder).
-    pub fn save(&self, path: &Path) -> Result<()> {
+    pub(crate) fn save(&self, path: &Path) -> Result<()> {
         if let Some(dir) = path.parent() {
             crate::state::ensure_private_dir(dir)?;
         }
@@ -105,13 +105,13 @@ impl Memory {
     }
 
     /// Records that `planned` was shown today.
-    pub fn record(&mut self, planned: &Planned, now: DateTime<Utc>) {
+    pub(crate) fn record(&mut self, planned: &Planned, now: DateTime<Utc>) {
         self.said.insert(planned.entry.clone(), now.date_naive());
     }
 
     /// Forgets what is no longer relevant: marks of keys that are back to ok or gone, so that a
     /// key that warns again later is said again; old marks of vanished subjects.
-    pub fn prune(&mut self, events: &[Event], now: DateTime<Utc>) {
+    pub(crate) fn prune(&mut self, events: &[Event], now: DateTime<Utc>) {
         let live: BTreeSet<String> = events
             .iter()
             .filter_map(|e| e.mark().map(|m| entry(e.subject(), &m)))

@@ -10,13 +10,13 @@
 //! - `event`: what a cycle found; `texts`: what a notification says; `memory`: what was said;
 //! - `logfile`: the size-capped log; `source`: the real `Source`; `install`: service files.
 
-pub mod event;
+pub(crate) mod event;
 pub mod install;
-pub mod logfile;
-pub mod memory;
-pub mod source;
-pub mod texts;
-pub mod watch;
+pub(crate) mod logfile;
+pub(crate) mod memory;
+pub(crate) mod source;
+pub(crate) mod texts;
+pub(crate) mod watch;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,12 +27,12 @@ use crate::env::Env;
 use crate::error::Result;
 use crate::notifier::Notifier;
 
-pub use event::{Event, KeySeen, Level, RotationNeed};
-pub use memory::{decide, Memory, Planned};
+pub(crate) use event::{Event, Level, RotationNeed};
+pub(crate) use memory::{decide, Memory, Planned};
 
 /// What one refresh learned.
 #[derive(Debug, Clone, Default)]
-pub struct Refreshed {
+pub(crate) struct Refreshed {
     pub events: Vec<Event>,
     /// IAM could not be reached (network down): retry soon, quietly.
     pub unreachable: bool,
@@ -41,7 +41,7 @@ pub struct Refreshed {
 }
 
 /// Where the facts come from (the keys module, IAM, the rotation journal).
-pub trait Source {
+pub(crate) trait Source {
     /// Refreshes facts, keeps the prompt segment current, and returns what needs attention.
     fn refresh(&self, env: &Env) -> impl std::future::Future<Output = Result<Refreshed>>;
     /// Rotates the key of `profile` (for `agent.auto_rotate`). Err: why not, one line.
@@ -56,7 +56,7 @@ pub trait Source {
 
 /// Timing knobs (tests shorten nothing: these are the product values).
 #[derive(Debug, Clone)]
-pub struct Timing {
+pub(crate) struct Timing {
     /// Quiet time after a file event before refreshing.
     pub debounce: Duration,
     /// Longest single sleep, so a wall-clock deadline is noticed after a suspend.
@@ -80,7 +80,7 @@ impl Default for Timing {
 }
 
 /// The next periodic refresh: `hours` ± 10 % (None when periodic refresh is off).
-pub fn next_interval(hours: u32, jitter: f64) -> Option<Duration> {
+pub(crate) fn next_interval(hours: u32, jitter: f64) -> Option<Duration> {
     if hours == 0 {
         return None;
     }
@@ -91,14 +91,14 @@ pub fn next_interval(hours: u32, jitter: f64) -> Option<Duration> {
 
 /// Sends notes and remembers the ones shown. Logs one warning when notifications cannot be
 /// shown, then stays quiet until they work again.
-pub struct Speaker<N> {
+pub(crate) struct Speaker<N> {
     notifier: Arc<N>,
     timeout: Duration,
     failing: bool,
 }
 
 impl<N: Notifier + Send + Sync + 'static> Speaker<N> {
-    pub fn new(notifier: N, timeout: Duration) -> Self {
+    pub(crate) fn new(notifier: N, timeout: Duration) -> Self {
         Speaker {
             notifier: Arc::new(notifier),
             timeout,
@@ -109,7 +109,7 @@ impl<N: Notifier + Send + Sync + 'static> Speaker<N> {
     /// Shows what `decide` planned; records each shown note in `memory` and saves it at once
     /// to `save_to` (so a kill right after cannot make a restart repeat it). Returns how many
     /// were shown.
-    pub async fn say(
+    pub(crate) async fn say(
         &mut self,
         planned: Vec<Planned>,
         memory: &mut Memory,
@@ -205,7 +205,7 @@ enum Wake {
 }
 
 /// Runs the agent until a signal (or, with `once`, for one cycle). Exit code 0.
-pub async fn run_loop<S: Source, N: Notifier + Send + Sync + 'static>(
+pub(crate) async fn run_loop<S: Source, N: Notifier + Send + Sync + 'static>(
     env: &Env,
     source: &S,
     mut speaker: Speaker<N>,
@@ -420,7 +420,7 @@ mod tests {
     }
 
     fn warn() -> Event {
-        Event::Key(KeySeen {
+        Event::Key(super::event::KeySeen {
             key_id: "AKIAIOSFODNN7EXAMPLE".into(),
             profiles: vec!["work".into()],
             level: Level::Warn,
@@ -432,25 +432,21 @@ mod tests {
         })
     }
 
+    fn speaker(fail: bool) -> Speaker<Fake> {
+        let fake = Fake {
+            sent: Mutex::new(vec![]),
+            fail,
+        };
+        Speaker::new(fake, Duration::from_secs(1))
+    }
+
     #[tokio::test]
     async fn failing_server_is_not_recorded() {
         let mut m = Memory::default();
-        let mut s = Speaker::new(
-            Fake {
-                sent: Mutex::new(vec![]),
-                fail: true,
-            },
-            Duration::from_secs(1),
-        );
+        let mut s = speaker(true);
         s.say(decide(&[warn()], &m, Utc::now()), &mut m, None).await;
         assert!(m.said.is_empty() && s.failing);
-        let mut s = Speaker::new(
-            Fake {
-                sent: Mutex::new(vec![]),
-                fail: false,
-            },
-            Duration::from_secs(1),
-        );
+        let mut s = speaker(false);
         s.say(decide(&[warn()], &m, Utc::now()), &mut m, None).await;
         assert_eq!(m.said.len(), 1);
         assert_eq!(s.notifier.sent.lock().unwrap().len(), 1);

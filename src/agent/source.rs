@@ -14,7 +14,7 @@ use super::event::{Event, KeySeen, Level, RotationNeed};
 use super::{Refreshed, Source};
 
 /// The agent's view of a policy finding (None for ok/unknown/skipped keys with nothing to say).
-pub fn event_from_finding(f: &Finding, now: DateTime<Utc>) -> Option<Event> {
+pub(crate) fn event_from_finding(f: &Finding, now: DateTime<Utc>) -> Option<Event> {
     let level = match f.level {
         policy::Level::Ok => Level::Ok,
         policy::Level::Warn => Level::Warn,
@@ -45,7 +45,7 @@ pub fn event_from_finding(f: &Finding, now: DateTime<Utc>) -> Option<Event> {
 
 /// Reads the files and the config, refreshes every local key with IAM, evaluates.
 #[derive(Debug, Default)]
-pub struct KeysSource;
+pub(crate) struct KeysSource;
 
 /// What the blocking half of a refresh found.
 struct Found {
@@ -63,15 +63,16 @@ fn refresh_blocking(env: &Env) -> Result<Found> {
     let pending = crate::rotation::rotating_keys(&crate::rotation::pending(env));
     // The same pipeline as `keyage status --refresh`: facts from IAM for every key, the cache,
     // the pure policy, the prompt segment files.
-    let (_cache, findings) = crate::keys::assess(
+    let cache = crate::keys::update_cache(
         env,
         &inventory,
         &config,
         &groups,
         crate::keys::Refresh::force(),
-        &pending,
         now,
     )?;
+    let findings = crate::keys::assess(&inventory, &cache, &config, now);
+    let findings = crate::keys::publish(env, &inventory, &config, &pending, findings);
     let unreachable = findings.iter().any(|f| f.problem == Some("unreachable"));
     let mut rotation = Vec::new();
     if config.agent.auto_finalize {
@@ -129,7 +130,7 @@ fn auto_finalize(env: &Env, now: DateTime<Utc>) -> Vec<Event> {
 /// `agent.auto_rotate`: the rotation use case with the `Unattended` prompter (the same as
 /// `keyage rotate-self --yes --profile P`: old key made inactive, 7 days of grace), on a
 /// thread of its own. Err: the first line of the reason.
-pub fn rotate_blocking(env: &Env, profile: &str) -> std::result::Result<(), String> {
+pub(crate) fn rotate_blocking(env: &Env, profile: &str) -> std::result::Result<(), String> {
     use crate::rotation::session::{self, StartRequest};
     let req = StartRequest {
         plan: crate::rotation::plan::Request {
@@ -151,7 +152,7 @@ pub fn rotate_blocking(env: &Env, profile: &str) -> std::result::Result<(), Stri
 
 /// An interrupted rotation (a journal with no rotation running) and old keys whose grace
 /// period has passed.
-pub fn rotation_events(env: &Env, now: DateTime<Utc>) -> Vec<Event> {
+pub(crate) fn rotation_events(env: &Env, now: DateTime<Utc>) -> Vec<Event> {
     let mut out = Vec::new();
     let dir = env.state_dir();
     if let Ok(Some(j)) = crate::rotation::journal::Journal::load(&dir) {

@@ -7,7 +7,7 @@ use crate::secret::mask_id;
 use super::event::{Event, KeySeen, Level, RotationNeed};
 
 /// The text for an event; None when there is nothing to say.
-pub fn note_for(event: &Event) -> Option<Note> {
+pub(crate) fn note_for(event: &Event) -> Option<Note> {
     match event {
         Event::Key(k) => key_note(k),
         Event::Rotation(r) => Some(rotation_note(r)),

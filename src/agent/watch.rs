@@ -12,7 +12,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use crate::env::Env;
 
 /// The files whose change triggers a refresh.
-pub fn watched_files(env: &Env) -> Vec<PathBuf> {
+pub(crate) fn watched_files(env: &Env) -> Vec<PathBuf> {
     let aws = |var: &str, name: &str| match env.get(var) {
         Some(p) => env.expand_tilde(p),
         None => env
@@ -28,7 +28,7 @@ pub fn watched_files(env: &Env) -> Vec<PathBuf> {
     ]
 }
 
-pub struct Watch {
+pub(crate) struct Watch {
     watcher: Option<notify::RecommendedWatcher>,
     /// The folders of the watched files.
     folders: BTreeSet<PathBuf>,
@@ -44,7 +44,7 @@ fn watch_root(dir: &Path) -> Option<PathBuf> {
 }
 
 impl Watch {
-    pub fn new(env: &Env, tx: UnboundedSender<()>) -> Watch {
+    pub(crate) fn new(env: &Env, tx: UnboundedSender<()>) -> Watch {
         let files: BTreeSet<PathBuf> = watched_files(env).into_iter().collect();
         let folders: BTreeSet<PathBuf> = files
             .iter()
@@ -88,7 +88,7 @@ impl Watch {
 
     /// Moves the watches to the folders that exist now. When a folder appears, asks for one
     /// more refresh (a file may have been written in it before its watch started).
-    pub fn rewatch(&mut self) {
+    pub(crate) fn rewatch(&mut self) {
         let Some(watcher) = self.watcher.as_mut() else {
             return;
         };

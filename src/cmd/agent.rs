@@ -5,7 +5,7 @@ use crate::cli::AgentArgs;
 use crate::env::Env;
 use crate::error::{Error, Kind, Result};
 
-pub fn run(env: &Env, args: AgentArgs) -> Result<u8> {
+pub(crate) fn run(env: &Env, args: AgentArgs) -> Result<u8> {
     let dir = crate::state::ensure_dir(env)?;
     let log = logfile::init(env, &dir)?;
     // One agent at a time per state folder (else two would say everything twice).

@@ -19,19 +19,19 @@ use crate::error::{Error, Kind, Result};
 use crate::keys::iam::{api_error, ApiError, ApiFailure};
 
 /// The version of the `--json` document; bumped only on incompatible changes.
-pub const JSON_SCHEMA_VERSION: u32 = 1;
+pub(crate) const JSON_SCHEMA_VERSION: u32 = 1;
 
 /// How long we wait for IAM to generate the report.
-pub const REPORT_WAIT: Duration = Duration::from_secs(60);
+pub(crate) const REPORT_WAIT: Duration = Duration::from_secs(60);
 
 /// The policy statement an auditor needs (shown with AccessDenied).
-pub const AUDIT_STATEMENT: &str = r#"{
+pub(crate) const AUDIT_STATEMENT: &str = r#"{
   "Effect": "Allow",
   "Action": ["iam:GenerateCredentialReport", "iam:GetCredentialReport"],
   "Resource": "*"
 }"#;
 
-pub fn run(env: &Env, args: AuditArgs) -> Result<u8> {
+pub(crate) fn run(env: &Env, args: AuditArgs) -> Result<u8> {
     let policy = Policy {
         max_age_days: args.max_age_days,
         unused_days: args.unused_days,
@@ -75,7 +75,7 @@ pub fn run(env: &Env, args: AuditArgs) -> Result<u8> {
 
 /// The `--json` document (see docs/audit.md).
 #[derive(Debug, Serialize)]
-pub struct JsonReport<'a> {
+pub(crate) struct JsonReport<'a> {
     pub schema_version: u32,
     pub checked_at: DateTime<Utc>,
     pub report_generated_at: Option<DateTime<Utc>>,
@@ -91,20 +91,20 @@ fn emit(text: &str) -> Result<()> {
 
 /// The report as IAM returned it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawReport {
+pub(crate) struct RawReport {
     pub content: Vec<u8>,
     pub generated: Option<DateTime<Utc>>,
 }
 
 /// The two IAM calls behind a narrow trait, so the polling can be unit-tested.
-pub trait ReportSource {
+pub(crate) trait ReportSource {
     /// GenerateCredentialReport: true when the report is complete.
     fn generate(&self) -> impl Future<Output = Result<bool, ApiError>>;
     /// GetCredentialReport.
     fn get(&self) -> impl Future<Output = Result<RawReport, ApiError>>;
 }
 
-pub struct SdkReportSource {
+pub(crate) struct SdkReportSource {
     pub iam: aws_sdk_iam::Client,
 }
 
@@ -143,7 +143,7 @@ impl ReportSource for SdkReportSource {
 
 /// The bounded wait: total, first pause, longest pause.
 #[derive(Debug, Clone, Copy)]
-pub struct Wait {
+pub(crate) struct Wait {
     pub total: Duration,
     pub first: Duration,
     pub max_step: Duration,
@@ -168,7 +168,7 @@ fn not_ready(e: &ApiError) -> bool {
 }
 
 /// Generates the report, polls until complete (within `wait.total`), then fetches it.
-pub async fn fetch(
+pub(crate) async fn fetch(
     src: &impl ReportSource,
     wait: &Wait,
     progress: &dyn Fn(&str),
@@ -205,7 +205,7 @@ pub async fn fetch(
 }
 
 /// Maps an API error; AccessDenied names both actions an audit needs.
-pub fn audit_error(e: ApiError) -> Error {
+pub(crate) fn audit_error(e: ApiError) -> Error {
     if e.failure == ApiFailure::AccessDenied {
         let action = crate::keys::iam::iam_action(e.op);
         return Error::new(Kind::Aws, e.to_string()).hint(format!(
@@ -236,7 +236,7 @@ impl Spinner {
 }
 
 /// The `--csv` output: one line per finding, with a header.
-pub fn render_csv(findings: &[Finding]) -> Result<String> {
+pub(crate) fn render_csv(findings: &[Finding]) -> Result<String> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let fail = |e: csv::Error| Error::internal(format!("cannot write CSV: {e}"));
     w.write_record([
@@ -278,7 +278,7 @@ pub fn render_csv(findings: &[Finding]) -> Result<String> {
 }
 
 /// The table: one row per finding, then a summary line.
-pub fn render_table(findings: &[Finding], summary: &Summary, policy: &Policy) -> String {
+pub(crate) fn render_table(findings: &[Finding], summary: &Summary, policy: &Policy) -> String {
     let limits = format!(
         "max age {} d, unused after {} d",
         policy.max_age_days, policy.unused_days

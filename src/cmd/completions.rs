@@ -5,7 +5,7 @@ use clap::CommandFactory;
 use crate::cli::{Cli, CompletionsArgs};
 use crate::error::Result;
 
-pub fn run(args: CompletionsArgs) -> Result<u8> {
+pub(crate) fn run(args: CompletionsArgs) -> Result<u8> {
     let mut cmd = Cli::command();
     // Rendered in memory: clap_complete panics when its writer fails (`| head -c1`).
     let mut buf = Vec::new();

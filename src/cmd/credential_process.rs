@@ -7,7 +7,7 @@ use crate::cli::CredentialProcessArgs;
 use crate::env::Env;
 use crate::error::{Error, Kind, Result};
 
-pub fn run(env: &Env, args: CredentialProcessArgs) -> Result<u8> {
+pub(crate) fn run(env: &Env, args: CredentialProcessArgs) -> Result<u8> {
     let store = crate::protect::store();
     let json = if args.session {
         let secs = crate::protect::session::parse_duration(&args.duration)

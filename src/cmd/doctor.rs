@@ -6,7 +6,7 @@ use crate::doctor::{self, Check, Report};
 use crate::env::Env;
 use crate::error::Result;
 
-pub fn run(env: &Env, args: DoctorArgs) -> Result<u8> {
+pub(crate) fn run(env: &Env, args: DoctorArgs) -> Result<u8> {
     // The slow probes run on their own threads while the files and AWS are checked.
     let stores = {
         let env = env.clone();

@@ -10,7 +10,7 @@ use crate::scan::git::{allow_config, finish_diff, load_binaries, spawn_diff};
 use crate::scan::staged::scan_staged;
 use crate::scan::{Allowlist, Finding, Matcher, OwnValues};
 
-pub fn run(env: &Env, args: HookArgs) -> Result<u8> {
+pub(crate) fn run(env: &Env, args: HookArgs) -> Result<u8> {
     match args.hook {
         HookKind::PreCommit => pre_commit(env),
     }
@@ -70,7 +70,7 @@ fn pre_commit(env: &Env) -> Result<u8> {
 /// What to do next. An own key cannot be allowlisted, so for those the advice is to take it
 /// out (and rotate if it ever left the machine); the allowlist is offered only for the
 /// pattern matches.
-pub fn advice(findings: &[Finding]) -> String {
+pub(crate) fn advice(findings: &[Finding]) -> String {
     let mut out = String::new();
     let own: Vec<&str> = {
         let mut v: Vec<&str> = findings

@@ -5,7 +5,7 @@ use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::surfaces::{prompt::segment_dir, shell};
 
-pub fn run(env: &Env, args: InitArgs) -> Result<u8> {
+pub(crate) fn run(env: &Env, args: InitArgs) -> Result<u8> {
     let dir = segment_dir(env);
     if dir.to_string_lossy().contains(['\'', '\n']) {
         return Err(Error::usage(format!(

@@ -8,7 +8,7 @@ use crate::env::Env;
 use crate::error::{Error, IoContext, Kind, Result};
 use crate::surfaces::install as inst;
 
-pub fn run(env: &Env, args: InstallArgs, install: bool) -> Result<u8> {
+pub(crate) fn run(env: &Env, args: InstallArgs, install: bool) -> Result<u8> {
     let said = match args.what {
         InstallWhat::GitHook { repo, global } => {
             if global {

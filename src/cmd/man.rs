@@ -5,7 +5,7 @@ use clap::CommandFactory;
 use crate::cli::Cli;
 use crate::error::{Error, Result};
 
-pub fn run() -> Result<u8> {
+pub(crate) fn run() -> Result<u8> {
     let man = clap_mangen::Man::new(Cli::command());
     let mut buf = Vec::new();
     man.render(&mut buf)

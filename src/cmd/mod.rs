@@ -1,30 +1,30 @@
 //! One file per subcommand. Each `run` takes the environment snapshot and its arguments and
 //! returns the exit code (0 ok, 3 findings); errors are mapped to codes once, in `lib.rs`.
 
-pub mod agent;
-pub mod audit;
-pub mod backout;
-pub mod completions;
-pub mod credential_process;
-pub mod doctor;
-pub mod finalize;
-pub mod hook;
-pub mod init;
-pub mod install;
-pub mod man;
-pub mod prompt;
-pub mod protect;
-pub mod rotate;
-pub mod scan;
-pub mod status;
-pub mod store;
-pub mod unprotect;
+pub(crate) mod agent;
+pub(crate) mod audit;
+pub(crate) mod backout;
+pub(crate) mod completions;
+pub(crate) mod credential_process;
+pub(crate) mod doctor;
+pub(crate) mod finalize;
+pub(crate) mod hook;
+pub(crate) mod init;
+pub(crate) mod install;
+pub(crate) mod man;
+pub(crate) mod prompt;
+pub(crate) mod protect;
+pub(crate) mod rotate;
+pub(crate) mod scan;
+pub(crate) mod status;
+pub(crate) mod store;
+pub(crate) mod unprotect;
 
 use crate::cli::{Cli, Command};
 use crate::env::Env;
 use crate::error::Result;
 
-pub fn dispatch(env: &Env, cli: Cli) -> Result<u8> {
+pub(crate) fn dispatch(env: &Env, cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Status(a) => status::run(env, a),
         Command::Doctor(a) => doctor::run(env, a),

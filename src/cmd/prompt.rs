@@ -8,7 +8,7 @@ use crate::env::Env;
 use crate::error::Result;
 use crate::surfaces::prompt::{all_segment, profile_segment};
 
-pub fn run(env: &Env, args: PromptArgs) -> Result<u8> {
+pub(crate) fn run(env: &Env, args: PromptArgs) -> Result<u8> {
     let scope = args.scope.unwrap_or_else(|| configured_scope(env));
     let now = std::time::SystemTime::now();
     let seg = match scope {
@@ -24,7 +24,7 @@ pub fn run(env: &Env, args: PromptArgs) -> Result<u8> {
 }
 
 /// `[prompt] scope` from config.toml; a broken config means the default (never fail here).
-pub fn configured_scope(env: &Env) -> Scope {
+pub(crate) fn configured_scope(env: &Env) -> Scope {
     match crate::config::Config::load(env).map(|c| c.prompt.scope) {
         Ok(crate::config::PromptScope::All) => Scope::All,
         _ => Scope::Current,

@@ -5,7 +5,7 @@ use crate::env::Env;
 use crate::error::{Error, Kind, Result};
 use crate::rotation::ui;
 
-pub fn run(env: &Env, args: ProtectArgs) -> Result<u8> {
+pub(crate) fn run(env: &Env, args: ProtectArgs) -> Result<u8> {
     let profile = args.profile.unwrap_or_else(|| env.current_profile());
     let exe = crate::sys::paths::user_facing_exe().map_err(|e| {
         Error::new(
@@ -16,12 +16,12 @@ pub fn run(env: &Env, args: ProtectArgs) -> Result<u8> {
     let store = crate::protect::store();
     let Some(plan) = crate::protect::plan(env, &profile, &exe)? else {
         let key = crate::protect::finish_only(env, &profile, &store)?;
-        println!("Key {key} of profile `{profile}` is protected: it is in the OS keyring and in none of your AWS files.");
+        crate::say!("Key {key} of profile `{profile}` is protected: it is in the OS keyring and in none of your AWS files.");
         return Ok(0);
     };
-    print!("{}", plan.render());
+    crate::sys::out::print(&plan.render())?;
     if args.dry_run {
-        println!("Dry run: nothing was changed.");
+        crate::say!("Dry run: nothing was changed.");
         return Ok(0);
     }
     if !ui::confirm("Protect it now?", args.yes, "--yes")? {
@@ -32,9 +32,9 @@ pub fn run(env: &Env, args: ProtectArgs) -> Result<u8> {
     }
     let done = crate::protect::execute(env, &plan, &store)?;
     for f in &done.files {
-        println!("  changed {}", f.display());
+        crate::say!("  changed {}", f.display());
     }
-    println!(
+    crate::say!(
         "Protected: key {} is in the OS keyring (read back) and in none of your AWS files; {} get{} it through `keyage credential-process`. `keyage unprotect --profile {profile}` puts it back.",
         done.key_id,
         done.profiles.join(", "),

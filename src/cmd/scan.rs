@@ -30,7 +30,7 @@ struct Report<'a> {
     verified: Option<&'a [crate::keys::verify::Checked]>,
 }
 
-pub fn run(env: &Env, args: ScanArgs) -> Result<u8> {
+pub(crate) fn run(env: &Env, args: ScanArgs) -> Result<u8> {
     let cwd = std::env::current_dir().at("read", ".")?;
     let paths = if args.paths.is_empty() && !args.home {
         vec![cwd.clone()]

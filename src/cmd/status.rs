@@ -21,21 +21,21 @@ use crate::keys::Refresh;
 use crate::profiles::{Class, FileKind, Inventory, KeyGroup};
 
 /// JSON schema version of `status --json`; bumped only on incompatible changes.
-pub const SCHEMA: u32 = 1;
+pub(crate) const SCHEMA: u32 = 1;
 
-pub fn run(env: &Env, args: StatusArgs) -> Result<u8> {
+pub(crate) fn run(env: &Env, args: StatusArgs) -> Result<u8> {
     run_at(env, args, Utc::now(), Some(crate::keys::gather::refresh))
 }
 
 /// `keyage status --offline`, linking no AWS SDK: what the fast front binary runs
 /// (`crate::front`). `args.offline` must be set.
-pub fn run_offline(env: &Env, args: StatusArgs) -> Result<u8> {
+pub(crate) fn run_offline(env: &Env, args: StatusArgs) -> Result<u8> {
     debug_assert!(args.offline);
     run_at(env, args, Utc::now(), None)
 }
 
 /// `fetch`: how to ask IAM (`None`: never, as with `--offline`).
-pub fn run_at(
+pub(crate) fn run_at(
     env: &Env,
     args: StatusArgs,
     now: DateTime<Utc>,
@@ -44,7 +44,7 @@ pub fn run_at(
     let config = Config::load(env)?;
     let inventory = Inventory::load(env)?;
     for w in &inventory.warnings {
-        eprintln!("keyage: warning: {w}");
+        crate::warning!("{w}");
     }
     let groups = inventory.keys();
     let selected = select(&inventory, &groups, &args.profiles)?;
@@ -59,10 +59,11 @@ pub fn run_at(
         eprintln!("keyage: warning: {w}");
     }
     let pending = crate::rotation::rotating_keys(&pending_finalize);
-    let (cache, findings) =
-        crate::keys::assess(env, &inventory, &config, &selected, mode, &pending, now)?;
+    let cache = crate::keys::update_cache(env, &inventory, &config, &selected, mode, now)?;
+    let findings = crate::keys::assess(&inventory, &cache, &config, now);
+    let findings = crate::keys::publish(env, &inventory, &config, &pending, findings);
     if let Some(w) = unreachable_warning(env, &cache, &selected, now) {
-        eprintln!("keyage: warning: {w}");
+        crate::warning!("{w}");
     }
 
     let selected_ids: std::collections::HashSet<&str> =
@@ -220,7 +221,7 @@ struct JsonReport<'a> {
 }
 
 /// The "what comes next" lines for old keys kept after a rotation.
-pub fn render_pending(pending: &[PendingFinalize], now: DateTime<Utc>) -> String {
+pub(crate) fn render_pending(pending: &[PendingFinalize], now: DateTime<Utc>) -> String {
     let mut s = String::new();
     for p in pending {
         let when = if p.deadline <= now {
@@ -244,7 +245,7 @@ pub fn render_pending(pending: &[PendingFinalize], now: DateTime<Utc>) -> String
 
 /// One profile in `status` (table's second part, JSON `profiles[]`).
 #[derive(Debug, Clone, Serialize)]
-pub struct ProfileRow {
+pub(crate) struct ProfileRow {
     pub name: String,
     /// `static`, `temporary`, `no_static_key` or `incomplete`.
     pub kind: &'static str,
@@ -327,7 +328,7 @@ fn last_used_text(f: &Finding) -> String {
 }
 
 /// The human table.
-pub fn render_table(
+pub(crate) fn render_table(
     inv: &Inventory,
     findings: &[&Finding],
     profiles: &[ProfileRow],

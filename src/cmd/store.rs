@@ -1,12 +1,14 @@
 //! `keyage store list|migrate`: which key ids have a backout copy, and moving the copies
 //! between the OS keyring and the encrypted file store (`crate::store::migrate`).
 
+use std::io::Write;
+
 use crate::cli::{StoreArgs, StoreTarget, StoreWhat};
 use crate::env::Env;
 use crate::error::Result;
 use crate::store::{self, migrate, StoreKind};
 
-pub fn run(env: &Env, args: StoreArgs) -> Result<u8> {
+pub(crate) fn run(env: &Env, args: StoreArgs) -> Result<u8> {
     match args.what {
         StoreWhat::List { json } => {
             let b = store::open(env)?;
@@ -18,12 +20,13 @@ pub fn run(env: &Env, args: StoreArgs) -> Result<u8> {
                     "why": b.why,
                     "ids": ids,
                 });
-                println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+                let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+                crate::sys::out::print(&format!("{text}\n"))?;
             } else {
                 eprintln!("keyage: copies in {} ({})", b.location(), b.why);
-                for id in &ids {
-                    println!("{id}");
-                }
+                crate::sys::out::with_stdout(|out| {
+                    ids.iter().try_for_each(|id| writeln!(out, "{id}"))
+                })?;
             }
             Ok(0)
         }
@@ -33,7 +36,7 @@ pub fn run(env: &Env, args: StoreArgs) -> Result<u8> {
                 StoreTarget::File => StoreKind::File,
             };
             let moved = migrate::migrate(env, to)?;
-            print!("{}", moved.render());
+            crate::sys::out::print(&moved.render())?;
             Ok(0)
         }
     }

@@ -15,7 +15,7 @@ use crate::secret::SecretKey;
 use super::Check;
 
 /// The bound on all AWS checks of one key.
-pub const PER_KEY: Duration = Duration::from_secs(12);
+pub(crate) const PER_KEY: Duration = Duration::from_secs(12);
 
 struct Job {
     key_id: String,
@@ -25,7 +25,7 @@ struct Job {
 }
 
 /// Identity and list-permission checks for every static key in `inv`.
-pub fn check(env: &Env, inv: &Inventory) -> Vec<Check> {
+pub(crate) fn check(env: &Env, inv: &Inventory) -> Vec<Check> {
     let jobs: Vec<Job> = inv
         .keys()
         .into_iter()

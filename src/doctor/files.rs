@@ -7,7 +7,7 @@ use super::Check;
 
 /// Loads the inventory and reports on the files. The inventory is None when a file does not
 /// parse (the per-key checks are then skipped).
-pub fn check(env: &Env) -> (Option<Inventory>, Vec<Check>) {
+pub(crate) fn check(env: &Env) -> (Option<Inventory>, Vec<Check>) {
     let mut out = Vec::new();
     let cred_path = locate::path(env, FileKind::Credentials);
     let inv = match Inventory::load(env) {

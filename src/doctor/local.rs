@@ -13,16 +13,16 @@ use crate::vault::{backend_name, Keyring, SecretStore};
 use super::Check;
 
 /// The marker `keyage install shell` puts on the line it adds to an rc file.
-pub const RC_MARKER: &str = "# keyage init";
+pub(crate) const RC_MARKER: &str = "# keyage init";
 /// The systemd user unit `keyage install agent` writes.
-pub const SYSTEMD_UNIT: &str = "keyage-agent.service";
+pub(crate) const SYSTEMD_UNIT: &str = "keyage-agent.service";
 /// The LaunchAgent label on macOS.
-pub const LAUNCHD_LABEL: &str = "dev.keyage.agent";
+pub(crate) const LAUNCHD_LABEL: &str = "dev.keyage.agent";
 /// The scheduled task on Windows.
-pub const TASK_NAME: &str = "keyage-agent";
+pub(crate) const TASK_NAME: &str = "keyage-agent";
 
 /// Writes, reads back and deletes a probe entry (bounded to 5 s).
-pub fn keyring() -> Check {
+pub(crate) fn keyring() -> Check {
     let ring = Keyring {
         timeout: Duration::from_secs(5),
         ..Keyring::default()
@@ -48,7 +48,7 @@ pub fn keyring() -> Check {
 /// The keyring check and the `store` check: which store keeps the backout copies, why, and
 /// whether it takes one now (probe). When the file store is in use and works, a missing
 /// keyring is only a warning (nothing needs it).
-pub fn stores(env: &Env) -> Vec<Check> {
+pub(crate) fn stores(env: &Env) -> Vec<Check> {
     let mut ring = keyring();
     let store = store(env);
     if store.status == super::Status::Ok
@@ -62,7 +62,7 @@ pub fn stores(env: &Env) -> Vec<Check> {
 }
 
 /// Which store `[store] backend` picks, why, how many copies it holds, and a probe.
-pub fn store(env: &Env) -> Check {
+pub(crate) fn store(env: &Env) -> Check {
     const ID: &str = "store";
     const TITLE: &str = "backout store";
     let b = match crate::store::open(env) {
@@ -109,7 +109,7 @@ pub fn store(env: &Env) -> Check {
 }
 
 /// Asks the notification server who it is (bounded to 3 s).
-pub fn notifications() -> Check {
+pub(crate) fn notifications() -> Check {
     match notifier::server_info(Duration::from_secs(3)) {
         Ok(i) => {
             let mut d = i.name.clone();
@@ -138,7 +138,7 @@ fn git(args: &[&str], dir: Option<&Path>) -> Option<String> {
 }
 
 /// git is on PATH.
-pub fn git_present() -> (bool, Check) {
+pub(crate) fn git_present() -> (bool, Check) {
     match git(&["--version"], None) {
         Some(v) => (true, Check::ok("git", "git", v)),
         None => (
@@ -157,7 +157,7 @@ fn mentions_keyage(p: &Path) -> bool {
 }
 
 /// The pre-commit hook: globally (core.hooksPath) or in the current repository.
-pub fn git_hook(env: &Env, git_ok: bool, cwd: Option<&Path>) -> Check {
+pub(crate) fn git_hook(env: &Env, git_ok: bool, cwd: Option<&Path>) -> Check {
     const ID: &str = "git_hook";
     const TITLE: &str = "git pre-commit hook";
     if !git_ok {
@@ -193,7 +193,7 @@ fn xdg_config(env: &Env) -> PathBuf {
 }
 
 /// The rc files `keyage install shell` may have edited.
-pub fn rc_files(env: &Env) -> Vec<(&'static str, PathBuf)> {
+pub(crate) fn rc_files(env: &Env) -> Vec<(&'static str, PathBuf)> {
     let home = env.home().unwrap_or_default();
     let zdot = env
         .get("ZDOTDIR")
@@ -211,7 +211,7 @@ pub fn rc_files(env: &Env) -> Vec<(&'static str, PathBuf)> {
 }
 
 /// The shell line (`# keyage init` marker) in any rc file.
-pub fn shell_init(env: &Env) -> Check {
+pub(crate) fn shell_init(env: &Env) -> Check {
     let found: Vec<String> = rc_files(env)
         .into_iter()
         .filter(|(_, p)| {
@@ -231,7 +231,7 @@ pub fn shell_init(env: &Env) -> Check {
 }
 
 /// The background agent's unit / LaunchAgent / scheduled task.
-pub fn agent(env: &Env) -> Check {
+pub(crate) fn agent(env: &Env) -> Check {
     const ID: &str = "agent";
     const TITLE: &str = "background agent";
     let fix = "`keyage install agent` (desktop reminders before keys expire)";

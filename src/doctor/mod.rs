@@ -4,17 +4,17 @@
 //! key, in parallel), `protect` (keys kept in the keyring), `local` (keyring, notifications, git, installed hook/shell line/agent).
 //! This module holds the model and the two renderings (text, JSON); it is pure.
 
-pub mod aws;
-pub mod files;
-pub mod local;
-pub mod protect;
+pub(crate) mod aws;
+pub(crate) mod files;
+pub(crate) mod local;
+pub(crate) mod protect;
 
 use serde::Serialize;
 
 /// The outcome of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Status {
+pub(crate) enum Status {
     Ok,
     Warn,
     Fail,
@@ -22,7 +22,7 @@ pub enum Status {
 
 /// One line of the report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Check {
+pub(crate) struct Check {
     /// Stable identifier (see docs/doctor.md), e.g. `credentials_file`, `identity`.
     pub id: &'static str,
     pub status: Status,
@@ -41,7 +41,7 @@ pub struct Check {
 }
 
 impl Check {
-    pub fn new(
+    pub(crate) fn new(
         id: &'static str,
         status: Status,
         title: impl Into<String>,
@@ -57,24 +57,36 @@ impl Check {
             profiles: Vec::new(),
         }
     }
-    pub fn ok(id: &'static str, title: impl Into<String>, detail: impl Into<String>) -> Self {
+    pub(crate) fn ok(
+        id: &'static str,
+        title: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Self {
         Self::new(id, Status::Ok, title, detail)
     }
-    pub fn warn(id: &'static str, title: impl Into<String>, detail: impl Into<String>) -> Self {
+    pub(crate) fn warn(
+        id: &'static str,
+        title: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Self {
         Self::new(id, Status::Warn, title, detail)
     }
-    pub fn fail(id: &'static str, title: impl Into<String>, detail: impl Into<String>) -> Self {
+    pub(crate) fn fail(
+        id: &'static str,
+        title: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Self {
         Self::new(id, Status::Fail, title, detail)
     }
-    pub fn fix(mut self, fix: impl Into<String>) -> Self {
+    pub(crate) fn fix(mut self, fix: impl Into<String>) -> Self {
         self.fix = Some(fix.into());
         self
     }
-    pub fn fix_opt(mut self, fix: Option<String>) -> Self {
+    pub(crate) fn fix_opt(mut self, fix: Option<String>) -> Self {
         self.fix = fix;
         self
     }
-    pub fn key(mut self, key_id: &str, profiles: &[String]) -> Self {
+    pub(crate) fn key(mut self, key_id: &str, profiles: &[String]) -> Self {
         self.key_id = Some(key_id.to_string());
         self.profiles = profiles.to_vec();
         self
@@ -83,7 +95,7 @@ impl Check {
 
 /// Counts per status.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Summary {
+pub(crate) struct Summary {
     pub ok: usize,
     pub warn: usize,
     pub fail: usize,
@@ -91,7 +103,7 @@ pub struct Summary {
 
 /// The whole report.
 #[derive(Debug, Clone, Serialize)]
-pub struct Report {
+pub(crate) struct Report {
     /// JSON schema version.
     pub version: u32,
     /// True when no check failed (the exit code is 0 exactly then).
@@ -101,7 +113,7 @@ pub struct Report {
 }
 
 impl Report {
-    pub fn new(checks: Vec<Check>) -> Self {
+    pub(crate) fn new(checks: Vec<Check>) -> Self {
         let mut s = Summary::default();
         for c in &checks {
             match c.status {
@@ -118,18 +130,18 @@ impl Report {
         }
     }
     /// 0 when nothing failed, 1 otherwise.
-    pub fn exit_code(&self) -> u8 {
+    pub(crate) fn exit_code(&self) -> u8 {
         if self.ok {
             0
         } else {
             1
         }
     }
-    pub fn to_json(&self) -> String {
+    pub(crate) fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".to_string())
     }
     /// The text report: `ok   title  detail`, the fix on the next line.
-    pub fn to_text(&self) -> String {
+    pub(crate) fn to_text(&self) -> String {
         let tag = |c: &Check| match c.status {
             Status::Ok => "ok",
             Status::Warn => "warn",

@@ -17,7 +17,7 @@ const TITLE: &str = "protected keys";
 
 /// Tools that read keys from their own config file and cannot run `credential_process`:
 /// (file under HOME, tool, what to do instead).
-pub const STATIC_ONLY_TOOLS: &[(&str, &str, &str)] = &[
+pub(crate) const STATIC_ONLY_TOOLS: &[(&str, &str, &str)] = &[
     (
         ".s3cfg",
         "s3cmd",
@@ -41,7 +41,7 @@ pub const STATIC_ONLY_TOOLS: &[(&str, &str, &str)] = &[
 ];
 
 /// The checks: none when no key is protected.
-pub fn check(env: &Env, inv: Option<&Inventory>) -> Vec<Check> {
+pub(crate) fn check(env: &Env, inv: Option<&Inventory>) -> Vec<Check> {
     let ix = match Index::load(&env.state_dir()) {
         Ok(ix) => ix,
         Err(e) => return vec![Check::fail(ID, TITLE, e.message).fix_opt(e.hint)],

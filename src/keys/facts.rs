@@ -6,13 +6,11 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::iam::{
-    iam_action, ApiError, ApiFailure, Identity, KeyMeta, LastUsed, SELF_SERVICE_STATEMENT,
-};
+use super::iam::{iam_action, ApiError, ApiFailure, Identity, KeyMeta, LastUsed};
 
 /// The facts about one local key id (one entry of the cache).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct KeyFacts {
+pub(crate) struct KeyFacts {
     pub key_id: String,
     /// When keyage first saw this id in a local file; kept forever. The lower bound of the
     /// key's age when IAM cannot tell.
@@ -41,7 +39,7 @@ pub struct KeyFacts {
 
 /// Another key of the same IAM user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OtherKey {
+pub(crate) struct OtherKey {
     pub key_id: String,
     pub created: Option<DateTime<Utc>>,
     pub active: bool,
@@ -51,7 +49,7 @@ pub struct OtherKey {
 
 /// A failed call, kept for the note and the JSON `problem` field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Problem {
+pub(crate) struct Problem {
     /// The API operation, e.g. `ListAccessKeys`.
     pub op: String,
     pub failure: ApiFailure,
@@ -61,7 +59,25 @@ pub struct Problem {
 }
 
 impl Problem {
-    pub fn from_api(e: &ApiError, at: DateTime<Utc>) -> Self {
+    /// The full explanation (with the policy statement for AccessDenied).
+    #[cfg(test)]
+    pub(crate) fn explain(&self) -> String {
+        match self.failure {
+            ApiFailure::AccessDenied => format!(
+                "{} was denied: your IAM identity lacks {}; ask an admin to attach a policy with this statement:\n{}",
+                self.op,
+                iam_action(&self.op),
+                crate::keys::iam::SELF_SERVICE_STATEMENT
+            ),
+            ApiFailure::InvalidKey => format!(
+                "{} rejected the key ({}): it was deleted, made inactive, or its secret is wrong",
+                self.op,
+                self.code.as_deref().unwrap_or("InvalidClientTokenId")
+            ),
+            _ => format!("{} failed: {}", self.op, self.message),
+        }
+    }
+    pub(crate) fn from_api(e: &ApiError, at: DateTime<Utc>) -> Self {
         Problem {
             op: e.op.to_string(),
             failure: e.failure,
@@ -71,11 +87,11 @@ impl Problem {
         }
     }
     /// The IAM action whose absence caused an AccessDenied.
-    pub fn missing_action(&self) -> Option<&'static str> {
+    pub(crate) fn missing_action(&self) -> Option<&'static str> {
         (self.failure == ApiFailure::AccessDenied).then(|| iam_action(&self.op))
     }
     /// One line for the table's note.
-    pub fn short(&self) -> String {
+    pub(crate) fn short(&self) -> String {
         match self.failure {
             ApiFailure::AccessDenied => format!("AccessDenied: missing {}", iam_action(&self.op)),
             ApiFailure::InvalidKey => format!(
@@ -91,28 +107,11 @@ impl Problem {
             ),
         }
     }
-    /// The full explanation (with the policy statement for AccessDenied).
-    pub fn explain(&self) -> String {
-        match self.failure {
-            ApiFailure::AccessDenied => format!(
-                "{} was denied: your IAM identity lacks {}; ask an admin to attach a policy with this statement:\n{}",
-                self.op,
-                iam_action(&self.op),
-                SELF_SERVICE_STATEMENT
-            ),
-            ApiFailure::InvalidKey => format!(
-                "{} rejected the key ({}): it was deleted, made inactive, or its secret is wrong",
-                self.op,
-                self.code.as_deref().unwrap_or("InvalidClientTokenId")
-            ),
-            _ => format!("{} failed: {}", self.op, self.message),
-        }
-    }
 }
 
 /// The answers of one refresh of one key (see `gather`).
 #[derive(Debug, Clone, Default)]
-pub struct Fetched {
+pub(crate) struct Fetched {
     pub identity: Option<Identity>,
     /// ListAccessKeys of the caller, when it answered.
     pub keys: Option<Vec<KeyMeta>>,
@@ -122,7 +121,7 @@ pub struct Fetched {
 }
 
 impl KeyFacts {
-    pub fn new(key_id: &str, first_seen: DateTime<Utc>) -> Self {
+    pub(crate) fn new(key_id: &str, first_seen: DateTime<Utc>) -> Self {
         KeyFacts {
             key_id: key_id.to_string(),
             first_seen,
@@ -137,7 +136,7 @@ impl KeyFacts {
     }
 
     /// The problem that decides how the key is shown: invalid first, then access denied.
-    pub fn main_problem(&self) -> Option<&Problem> {
+    pub(crate) fn main_problem(&self) -> Option<&Problem> {
         let rank = |p: &Problem| match p.failure {
             ApiFailure::InvalidKey => 0,
             ApiFailure::AccessDenied => 1,
@@ -146,7 +145,7 @@ impl KeyFacts {
         self.problems.iter().min_by_key(|p| rank(p))
     }
 
-    pub fn is_invalid(&self) -> bool {
+    pub(crate) fn is_invalid(&self) -> bool {
         self.problems
             .iter()
             .any(|p| p.failure == ApiFailure::InvalidKey)
@@ -155,7 +154,7 @@ impl KeyFacts {
     /// Merges a refresh into the facts. Facts that cannot change (CreateDate, identity) are
     /// kept when this refresh could not learn them; a refresh that reached nobody (network
     /// down) keeps everything and does not count as checked.
-    pub fn apply(&mut self, f: Fetched, now: DateTime<Utc>) {
+    pub(crate) fn apply(&mut self, f: Fetched, now: DateTime<Utc>) {
         let reached = f.identity.is_some()
             || f.keys.is_some()
             || f.errors.iter().any(|e| {
@@ -223,15 +222,16 @@ mod tests {
         }
     }
 
+    fn user_u() -> Identity {
+        Identity::from_arn("1".into(), "arn:aws:iam::1:user/u".into())
+    }
+
     #[test]
     fn apply_full_answer() {
         let mut f = KeyFacts::new("AKIAA", t(1));
         f.apply(
             Fetched {
-                identity: Some(Identity::from_arn(
-                    "1".into(),
-                    "arn:aws:iam::1:user/u".into(),
-                )),
+                identity: Some(user_u()),
                 keys: Some(vec![
                     KeyMeta {
                         key_id: "AKIAA".into(),
@@ -279,10 +279,7 @@ mod tests {
         let mut f = KeyFacts::new("AKIAA", t(1));
         f.apply(
             Fetched {
-                identity: Some(Identity::from_arn(
-                    "1".into(),
-                    "arn:aws:iam::1:user/u".into(),
-                )),
+                identity: Some(user_u()),
                 errors: vec![err("ListAccessKeys", ApiFailure::AccessDenied)],
                 ..Default::default()
             },

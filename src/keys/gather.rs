@@ -20,10 +20,10 @@ use crate::state::cache::Cache;
 /// that a developer's keys are usually all asked in one wave — the wall time is then about two
 /// network round trips whatever the number of keys; calls IAM throttles are retried by the SDK
 /// with back-off.
-pub const CONCURRENCY: usize = 64;
+pub(crate) const CONCURRENCY: usize = 64;
 
 /// Asks IAM about one key through `svc` (built from that key).
-pub async fn fetch<S: KeyService>(svc: &S, key_id: &str) -> Fetched {
+pub(crate) async fn fetch<S: KeyService>(svc: &S, key_id: &str) -> Fetched {
     let mut f = Fetched::default();
     let (who, list) = tokio::join!(svc.whoami(), svc.list_keys(None));
     match who {
@@ -89,7 +89,7 @@ struct Job {
 
 /// Refreshes `key_ids` (ids without a secret in the files are skipped) and merges the answers
 /// into `cache` at `now`.
-pub fn refresh(
+pub(crate) fn refresh(
     env: &Env,
     inventory: &Inventory,
     key_ids: &[String],
@@ -267,7 +267,8 @@ mod tests {
         }
     }
 
-    fn run(f: Fake) -> Fetched {
+    fn run(deny_list: bool, invalid: bool) -> Fetched {
+        let f = Fake { deny_list, invalid };
         tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap()
@@ -276,10 +277,7 @@ mod tests {
 
     #[test]
     fn fetch_asks_for_both_keys() {
-        let f = run(Fake {
-            deny_list: false,
-            invalid: false,
-        });
+        let f = run(false, false);
         assert!(f.identity.is_some());
         assert_eq!(f.keys.unwrap().len(), 2);
         assert_eq!(f.last_used.len(), 2);
@@ -288,10 +286,7 @@ mod tests {
 
     #[test]
     fn denied_list_still_gets_last_used() {
-        let f = run(Fake {
-            deny_list: true,
-            invalid: false,
-        });
+        let f = run(true, false);
         assert!(f.keys.is_none());
         assert_eq!(f.last_used.len(), 1);
         assert_eq!(f.errors[0].failure, ApiFailure::AccessDenied);
@@ -299,10 +294,7 @@ mod tests {
 
     #[test]
     fn invalid_stops() {
-        let f = run(Fake {
-            deny_list: false,
-            invalid: true,
-        });
+        let f = run(false, true);
         assert!(f.identity.is_none() && f.last_used.is_empty());
         assert_eq!(f.errors.len(), 1);
     }

@@ -21,7 +21,7 @@ pub struct Identity {
 }
 
 impl Identity {
-    pub fn from_arn(account: String, arn: String) -> Self {
+    pub(crate) fn from_arn(account: String, arn: String) -> Self {
         let user_name = arn
             .split_once(":user/")
             .map(|(_, rest)| rest.rsplit('/').next().unwrap_or(rest).to_string());
@@ -91,6 +91,18 @@ pub struct ApiError {
     pub message: String,
 }
 
+impl ApiError {
+    /// A call that succeeded but whose answer lacked what it is for (`what`, in words).
+    fn empty_answer(op: &'static str, what: &str) -> Self {
+        ApiError {
+            op,
+            failure: ApiFailure::Service,
+            code: None,
+            message: what.to_string(),
+        }
+    }
+}
+
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.code {
@@ -101,7 +113,7 @@ impl fmt::Display for ApiError {
 }
 
 /// The IAM action each operation needs, for AccessDenied messages.
-pub fn iam_action(op: &str) -> &'static str {
+pub(crate) fn iam_action(op: &str) -> &'static str {
     match op {
         "GetCallerIdentity" => "sts:GetCallerIdentity",
         "ListAccessKeys" => "iam:ListAccessKeys",
@@ -117,7 +129,7 @@ pub fn iam_action(op: &str) -> &'static str {
 }
 
 /// The policy statement that lets a user manage their own keys (shown with AccessDenied).
-pub const SELF_SERVICE_STATEMENT: &str = r#"{
+pub(crate) const SELF_SERVICE_STATEMENT: &str = r#"{
   "Effect": "Allow",
   "Action": ["iam:ListAccessKeys", "iam:GetAccessKeyLastUsed", "iam:CreateAccessKey",
              "iam:UpdateAccessKey", "iam:DeleteAccessKey"],
@@ -155,7 +167,7 @@ impl From<ApiError> for Error {
 /// Classifies an SDK error. The message comes from AWS's error code/message or the
 /// connector's error chain (as one clean line, see `error::sdk_chain`), neither of which can
 /// contain our secret.
-pub fn api_error<E, R>(
+pub(crate) fn api_error<E, R>(
     op: &'static str,
     err: aws_smithy_runtime_api::client::result::SdkError<E, R>,
 ) -> ApiError
@@ -269,7 +281,7 @@ impl fmt::Debug for SdkKeyService {
 
 impl SdkKeyService {
     /// Clients that act as `key_id` (with `session_token` for MFA sessions).
-    pub async fn for_key(
+    pub(crate) async fn for_key(
         env: &Env,
         target: &Target,
         key_id: &str,
@@ -280,7 +292,7 @@ impl SdkKeyService {
         Self::from_config(&cfg)
     }
     /// Clients from an already built configuration (see `aws::config_for_key_with`).
-    pub fn from_config(cfg: &aws_config::SdkConfig) -> Self {
+    pub(crate) fn from_config(cfg: &aws_config::SdkConfig) -> Self {
         SdkKeyService {
             iam: aws_sdk_iam::Client::new(cfg),
             sts: aws_sdk_sts::Client::new(cfg),
@@ -362,12 +374,9 @@ impl KeyService for SdkKeyService {
             .send()
             .await
             .map_err(|e| api_error("CreateAccessKey", e))?;
-        let k = out.access_key().ok_or_else(|| ApiError {
-            op: "CreateAccessKey",
-            failure: ApiFailure::Service,
-            code: None,
-            message: "the response held no key".to_string(),
-        })?;
+        let k = out
+            .access_key()
+            .ok_or_else(|| ApiError::empty_answer("CreateAccessKey", "the response held no key"))?;
         Ok(NewKey {
             key_id: k.access_key_id().to_string(),
             secret: secret(k.secret_access_key().to_string()),
@@ -418,11 +427,8 @@ impl KeyService for SdkKeyService {
             .send()
             .await
             .map_err(|e| api_error("GetSessionToken", e))?;
-        let c = out.credentials().ok_or_else(|| ApiError {
-            op: "GetSessionToken",
-            failure: ApiFailure::Service,
-            code: None,
-            message: "the response held no credentials".to_string(),
+        let c = out.credentials().ok_or_else(|| {
+            ApiError::empty_answer("GetSessionToken", "the response held no credentials")
         })?;
         Ok(SessionCreds {
             key_id: c.access_key_id().to_string(),

@@ -40,7 +40,7 @@ pub enum Level {
 
 impl Level {
     /// Higher is worse (for "worst of").
-    pub fn severity(self) -> u8 {
+    pub(crate) fn severity(self) -> u8 {
         match self {
             Level::Skipped => 0,
             Level::Ok => 1,
@@ -50,7 +50,7 @@ impl Level {
             Level::Expired => 5,
         }
     }
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Level::Ok => "ok",
             Level::Warn => "warn",
@@ -127,14 +127,14 @@ pub struct Finding {
 impl Finding {
     /// Does this finding make `status` exit 3 under `--fail-on` (`warn` = true: warn, unused and
     /// invalid count too)?
-    pub fn fails(&self, fail_on_warn: bool) -> bool {
+    pub(crate) fn fails(&self, fail_on_warn: bool) -> bool {
         match self.level {
             Level::Expired => true,
             _ => fail_on_warn && self.finding,
         }
     }
     /// The age for display: `87`, `≥12`, or `?`.
-    pub fn age_text(&self) -> String {
+    pub(crate) fn age_text(&self) -> String {
         match (self.age_days, self.age_is_lower_bound) {
             (Some(d), false) => d.to_string(),
             (Some(d), true) => format!("≥{d}"),
@@ -144,7 +144,7 @@ impl Finding {
 }
 
 /// The one decision: a finding per local key group, then one per other key of their users.
-pub fn evaluate(
+pub(crate) fn evaluate(
     groups: &[KeyGroup],
     cache: &Cache,
     config: &Config,
@@ -376,7 +376,7 @@ fn other(o: &OtherKey, via: &KeyFacts, policy: &Policy, now: DateTime<Utc>) -> F
 }
 
 /// The worst finding of a set (by level severity, then age).
-pub fn worst<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Option<&'a Finding> {
+pub(crate) fn worst<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Option<&'a Finding> {
     findings
         .into_iter()
         .max_by_key(|f| (f.level.severity(), f.age_days.unwrap_or(0)))
@@ -396,6 +396,15 @@ mod tests {
         KeyGroup {
             key_id: id.to_string(),
             profiles: profiles.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+    fn problem(op: &str, failure: ApiFailure, code: &str, message: &str) -> Problem {
+        Problem {
+            op: op.into(),
+            failure,
+            code: Some(code.into()),
+            message: message.into(),
+            at: now(),
         }
     }
     fn facts(id: &str, age: Option<i64>) -> KeyFacts {
@@ -474,13 +483,12 @@ mod tests {
     fn lower_bound_from_first_seen() {
         let mut f = KeyFacts::new("AKIA1", now() - Duration::days(12));
         f.checked_at = Some(now());
-        f.problems.push(Problem {
-            op: "ListAccessKeys".into(),
-            failure: ApiFailure::AccessDenied,
-            code: Some("AccessDenied".into()),
-            message: "no".into(),
-            at: now(),
-        });
+        f.problems.push(problem(
+            "ListAccessKeys",
+            ApiFailure::AccessDenied,
+            "AccessDenied",
+            "no",
+        ));
         let r = eval(
             &[group("AKIA1", &["a"])],
             vec![f.clone()],
@@ -509,13 +517,12 @@ mod tests {
     #[test]
     fn invalid_key() {
         let mut f = facts("AKIA1", Some(10));
-        f.problems.push(Problem {
-            op: "GetCallerIdentity".into(),
-            failure: ApiFailure::InvalidKey,
-            code: Some("InvalidClientTokenId".into()),
-            message: "x".into(),
-            at: now(),
-        });
+        f.problems.push(problem(
+            "GetCallerIdentity",
+            ApiFailure::InvalidKey,
+            "InvalidClientTokenId",
+            "x",
+        ));
         let r = eval(&[group("AKIA1", &["a"])], vec![f], &Config::default());
         assert!(r[0].invalid && r[0].finding);
         assert_eq!(

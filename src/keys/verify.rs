@@ -12,12 +12,12 @@ use crate::keys::iam::{ApiFailure, KeyService, SdkKeyService};
 use crate::secret::{mask_id, SecretKey};
 
 /// The least time between two calls.
-pub const MIN_GAP: Duration = Duration::from_millis(250);
+pub(crate) const MIN_GAP: Duration = Duration::from_millis(250);
 
 /// The answer for one pair.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case", tag = "verdict")]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// AWS accepted the pair: it is a live key.
     Valid { account: String, arn: String },
     /// AWS refused it (unknown, deleted or inactive key, or a wrong secret).
@@ -28,7 +28,7 @@ pub enum Verdict {
 
 /// One checked pair: the masked key id, where the secret was, the verdict.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Checked {
+pub(crate) struct Checked {
     pub key_id: String,
     pub place: String,
     #[serde(flatten)]
@@ -36,7 +36,7 @@ pub struct Checked {
 }
 
 impl Checked {
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let v = match &self.verdict {
             Verdict::Valid { account, arn } => {
                 format!("VALID: a live key of account {account} ({arn})")
@@ -49,7 +49,10 @@ impl Checked {
 }
 
 /// Checks each `(key id, secret, place)` in turn.
-pub fn check_pairs(env: &Env, pairs: Vec<(String, SecretKey, String)>) -> Result<Vec<Checked>> {
+pub(crate) fn check_pairs(
+    env: &Env,
+    pairs: Vec<(String, SecretKey, String)>,
+) -> Result<Vec<Checked>> {
     let rt = crate::aws::runtime()?;
     let mut out = Vec::with_capacity(pairs.len());
     let mut last: Option<Instant> = None;

@@ -21,12 +21,12 @@ use crate::env::Env;
 use crate::error::Result;
 use crate::secret::{secret, SecretKey};
 
-pub const ACCESS_KEY_ID: &str = "aws_access_key_id";
-pub const SECRET_ACCESS_KEY: &str = "aws_secret_access_key";
-pub const SESSION_TOKEN: &str = "aws_session_token";
+pub(crate) const ACCESS_KEY_ID: &str = "aws_access_key_id";
+pub(crate) const SECRET_ACCESS_KEY: &str = "aws_secret_access_key";
+pub(crate) const SESSION_TOKEN: &str = "aws_session_token";
 
 /// Keys that make a profile get credentials from elsewhere, in the SDK's order of precedence.
-pub const NO_STATIC_SOURCES: &[&str] = &[
+pub(crate) const NO_STATIC_SOURCES: &[&str] = &[
     "role_arn",
     "credential_source",
     "web_identity_token_file",
@@ -38,7 +38,7 @@ pub const NO_STATIC_SOURCES: &[&str] = &[
 
 /// How a profile gets its credentials, for messages that say what to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CredentialKind {
+pub(crate) enum CredentialKind {
     /// `aws_access_key_id` + `aws_secret_access_key` (also temporary keys).
     Static,
     /// `role_arn` with `source_profile` or `credential_source`.
@@ -59,7 +59,7 @@ pub enum CredentialKind {
 
 impl CredentialKind {
     /// From the key that makes a profile get credentials elsewhere (`Class::NoStaticKey`).
-    pub fn from_source(source: &str) -> Self {
+    pub(crate) fn from_source(source: &str) -> Self {
         match source {
             "role_arn" | "credential_source" => CredentialKind::Role,
             "web_identity_token_file" => CredentialKind::WebIdentity,
@@ -71,7 +71,7 @@ impl CredentialKind {
     }
 
     /// Of profile `name` in `inv`.
-    pub fn of(inv: &Inventory, name: &str) -> Self {
+    pub(crate) fn of(inv: &Inventory, name: &str) -> Self {
         match inv.profile(name).map(|p| &p.class) {
             None => CredentialKind::Missing,
             Some(Class::Static { .. } | Class::Temporary { .. }) => CredentialKind::Static,
@@ -81,7 +81,7 @@ impl CredentialKind {
     }
 
     /// A few words for messages: "an SSO profile".
-    pub fn phrase(self) -> &'static str {
+    pub(crate) fn phrase(self) -> &'static str {
         match self {
             CredentialKind::Static => "a static-key profile",
             CredentialKind::Role => "a role profile",
@@ -95,7 +95,7 @@ impl CredentialKind {
     }
 
     /// What to do when this profile's credentials cannot be loaded.
-    pub fn fix(self, name: &str) -> String {
+    pub(crate) fn fix(self, name: &str) -> String {
         match self {
             CredentialKind::Static => format!(
                 "check the key of profile {name} with `keyage status --profile {name}`; if it was rotated or deleted elsewhere, put the current key in the file (`aws configure --profile {name}`)"
@@ -124,7 +124,7 @@ impl CredentialKind {
 }
 
 /// Reads both files and classifies every profile.
-pub fn load(env: &Env) -> Result<Inventory> {
+pub(crate) fn load(env: &Env) -> Result<Inventory> {
     let credentials = locate::read(
         FileKind::Credentials,
         &locate::path(env, FileKind::Credentials),
@@ -137,7 +137,7 @@ pub fn load(env: &Env) -> Result<Inventory> {
 
 /// What a section is to the SDK.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Role<'a> {
+pub(crate) enum Role<'a> {
     /// A profile of this name (borrowed from the document).
     Profile(&'a str),
     /// Ignored by the SDK; the reason says how to fix it.
@@ -147,7 +147,7 @@ pub enum Role<'a> {
 }
 
 /// The SDK's reading of one section header (of `doc`) in a file of `kind`.
-pub fn role<'a>(
+pub(crate) fn role<'a>(
     kind: FileKind,
     doc: &'a Document,
     s: &Section,
@@ -186,14 +186,14 @@ pub fn role<'a>(
 }
 
 /// True when the config file has a valid `[profile default]`.
-pub fn has_profile_default(doc: &Document) -> bool {
+pub(crate) fn has_profile_default(doc: &Document) -> bool {
     doc.sections()
         .iter()
         .any(|s| doc.prefix(s) == Some("profile") && doc.name(s) == "default")
 }
 
 /// The profile-name of every section of a document (None for non-profile sections).
-pub fn section_profiles(kind: FileKind, doc: &Document) -> Vec<Option<&str>> {
+pub(crate) fn section_profiles(kind: FileKind, doc: &Document) -> Vec<Option<&str>> {
     let pd = kind == FileKind::Config && has_profile_default(doc);
     doc.sections()
         .iter()
@@ -205,7 +205,7 @@ pub fn section_profiles(kind: FileKind, doc: &Document) -> Vec<Option<&str>> {
 }
 
 /// Does this look like an access key id (`AKIA`/`ASIA` + upper-case letters and digits)?
-pub fn looks_like_key_id(s: &str) -> bool {
+pub(crate) fn looks_like_key_id(s: &str) -> bool {
     (16..=128).contains(&s.len())
         && (s.starts_with("AKIA") || s.starts_with("ASIA"))
         && s.bytes()
@@ -576,7 +576,7 @@ fn entry(f: &LoadedFile, o: Origin) -> &Entry {
 }
 
 /// `chmod 600` advice when a file holding secrets is open to group/others (like ssh).
-pub fn mode_warning(f: &LoadedFile, holds_secret: bool) -> Option<String> {
+pub(crate) fn mode_warning(f: &LoadedFile, holds_secret: bool) -> Option<String> {
     let mode = f.mode?;
     if mode & 0o077 == 0 || !(f.kind == FileKind::Credentials || holds_secret) {
         return None;
@@ -584,7 +584,7 @@ pub fn mode_warning(f: &LoadedFile, holds_secret: bool) -> Option<String> {
     Some(mode_message(&f.path, mode))
 }
 
-pub fn mode_message(path: &Path, mode: u32) -> String {
+pub(crate) fn mode_message(path: &Path, mode: u32) -> String {
     format!(
         "{} can be read or changed by other users (mode {:03o}); fix: chmod 600 {}",
         path.display(),

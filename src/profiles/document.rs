@@ -26,7 +26,7 @@ use std::fmt;
 use std::ops::Range;
 
 /// What the SDK counts as whitespace inside a line.
-pub const WHITESPACE: &[char] = &[' ', '\t'];
+pub(crate) const WHITESPACE: &[char] = &[' ', '\t'];
 const COMMENT: &[char] = &['#', ';'];
 const BOM: &str = "\u{feff}";
 
@@ -74,7 +74,7 @@ pub enum Eol {
 }
 
 impl Eol {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Eol::None => "",
             Eol::Lf => "\n",
@@ -207,10 +207,10 @@ impl Document {
     }
 
     /// The original text, BOM included.
-    pub fn text(&self) -> &str {
+    pub(crate) fn text(&self) -> &str {
         &self.text
     }
-    pub fn as_bytes(&self) -> &[u8] {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
         self.text.as_bytes()
     }
     /// True when the file starts with a UTF-8 byte order mark.
@@ -272,15 +272,16 @@ impl Document {
         self.entries(self.sections.get(section)?).get(entry)
     }
     /// The entry the SDK uses for `key` in section `s` (the last one: later keys win).
-    pub fn get(&self, s: &Section, key: &str) -> Option<&Entry> {
+    #[cfg(test)]
+    pub(crate) fn get(&self, s: &Section, key: &str) -> Option<&Entry> {
         self.entries(s).iter().rev().find(|e| e.key == key)
     }
     /// `work` in `[profile work]` or `[work]` (a section of this document).
-    pub fn name(&self, s: &Section) -> &str {
+    pub(crate) fn name(&self, s: &Section) -> &str {
         self.text.get(s.name_span.clone()).unwrap_or_default()
     }
     /// `profile` in `[profile work]`; None for `[work]` (a section of this document).
-    pub fn prefix(&self, s: &Section) -> Option<&str> {
+    pub(crate) fn prefix(&self, s: &Section) -> Option<&str> {
         let span = s.prefix_span.clone()?;
         self.text.get(span)
     }
@@ -300,7 +301,7 @@ impl Document {
 
     /// The whole line starting at byte `pos` (a line start): (end of its content, start of the
     /// next line, its ending).
-    pub fn line_at(&self, pos: usize) -> (usize, usize, Eol) {
+    pub(crate) fn line_at(&self, pos: usize) -> (usize, usize, Eol) {
         line_end(&self.text, pos.min(self.text.len()))
     }
 
@@ -322,12 +323,13 @@ impl Document {
     /// parses? Not when it continues on indented lines, nor when a `#`/`;` follows the value
     /// directly (the value then ends in a non-space whitespace such as a bare CR, and the
     /// comment would stop being a comment).
-    pub fn replaceable(&self, e: &Entry) -> bool {
+    pub(crate) fn replaceable(&self, e: &Entry) -> bool {
         e.continuations.is_empty() && !self.text[e.value_span.end..].starts_with(COMMENT)
     }
 
     /// The text with each span replaced by its string. Spans must not overlap (checked).
-    pub fn splice(&self, edits: &[(Range<usize>, &str)]) -> Result<String, String> {
+    #[cfg(any(test, fuzzing))]
+    pub(crate) fn splice(&self, edits: &[(Range<usize>, &str)]) -> Result<String, String> {
         splice(&self.text, edits)
     }
 
@@ -353,7 +355,7 @@ impl Document {
     /// The new text is written into `out` (pass an empty `String`, e.g. inside a `Zeroizing`:
     /// its one allocation is sized up front, so no copy of the new values is left behind, and
     /// on an error `out` still holds what was spliced).
-    pub fn replace_values(
+    pub(crate) fn replace_values(
         &self,
         edits: &[(usize, usize, &str)],
         out: &mut String,
@@ -421,14 +423,15 @@ impl Document {
 }
 
 /// Replaces the given byte spans of `text`. Spans must lie on char boundaries and not overlap.
-pub fn splice(text: &str, edits: &[(Range<usize>, &str)]) -> Result<String, String> {
+#[cfg(any(test, fuzzing))]
+pub(crate) fn splice(text: &str, edits: &[(Range<usize>, &str)]) -> Result<String, String> {
     let mut out = String::new();
     splice_into(text, edits, &mut out)?;
     Ok(out)
 }
 
 /// `splice` into `out` (for the protect edit, whose replacements are whole lines).
-pub fn splice_into_pub(
+pub(crate) fn splice_into_pub(
     text: &str,
     edits: &[(Range<usize>, &str)],
     out: &mut String,
@@ -460,7 +463,7 @@ fn splice_into(text: &str, edits: &[(Range<usize>, &str)], out: &mut String) -> 
 }
 
 /// Splits `[profile work]`'s inside into (`profile`, `work`) the way the SDK does.
-pub fn split_section_name(inner: &str) -> (Option<&str>, &str) {
+pub(crate) fn split_section_name(inner: &str) -> (Option<&str>, &str) {
     let input = inner.trim_matches(WHITESPACE);
     match input.split_once(WHITESPACE) {
         Some((prefix, suffix)) => (Some(prefix.trim()), suffix.trim()),
@@ -469,7 +472,7 @@ pub fn split_section_name(inner: &str) -> (Option<&str>, &str) {
 }
 
 /// `[A-Za-z0-9_\-/.%@:+]+`: what the SDK accepts as a profile name or key.
-pub fn is_identifier(s: &str) -> bool {
+pub(crate) fn is_identifier(s: &str) -> bool {
     !s.is_empty()
         && s.bytes().all(|b| {
             b.is_ascii_alphanumeric()

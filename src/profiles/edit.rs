@@ -36,7 +36,7 @@ pub struct Span {
 }
 
 /// A reason not to edit: line, message, fix.
-pub type Refusal = (usize, String, String);
+pub(crate) type Refusal = (usize, String, String);
 
 /// The value spans to replace in `doc` for `old_id`:
 /// - every `aws_access_key_id = old_id`, in any section;
@@ -247,7 +247,7 @@ pub fn replace_key(
 
 /// Lines (in the file of `kind`) of the effective secret of each profile whose effective id is
 /// `old_id`.
-pub fn effective_secret_lines(inv: &Inventory, old_id: &str, kind: FileKind) -> Vec<usize> {
+pub(crate) fn effective_secret_lines(inv: &Inventory, old_id: &str, kind: FileKind) -> Vec<usize> {
     inv.profiles
         .iter()
         .filter(|p| {
@@ -277,7 +277,7 @@ pub fn lock_path(real: &Path) -> PathBuf {
 const LOCK_WAIT: Duration = Duration::from_secs(10);
 
 /// Takes the advisory lock that serialises keyage writers of `real` (waits up to 10 s).
-pub fn lock(real: &Path) -> Result<crate::sys::lock::FileLock> {
+pub(crate) fn lock(real: &Path) -> Result<crate::sys::lock::FileLock> {
     #[cfg(unix)]
     let got = crate::sys::lock::lock_target(real, LOCK_WAIT)?;
     #[cfg(not(unix))]
@@ -303,7 +303,7 @@ pub fn lock(real: &Path) -> Result<crate::sys::lock::FileLock> {
 /// remove `remove` bytes at `at`, insert `before` + (the secret, when `secret`) + `after`.
 /// Holds no secret: a secret line is kept as the text around its value.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Hunk {
+pub(crate) struct Hunk {
     pub at: usize,
     pub remove: usize,
     pub before: String,
@@ -313,7 +313,7 @@ pub struct Hunk {
 
 /// A planned protect edit of one document.
 #[derive(Debug)]
-pub struct ProtectEdit {
+pub(crate) struct ProtectEdit {
     /// The new text.
     pub text: Zeroizing<String>,
     /// How to get the original text back from `text` (plus the secret).
@@ -328,7 +328,7 @@ pub struct ProtectEdit {
 /// first of them, with that line's ending. Every other byte is kept. None when no section holds
 /// the key. Checked, not assumed: the new text must parse, hold the secret nowhere, and give the
 /// original bytes back through [`restore_exact`].
-pub fn protect_doc(
+pub(crate) fn protect_doc(
     doc: &Document,
     kind: FileKind,
     key_id: &str,
@@ -469,7 +469,7 @@ pub fn protect_doc(
 
 /// The exact reverse of a protect edit: `post` (the edited text, unchanged since) with every
 /// hunk undone. Errors when the hunks do not fit `post`.
-pub fn restore_exact(
+pub(crate) fn restore_exact(
     post: &str,
     hunks: &[Hunk],
     secret: &str,
@@ -506,7 +506,7 @@ pub fn restore_exact(
 /// one of `profiles` and has a `credential_process` line running keyage's credential-process
 /// for it (`ours(profile, value)`), that line becomes the two static lines again (same ending).
 /// None when no such line is left.
-pub fn unprotect_doc(
+pub(crate) fn unprotect_doc(
     doc: &Document,
     kind: FileKind,
     profiles: &[String],
@@ -578,7 +578,7 @@ pub fn unprotect_doc(
 }
 
 /// One file to write: where, the bytes it must still hold, and the new text.
-pub struct Planned<'a> {
+pub(crate) struct Planned<'a> {
     pub path: &'a Path,
     pub expect: &'a [u8],
     pub text: &'a str,
@@ -588,7 +588,7 @@ pub struct Planned<'a> {
 /// through the locked descriptor) that each still holds `expect`; then reads each back and
 /// compares. Nothing is written when any file changed (`Kind::Conflict`). Returns the
 /// (configured) paths written. The same steps as `replace_key`.
-pub fn write_planned(plans: &[Planned<'_>]) -> Result<Vec<PathBuf>> {
+pub(crate) fn write_planned(plans: &[Planned<'_>]) -> Result<Vec<PathBuf>> {
     let mut real: Vec<(PathBuf, &Planned<'_>)> = Vec::new();
     for p in plans {
         real.push((std::fs::canonicalize(p.path).at("resolve", p.path)?, p));

@@ -11,7 +11,7 @@ use crate::env::Env;
 use crate::error::{Error, Kind, Result};
 
 /// The path the SDK reads for this file.
-pub fn path(env: &Env, kind: FileKind) -> PathBuf {
+pub(crate) fn path(env: &Env, kind: FileKind) -> PathBuf {
     let (var, default) = match kind {
         FileKind::Credentials => ("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials"),
         FileKind::Config => ("AWS_CONFIG_FILE", "~/.aws/config"),
@@ -20,7 +20,7 @@ pub fn path(env: &Env, kind: FileKind) -> PathBuf {
 }
 
 /// The environment variable that moves this file.
-pub fn variable(kind: FileKind) -> &'static str {
+pub(crate) fn variable(kind: FileKind) -> &'static str {
     match kind {
         FileKind::Credentials => "AWS_SHARED_CREDENTIALS_FILE",
         FileKind::Config => "AWS_CONFIG_FILE",
@@ -35,7 +35,7 @@ fn kind_word(kind: FileKind) -> &'static str {
 }
 
 /// Reads and parses one file (bounded: a regular file of at most 32 MiB). A missing file (or a symlink to nothing) is not an error.
-pub fn read(kind: FileKind, path: &Path) -> Result<LoadedFile> {
+pub(crate) fn read(kind: FileKind, path: &Path) -> Result<LoadedFile> {
     let missing = || LoadedFile {
         kind,
         path: path.to_path_buf(),

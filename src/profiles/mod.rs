@@ -14,7 +14,7 @@
 pub mod classify;
 pub mod document;
 pub mod edit;
-pub mod locate;
+pub(crate) mod locate;
 
 use std::path::PathBuf;
 
@@ -59,22 +59,8 @@ pub enum Class {
 }
 
 impl Class {
-    /// A short human phrase for listings (`keyage status --offline`).
-    pub fn describe(&self) -> String {
-        match self {
-            Class::Static { key_id } => format!("static key {key_id}"),
-            Class::Temporary { key_id } => {
-                format!("temporary key {key_id} (skipped: expires by itself)")
-            }
-            Class::NoStaticKey { source } if source == "none" => {
-                "no key (settings only)".to_string()
-            }
-            Class::NoStaticKey { source } => format!("no static key (uses {source})"),
-            Class::Incomplete { reason } => format!("incomplete: {reason}"),
-        }
-    }
     /// The key id this profile holds, if any (static or temporary).
-    pub fn key_id(&self) -> Option<&str> {
+    pub(crate) fn key_id(&self) -> Option<&str> {
         match self {
             Class::Static { key_id } | Class::Temporary { key_id } => Some(key_id),
             _ => None,
@@ -117,7 +103,7 @@ pub struct ValueSource {
 
 impl LoadedFile {
     /// True when the file exists (and parsed).
-    pub fn exists(&self) -> bool {
+    pub(crate) fn exists(&self) -> bool {
         self.doc.is_some()
     }
     /// "no credentials file at …" when the file is missing (for `status`).
@@ -182,14 +168,8 @@ impl Inventory {
         }
     }
     /// True when `key_id` is kept in the OS keyring by `keyage protect`.
-    pub fn is_protected(&self, key_id: &str) -> bool {
+    pub(crate) fn is_protected(&self, key_id: &str) -> bool {
         self.protected.contains(key_id)
-    }
-    /// Adds the secret of a protected key (read from the keyring by a command that needs it).
-    pub fn add_secret(&mut self, key_id: &str, secret: SecretKey) {
-        if self.secret_for(key_id).is_none() {
-            self.secrets.push((key_id.to_string(), secret));
-        }
     }
     /// Static keys grouped by id, in order of first appearance.
     pub fn keys(&self) -> Vec<KeyGroup> {
@@ -223,7 +203,7 @@ impl Inventory {
             .map(|(_, s)| s)
     }
     /// The effective value of `key` in profile `name` (after the SDK's merge), if set.
-    pub fn value_of(&self, name: &str, key: &str) -> Option<String> {
+    pub(crate) fn value_of(&self, name: &str, key: &str) -> Option<String> {
         let p = self.profile(name)?;
         let src = p.sources.iter().rev().find(|s| s.key == key)?;
         let doc = self.file(src.file_kind).doc.as_ref()?;
@@ -237,7 +217,7 @@ impl Inventory {
         self.profiles.iter().find(|p| p.name == name)
     }
     /// Both files, credentials first.
-    pub fn files(&self) -> [&LoadedFile; 2] {
+    pub(crate) fn files(&self) -> [&LoadedFile; 2] {
         [&self.credentials, &self.config]
     }
     /// The loaded file of this kind.
@@ -247,15 +227,8 @@ impl Inventory {
             FileKind::Config => &self.config,
         }
     }
-    /// The group (profiles sharing the key) of a static-key profile.
-    pub fn group_of(&self, profile: &str) -> Option<KeyGroup> {
-        match &self.profile(profile)?.class {
-            Class::Static { key_id } => self.keys().into_iter().find(|g| &g.key_id == key_id),
-            _ => None,
-        }
-    }
     /// Every secret value found in either file (for the commit scanner's exact matches).
-    pub fn all_secrets(&self) -> impl Iterator<Item = &SecretKey> {
+    pub(crate) fn all_secrets(&self) -> impl Iterator<Item = &SecretKey> {
         self.secrets.iter().map(|(_, s)| s)
     }
 }

@@ -15,16 +15,16 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::env::Env;
-use crate::error::{Error, IoContext, Kind, Result};
+use crate::error::{Error, Kind, Result};
 use crate::profiles::edit::Hunk;
 use crate::profiles::{Class, FileKind, Inventory};
 
-pub const INDEX_FILE: &str = "protected.json";
-pub const VERSION: u32 = 1;
+pub(crate) const INDEX_FILE: &str = "protected.json";
+pub(crate) const VERSION: u32 = 1;
 
 /// One file a protect edit changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileRecord {
+pub(crate) struct FileRecord {
     pub path: PathBuf,
     pub kind: FileKind,
     /// SHA-256 (hex) of the file right after the edit: when the file still has these bytes,
@@ -35,7 +35,7 @@ pub struct FileRecord {
 
 /// One protected key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Protected {
+pub(crate) struct Protected {
     pub key_id: String,
     /// The profiles that read it through `credential_process`, in file order.
     pub profiles: Vec<String>,
@@ -44,18 +44,18 @@ pub struct Protected {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Index {
+pub(crate) struct Index {
     pub version: u32,
     pub keys: Vec<Protected>,
 }
 
 impl Index {
-    pub fn path(dir: &Path) -> PathBuf {
+    pub(crate) fn path(dir: &Path) -> PathBuf {
         dir.join(INDEX_FILE)
     }
 
     /// The index (empty when there is none). Bounded (`sys::fs::read_state`).
-    pub fn load(dir: &Path) -> Result<Index> {
+    pub(crate) fn load(dir: &Path) -> Result<Index> {
         let p = Self::path(dir);
         // Bounded, regular files only, never through a symlink (the ground floor's rule).
         let Some(bytes) = crate::sys::fs::read_state(&p)? else {
@@ -78,15 +78,11 @@ impl Index {
         Ok(ix)
     }
 
-    pub fn save(&self, dir: &Path) -> Result<()> {
+    pub(crate) fn save(&self, dir: &Path) -> Result<()> {
         crate::state::ensure_private_dir(dir)?;
         let p = Self::path(dir);
         if self.keys.is_empty() {
-            return match std::fs::remove_file(&p) {
-                Ok(()) => Ok(()),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-                Err(e) => Err(e).at("remove", &p),
-            };
+            return crate::sys::fs::remove_durable(&p, "remove");
         }
         let mut me = self.clone();
         me.version = VERSION;
@@ -96,30 +92,30 @@ impl Index {
     }
 
     /// The protected key a profile reads.
-    pub fn for_profile(&self, profile: &str) -> Option<&Protected> {
+    pub(crate) fn for_profile(&self, profile: &str) -> Option<&Protected> {
         self.keys
             .iter()
             .find(|k| k.profiles.iter().any(|p| p == profile))
     }
 
-    pub fn for_key(&self, key_id: &str) -> Option<&Protected> {
+    pub(crate) fn for_key(&self, key_id: &str) -> Option<&Protected> {
         self.keys.iter().find(|k| k.key_id == key_id)
     }
 
     /// Adds or replaces (by key id) one entry.
-    pub fn upsert(&mut self, p: Protected) {
+    pub(crate) fn upsert(&mut self, p: Protected) {
         self.keys.retain(|k| k.key_id != p.key_id);
         self.keys.push(p);
     }
 
-    pub fn remove(&mut self, key_id: &str) {
+    pub(crate) fn remove(&mut self, key_id: &str) {
         self.keys.retain(|k| k.key_id != key_id);
     }
 }
 
 /// Marks the protected profiles of `inv` (see the module docs). Never fails: an unreadable
 /// index leaves the inventory as the files say, with a warning.
-pub fn overlay(env: &Env, inv: &mut Inventory) {
+pub(crate) fn overlay(env: &Env, inv: &mut Inventory) {
     let ix = match Index::load(&env.state_dir()) {
         Ok(ix) => ix,
         Err(e) => {

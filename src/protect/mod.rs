@@ -18,8 +18,8 @@
 //!   still hold it, after it the keyring serves it. Running the command again finishes the job
 //!   (each step looks at the keyring, the index and the files first).
 
-pub mod index;
-pub mod session;
+pub(crate) mod index;
+pub(crate) mod session;
 
 use std::path::{Path, PathBuf};
 
@@ -31,18 +31,19 @@ use crate::env::Env;
 use crate::error::{Error, Kind, Result};
 use crate::profiles::edit::{self, Planned, ProtectEdit};
 use crate::profiles::{Class, FileKind, Inventory, LoadedFile};
+use crate::scan::{fingerprint::FpStatus, own::Fingerprints};
 use crate::secret::{ExposeSecret, SecretKey};
 use crate::vault::SecretStore;
 use index::{FileRecord, Index, Protected};
 
 /// The subcommand that serves a protected key.
-pub const SUBCOMMAND: &str = "credential-process";
-pub const JOURNAL_FILE: &str = "protect-journal.json";
+pub(crate) const SUBCOMMAND: &str = "credential-process";
+pub(crate) const JOURNAL_FILE: &str = "protect-journal.json";
 
 /// The `credential_process` value for `profile`: `<exe> credential-process --profile <profile>`.
 /// A path with spaces is single-quoted (both `sh -c`, which the Rust SDK uses, and Python's
 /// shlex, which botocore uses, read that); a path that no quoting makes safe is refused.
-pub fn command_for(exe: &Path, profile: &str) -> Result<String> {
+pub(crate) fn command_for(exe: &Path, profile: &str) -> Result<String> {
     let s = exe.to_str().ok_or_else(|| {
         Error::new(
             Kind::Refused,
@@ -69,7 +70,7 @@ pub fn command_for(exe: &Path, profile: &str) -> Result<String> {
 
 /// Is this `credential_process` value keyage's for `profile`? (Any install path: the test is
 /// the tail, and that the program is called keyage.)
-pub fn is_ours(profile: &str, value: &str) -> bool {
+pub(crate) fn is_ours(profile: &str, value: &str) -> bool {
     let tail = format!(" {SUBCOMMAND} --profile {profile}");
     value.trim_end().strip_suffix(&tail).is_some_and(|head| {
         let head = head.trim_matches('\'');
@@ -82,7 +83,7 @@ pub fn is_ours(profile: &str, value: &str) -> bool {
 /// Where a protect or unprotect run is. Written before the effect it names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Step {
+pub(crate) enum Step {
     /// The secret is going into the keyring (and is read back).
     Storing,
     /// The index and then the files are being written.
@@ -93,7 +94,7 @@ pub enum Step {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Journal {
+pub(crate) struct Journal {
     pub version: u32,
     /// `protect` or `unprotect`.
     pub op: String,
@@ -125,25 +126,17 @@ impl Journal {
             .map_err(|e| Error::internal(format!("cannot encode the protect journal: {e}")))?;
         crate::state::write_atomic(&dir.join(JOURNAL_FILE), &bytes)
     }
-    pub fn load(dir: &Path) -> Option<Journal> {
+    pub(crate) fn load(dir: &Path) -> Option<Journal> {
         let bytes = crate::sys::fs::read_state(&dir.join(JOURNAL_FILE)).ok()??;
         serde_json::from_slice(&bytes).ok()
     }
     fn remove(dir: &Path) -> Result<()> {
-        let p = dir.join(JOURNAL_FILE);
-        match std::fs::remove_file(&p) {
-            Ok(()) => {
-                crate::state::sync_dir(dir);
-                Ok(())
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(Error::io("remove", &p, e)),
-        }
+        crate::sys::fs::remove_durable(&dir.join(JOURNAL_FILE), "remove")
     }
 }
 
 /// The notice every command prints while a protect/unprotect run is unfinished.
-pub fn unfinished(env: &Env) -> Option<String> {
+pub(crate) fn unfinished(env: &Env) -> Option<String> {
     let j = Journal::load(&env.state_dir())?;
     Some(format!(
         "keyage: `keyage {}` of key {} (profiles {}) was interrupted on {}; your key works either way. Run `keyage {} --profile {}` again to finish it.",
@@ -183,7 +176,7 @@ fn require_os_keyring(env: &Env) -> Result<()> {
 // protect
 
 /// One file's planned edit.
-pub struct FileEdit {
+pub(crate) struct FileEdit {
     pub path: PathBuf,
     pub kind: FileKind,
     before: Zeroizing<Vec<u8>>,
@@ -191,7 +184,7 @@ pub struct FileEdit {
 }
 
 /// What `keyage protect` will do.
-pub struct Plan {
+pub(crate) struct Plan {
     pub key_id: String,
     pub profiles: Vec<String>,
     pub edits: Vec<FileEdit>,
@@ -199,7 +192,7 @@ pub struct Plan {
 }
 
 impl Plan {
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut s = format!(
             "Protect key {}: its secret moves into the OS keyring (service `{}`), and profile{} {} read{} it through credential_process.\n",
             self.key_id,
@@ -249,7 +242,7 @@ fn static_key_of(inv: &Inventory, profile: &str) -> Result<String> {
 
 /// Plans the protect edit of the key profile `profile` holds (pure but for reading the files).
 /// None when the key is protected already and no file holds it.
-pub fn plan(env: &Env, profile: &str, exe: &Path) -> Result<Option<Plan>> {
+pub(crate) fn plan(env: &Env, profile: &str, exe: &Path) -> Result<Option<Plan>> {
     let inv = Inventory::load(env)?;
     let key_id = static_key_of(&inv, profile)?;
     let Some(secret) = inv.secret_for(&key_id).cloned() else {
@@ -347,14 +340,14 @@ fn reclassify(inv: &Inventory, edits: &[FileEdit]) -> Result<Inventory> {
 }
 
 /// What a finished protect did.
-pub struct Done {
+pub(crate) struct Done {
     pub key_id: String,
     pub profiles: Vec<String>,
     pub files: Vec<PathBuf>,
 }
 
 /// Runs a plan: keyring (read back), index, files (re-read), then checks.
-pub fn execute(env: &Env, plan: &Plan, store: &dyn SecretStore) -> Result<Done> {
+pub(crate) fn execute(env: &Env, plan: &Plan, store: &dyn SecretStore) -> Result<Done> {
     require_os_keyring(env)?;
     let dir = env.state_dir();
     let _lock = crate::rotation::lock::acquire(&dir, crate::rotation::lock::wait_from(env))?;
@@ -453,17 +446,12 @@ fn finish_protect(
             .hint("run `keyage unprotect` (it needs the keyring), or `keyage doctor`"))
         }
     }
-    crate::scan::own::Fingerprints::record(
-        env,
-        key_id,
-        secret,
-        crate::scan::fingerprint::FpStatus::Current,
-    )?;
+    Fingerprints::record(env, key_id, secret, FpStatus::Current)?;
     Ok(())
 }
 
 /// Finishes an interrupted protect whose files are already edited.
-pub fn finish_only(env: &Env, profile: &str, store: &dyn SecretStore) -> Result<String> {
+pub(crate) fn finish_only(env: &Env, profile: &str, store: &dyn SecretStore) -> Result<String> {
     let inv = Inventory::load(env)?;
     let key_id = static_key_of(&inv, profile)?;
     let secret = store.get(&key_id)?.ok_or_else(|| {
@@ -499,7 +487,7 @@ fn put_checked(store: &dyn SecretStore, key_id: &str, secret: &SecretKey) -> Res
 type Restore = (PathBuf, Zeroizing<Vec<u8>>, Zeroizing<String>, bool);
 
 /// What `keyage unprotect` will write.
-pub struct UnPlan {
+pub(crate) struct UnPlan {
     pub key_id: String,
     pub profiles: Vec<String>,
     /// (path, bytes now, new text, exact restore?)
@@ -508,7 +496,7 @@ pub struct UnPlan {
 }
 
 impl UnPlan {
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut s = format!(
             "Unprotect key {}: profile{} {} get{} the static key back in the files.\n",
             self.key_id,
@@ -531,7 +519,7 @@ impl UnPlan {
     }
 }
 
-pub fn plan_unprotect(env: &Env, profile: &str, store: &dyn SecretStore) -> Result<UnPlan> {
+pub(crate) fn plan_unprotect(env: &Env, profile: &str, store: &dyn SecretStore) -> Result<UnPlan> {
     let dir = env.state_dir();
     let ix = Index::load(&dir)?;
     let rec = ix.for_profile(profile).cloned().ok_or_else(|| {
@@ -591,7 +579,7 @@ pub fn plan_unprotect(env: &Env, profile: &str, store: &dyn SecretStore) -> Resu
 }
 
 /// Writes the key back, checks it, then drops the index entry and the keyring entry.
-pub fn execute_unprotect(
+pub(crate) fn execute_unprotect(
     env: &Env,
     plan: &UnPlan,
     store: &dyn SecretStore,
@@ -636,7 +624,11 @@ pub fn execute_unprotect(
 // credential-process
 
 /// The credential_process JSON (Version 1) for `profile`: one index read, one keyring read.
-pub fn serve(env: &Env, profile: &str, store: &dyn SecretStore) -> Result<Zeroizing<String>> {
+pub(crate) fn serve(
+    env: &Env,
+    profile: &str,
+    store: &dyn SecretStore,
+) -> Result<Zeroizing<String>> {
     let ix = Index::load(&env.state_dir())?;
     let rec = ix.for_profile(profile).ok_or_else(|| {
         Error::new(
@@ -658,7 +650,7 @@ pub fn serve(env: &Env, profile: &str, store: &dyn SecretStore) -> Result<Zeroiz
 }
 
 /// `{"Version":1,"AccessKeyId":…,"SecretAccessKey":…[,"SessionToken":…,"Expiration":…]}`.
-pub fn json_v1(
+pub(crate) fn json_v1(
     id: &str,
     secret: &str,
     token: Option<&str>,
@@ -689,13 +681,13 @@ pub fn json_v1(
 // rotation
 
 /// The secret of a protected key (rotation, status).
-pub fn secret_of(key_id: &str, store: &dyn SecretStore) -> Result<Option<SecretKey>> {
+pub(crate) fn secret_of(key_id: &str, store: &dyn SecretStore) -> Result<Option<SecretKey>> {
     store.get(key_id)
 }
 
 /// A rotation of a protected key: the new key goes into the keyring (read back), the index
 /// points the profiles at it, the old entry goes. No file changes. Idempotent.
-pub fn rekey(
+pub(crate) fn rekey(
     env: &Env,
     store: &dyn SecretStore,
     old_id: &str,
@@ -717,17 +709,12 @@ pub fn rekey(
         ix.upsert(rec);
         ix.save(&dir)?;
     }
-    crate::scan::own::Fingerprints::record(
-        env,
-        new_id,
-        secret,
-        crate::scan::fingerprint::FpStatus::Current,
-    )?;
+    Fingerprints::record(env, new_id, secret, FpStatus::Current)?;
     store.delete(old_id)?;
     Ok(())
 }
 
 /// The profiles' keyring: the protected service.
-pub fn store() -> crate::vault::Keyring {
+pub(crate) fn store() -> crate::vault::Keyring {
     crate::vault::Keyring::protected()
 }

@@ -18,12 +18,12 @@ use crate::secret::{secret, ExposeSecret, SecretKey};
 use crate::vault::{Keyring, SecretStore};
 
 /// The keyring service of cached sessions.
-pub const SESSION_SERVICE: &str = "keyage-session";
+pub(crate) const SESSION_SERVICE: &str = "keyage-session";
 /// A cached session is renewed when less than this is left.
-pub const RENEW_BEFORE: Span = Span::minutes(5);
+pub(crate) const RENEW_BEFORE: Span = Span::minutes(5);
 
 /// The cache of sessions.
-pub fn cache() -> Keyring {
+pub(crate) fn cache() -> Keyring {
     Keyring {
         service: SESSION_SERVICE,
         ..Keyring::default()
@@ -31,7 +31,7 @@ pub fn cache() -> Keyring {
 }
 
 /// `1h`, `90m`, `3600s` or `3600` → seconds, within STS's 900 s – 36 h for IAM users.
-pub fn parse_duration(s: &str) -> Result<i64, String> {
+pub(crate) fn parse_duration(s: &str) -> Result<i64, String> {
     let s = s.trim();
     let (n, unit) = match s.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
         Some((i, _)) => (&s[..i], &s[i..]),
@@ -113,7 +113,7 @@ fn ask_code(serial: &str, profile: &str) -> Result<String> {
 }
 
 /// The session credentials JSON for `profile` (cached, else new from STS).
-pub fn serve(
+pub(crate) fn serve(
     env: &Env,
     profile: &str,
     duration_secs: i64,

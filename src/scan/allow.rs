@@ -9,7 +9,7 @@ use regex::bytes::Regex;
 use crate::scan::rules::{is_documented_example, KEY_ID_PATTERN};
 
 /// A line containing this text is not reported for pattern matches (own keys still are).
-pub const INLINE_ALLOW: &[u8] = b"keyage:allow";
+pub(crate) const INLINE_ALLOW: &[u8] = b"keyage:allow";
 /// The most of `.keyageignore` that is read.
 const MAX_IGNORE_FILE: u64 = 1 << 20;
 
@@ -27,7 +27,7 @@ impl Allowlist {
     /// Each entry is a key id (allowed wherever it appears) or a gitignore-style path pattern
     /// (pattern matches in those files are not reported). Empty lines and `#` comments are
     /// skipped.
-    pub fn new(root: &Path, entries: &[(String, String)]) -> Self {
+    pub(crate) fn new(root: &Path, entries: &[(String, String)]) -> Self {
         let id_re = Regex::new(&format!("^{KEY_ID_PATTERN}$")).expect("static regex");
         let mut values = HashSet::new();
         let mut builder = ignore::gitignore::GitignoreBuilder::new(root);
@@ -66,7 +66,7 @@ impl Allowlist {
 
     /// Reads `<root>/.keyageignore` (if any, bounded) plus extra entries (e.g.
     /// `git config keyage.allow`).
-    pub fn load(root: &Path, extra: &[String]) -> Self {
+    pub(crate) fn load(root: &Path, extra: &[String]) -> Self {
         let mut entries = Vec::new();
         let mut unreadable = None;
         let file = root.join(".keyageignore");
@@ -90,14 +90,14 @@ impl Allowlist {
     }
 
     /// True for a documented example or a listed key id.
-    pub fn allows_value(&self, value: &[u8]) -> bool {
+    pub(crate) fn allows_value(&self, value: &[u8]) -> bool {
         is_documented_example(value)
             || std::str::from_utf8(value).is_ok_and(|s| self.values.contains(s))
     }
 
     /// True when `path` (relative to the root, or absolute under it) is listed: its pattern
     /// matches are not reported (its own-key matches are).
-    pub fn allows_path(&self, path: &Path, is_dir: bool) -> bool {
+    pub(crate) fn allows_path(&self, path: &Path, is_dir: bool) -> bool {
         match &self.paths {
             Some(g) => {
                 let rel = if path.is_absolute() {

@@ -12,16 +12,16 @@ use zeroize::Zeroizing;
 use crate::scan::rules::{decode_lenient, is_secret_byte};
 
 /// How many base64 characters each side of a candidate are decoded.
-pub const WINDOW: usize = 4096;
+pub(crate) const WINDOW: usize = 4096;
 /// How deep encodings inside encodings are followed.
-pub const MAX_DEPTH: u8 = 2;
+pub(crate) const MAX_DEPTH: u8 = 2;
 /// How many bytes one top-level scan may decode in all.
-pub const BUDGET: usize = 8 << 20;
+pub(crate) const BUDGET: usize = 8 << 20;
 
 /// The characters of `base64(filler[..k] ++ value)` that depend on `value` alone, for the
 /// alignments k = 0, 1, 2: what a longer base64 stream holding `value` at any byte offset
 /// contains. With the URL alphabet too when it differs. `(alignment, text)` pairs.
-pub fn encoded_forms(value: &[u8]) -> Vec<(u8, Vec<u8>)> {
+pub(crate) fn encoded_forms(value: &[u8]) -> Vec<(u8, Vec<u8>)> {
     let mut out: Vec<(u8, Vec<u8>)> = Vec::new();
     for k in 0..3u8 {
         // Copies of a secret: zeroed on drop.
@@ -53,14 +53,14 @@ pub fn encoded_forms(value: &[u8]) -> Vec<(u8, Vec<u8>)> {
 }
 
 /// Where the 4-character group holding a fragment of alignment `k` starts, relative to it.
-pub fn group_offset(k: u8) -> usize {
+pub(crate) fn group_offset(k: u8) -> usize {
     [0, 2, 3][k as usize % 3]
 }
 
 /// The fixed fragments: the base64 forms of `AKIA` and `ASIA` at the three alignments, and
 /// of `"auths"` (a `.dockerconfigjson`, whose `auth` values are base64 again: the key id is
 /// encoded twice there, so no `AKIA` form shows).
-pub fn fragments() -> &'static [(u8, Vec<u8>)] {
+pub(crate) fn fragments() -> &'static [(u8, Vec<u8>)] {
     static F: std::sync::OnceLock<Vec<(u8, Vec<u8>)>> = std::sync::OnceLock::new();
     F.get_or_init(|| {
         let mut v = Vec::new();
@@ -76,14 +76,14 @@ pub fn fragments() -> &'static [(u8, Vec<u8>)] {
 }
 
 /// A byte of a base64 or base64url run.
-pub fn is_b64(b: u8) -> bool {
+pub(crate) fn is_b64(b: u8) -> bool {
     is_secret_byte(b) || b == b'-' || b == b'_'
 }
 
 /// The window to decode around a fragment of alignment `k` found at `at`: `[start, end)` in
 /// `hay`, starting on the fragment's 4-character grid, at most [`WINDOW`] characters each
 /// side, within the base64 run. None when the run is too short to hold a key id.
-pub fn window(hay: &[u8], at: usize, k: u8) -> Option<(usize, usize)> {
+pub(crate) fn window(hay: &[u8], at: usize, k: u8) -> Option<(usize, usize)> {
     let group = at.checked_sub(group_offset(k))?;
     if !hay[group..at].iter().all(|&b| is_b64(b)) {
         return None;
@@ -102,13 +102,13 @@ pub fn window(hay: &[u8], at: usize, k: u8) -> Option<(usize, usize)> {
 }
 
 /// Decodes a window (lenient: either alphabet, no padding needed).
-pub fn decode_window(hay: &[u8], (s, e): (usize, usize)) -> Option<Vec<u8>> {
+pub(crate) fn decode_window(hay: &[u8], (s, e): (usize, usize)) -> Option<Vec<u8>> {
     decode_lenient(&hay[s..e])
 }
 
 /// UTF-16 text with a byte-order mark, as UTF-8 (unpaired surrogates become U+FFFD). Also
 /// returns, for each output byte offset, nothing: line numbers are counted in the output.
-pub fn utf16_text(bytes: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn utf16_text(bytes: &[u8]) -> Option<Vec<u8>> {
     let le = match bytes {
         [0xFF, 0xFE, ..] => true,
         [0xFE, 0xFF, ..] => false,

@@ -6,11 +6,9 @@ use std::path::Path;
 
 /// Why a path was not read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Skip {
+pub(crate) enum Skip {
     /// Not a regular file: `a FIFO`, `a socket`, `a device`, …
     Special(&'static str),
-    /// On a virtual file system (`proc`, `sysfs`, …).
-    Virtual(&'static str),
     /// Bigger than the cap (bytes).
     TooBig(u64),
     /// It could not be read.
@@ -18,10 +16,9 @@ pub enum Skip {
 }
 
 impl Skip {
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Skip::Special(what) => format!("{what}, not a regular file"),
-            Skip::Virtual(fs) => format!("on the virtual file system {fs}"),
             Skip::TooBig(n) => format!("{} MB, too big", n >> 20),
             Skip::Unreadable(e) => format!("cannot read: {e}"),
         }
@@ -29,7 +26,7 @@ impl Skip {
 }
 
 /// What kind of special file `t` is, or None for a regular file, folder or symlink.
-pub fn special_kind(t: &std::fs::FileType) -> Option<&'static str> {
+pub(crate) fn special_kind(t: &std::fs::FileType) -> Option<&'static str> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::FileTypeExt;
@@ -55,7 +52,7 @@ pub fn special_kind(t: &std::fs::FileType) -> Option<&'static str> {
 
 /// The virtual file system `path` is on, if it is one whose files are not data.
 #[cfg(target_os = "linux")]
-pub fn virtual_fs(path: &Path) -> Option<&'static str> {
+pub(crate) fn virtual_fs(path: &Path) -> Option<&'static str> {
     use std::os::unix::ffi::OsStrExt;
     let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
     let mut st: libc::statfs = unsafe { std::mem::zeroed() };
@@ -86,21 +83,8 @@ pub fn virtual_fs(path: &Path) -> Option<&'static str> {
 }
 
 #[cfg(not(target_os = "linux"))]
-pub fn virtual_fs(_path: &Path) -> Option<&'static str> {
+pub(crate) fn virtual_fs(_path: &Path) -> Option<&'static str> {
     None
-}
-
-/// Reads a regular file, at most `cap` bytes (more is [`Skip::TooBig`]), through the ground
-/// floor's bounded reader (`sys::fs`: opened without waiting, so a FIFO cannot hang us, and
-/// checked again on the open handle).
-pub fn read_regular(path: &Path, cap: u64) -> Result<Vec<u8>, Skip> {
-    use crate::sys::fs::{read_regular_with, Follow};
-    // The type first, without opening: a FIFO or device is named, not read.
-    let meta = std::fs::metadata(path).map_err(|e| Skip::Unreadable(e.to_string()))?;
-    if let Some(k) = special_kind(&meta.file_type()) {
-        return Err(Skip::Special(k));
-    }
-    read_regular_with(path, cap, Follow::Yes).map_err(|e| skip_of(e, meta.len()))
 }
 
 fn skip_of(e: crate::sys::fs::ReadError, len: u64) -> Skip {
@@ -113,9 +97,12 @@ fn skip_of(e: crate::sys::fs::ReadError, len: u64) -> Skip {
     }
 }
 
-/// [`read_regular`] for a file that is only scanned: a large file is mapped, not copied
+/// Reads a regular file that is only scanned, at most `cap` bytes (more is
+/// [`Skip::TooBig`]), through the ground floor (`sys::fs`: opened without waiting, so a FIFO
+/// cannot hang us, checked again on the open handle). The type is checked first, without
+/// opening: a FIFO or device is named, not read. A large file is mapped, not copied
 /// (`sys::fs::view_regular`; 200 MB: no copy, no page fault per 4 KiB, no zeroing pass).
-pub fn view_regular(path: &Path, cap: u64) -> Result<crate::sys::fs::Contents, Skip> {
+pub(crate) fn view_regular(path: &Path, cap: u64) -> Result<crate::sys::fs::Contents, Skip> {
     use crate::sys::fs::Follow;
     let meta = std::fs::metadata(path).map_err(|e| Skip::Unreadable(e.to_string()))?;
     if let Some(k) = special_kind(&meta.file_type()) {
@@ -133,14 +120,14 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let f = d.path().join("f");
         std::fs::write(&f, b"hello").unwrap();
-        assert_eq!(read_regular(&f, 10).unwrap(), b"hello");
-        assert_eq!(read_regular(&f, 4), Err(Skip::TooBig(5)));
+        assert_eq!(&*view_regular(&f, 10).unwrap(), b"hello");
+        assert_eq!(view_regular(&f, 4).err(), Some(Skip::TooBig(5)));
         #[cfg(unix)]
         {
             let p = d.path().join("fifo");
             let c = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
             assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
-            assert_eq!(read_regular(&p, 10), Err(Skip::Special("a FIFO")));
+            assert_eq!(view_regular(&p, 10).err(), Some(Skip::Special("a FIFO")));
         }
         #[cfg(target_os = "linux")]
         assert_eq!(virtual_fs(Path::new("/proc")), Some("proc"));

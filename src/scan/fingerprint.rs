@@ -16,12 +16,12 @@ use sha2::Sha256;
 use zeroize::Zeroizing;
 
 /// The length of the machine key.
-pub const KEY_LEN: usize = 32;
+pub(crate) const KEY_LEN: usize = 32;
 
 /// Whether a fingerprinted secret is the user's current key or an old one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum FpStatus {
+pub(crate) enum FpStatus {
     /// In use (e.g. kept in the keyring by `keyage protect`).
     Current,
     /// Inactive, or waiting for `keyage finalize`.
@@ -30,7 +30,7 @@ pub enum FpStatus {
 
 /// One entry of the fingerprints file.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct FpEntry {
+pub(crate) struct FpEntry {
     pub key_id: String,
     /// Lower-case hex of HMAC-SHA256(machine key, secret).
     pub hmac: String,
@@ -39,13 +39,13 @@ pub struct FpEntry {
 
 /// The fingerprints file's contents.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct FpFile {
+pub(crate) struct FpFile {
     pub version: u32,
     pub entries: Vec<FpEntry>,
 }
 
 /// The version [`FpFile`] is written with.
-pub const FP_VERSION: u32 = 1;
+pub(crate) const FP_VERSION: u32 = 1;
 
 /// The loaded set: the machine key and the digests. `Debug` shows counts only.
 #[derive(Clone, Default)]
@@ -90,7 +90,7 @@ fn unhex(s: &str) -> Option<[u8; 32]> {
 impl FingerprintSet {
     /// The set for a machine key and the file's entries (entries that are not 64 hex digits
     /// are dropped).
-    pub fn new(key: Zeroizing<[u8; KEY_LEN]>, file: &FpFile) -> Self {
+    pub(crate) fn new(key: Zeroizing<[u8; KEY_LEN]>, file: &FpFile) -> Self {
         FingerprintSet {
             key: Some(key),
             entries: file
@@ -101,16 +101,16 @@ impl FingerprintSet {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty() || self.key.is_none()
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
 
     /// The entry whose secret is `candidate`, if any.
-    pub fn lookup(&self, candidate: &[u8]) -> Option<&FpEntry> {
+    pub(crate) fn lookup(&self, candidate: &[u8]) -> Option<&FpEntry> {
         let key = self.key.as_ref()?;
         if self.entries.is_empty() {
             return None;
@@ -123,7 +123,7 @@ impl FingerprintSet {
     }
 
     /// The key ids in the set (not secrets: shown masked, searched exactly).
-    pub fn key_ids(&self) -> impl Iterator<Item = (&str, FpStatus)> {
+    pub(crate) fn key_ids(&self) -> impl Iterator<Item = (&str, FpStatus)> {
         self.entries
             .iter()
             .map(|(_, e)| (e.key_id.as_str(), e.status))

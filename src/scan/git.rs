@@ -9,12 +9,16 @@ use crate::error::{Error, Kind, Result};
 use crate::scan::staged::{parse_batch, parse_diff, StagedFile};
 
 /// Runs git in `dir` with piped stdout/stderr (a spawned child: keyage works while it runs).
-pub fn spawn_git(dir: &Path, args: &[&str]) -> Result<std::process::Child> {
+pub(crate) fn spawn_git(dir: &Path, args: &[&str]) -> Result<std::process::Child> {
     crate::sys::git::spawn(Some(dir), args)
 }
 
 /// Waits for a git child; `allow_fail` returns empty output on a non-zero exit.
-pub fn finish_git(child: std::process::Child, what: &str, allow_fail: bool) -> Result<Vec<u8>> {
+pub(crate) fn finish_git(
+    child: std::process::Child,
+    what: &str,
+    allow_fail: bool,
+) -> Result<Vec<u8>> {
     let out = crate::sys::git::finish(child, what)?;
     if allow_fail {
         Ok(out.stdout_or_empty())
@@ -24,7 +28,7 @@ pub fn finish_git(child: std::process::Child, what: &str, allow_fail: bool) -> R
 }
 
 /// The one git call: staged changes against HEAD, raw records then the `-U0` patch.
-pub const DIFF_ARGS: &[&str] = &[
+pub(crate) const DIFF_ARGS: &[&str] = &[
     "diff",
     "--cached",
     "-z",
@@ -43,17 +47,17 @@ pub const DIFF_ARGS: &[&str] = &[
 ];
 
 /// Starts the diff; [`finish_diff`] collects it (do other work in between).
-pub fn spawn_diff(dir: &Path) -> Result<std::process::Child> {
+pub(crate) fn spawn_diff(dir: &Path) -> Result<std::process::Child> {
     spawn_git(dir, DIFF_ARGS)
 }
 
-pub fn finish_diff(child: std::process::Child) -> Result<Vec<StagedFile>> {
+pub(crate) fn finish_diff(child: std::process::Child) -> Result<Vec<StagedFile>> {
     parse_diff(&finish_git(child, "diff --cached", false)?)
 }
 
 /// `git config --get-all keyage.allow` (git's own lookup: every level, includes,
 /// `includeIf`, `git -c`). Unset, or a config git cannot read, gives no entries.
-pub fn allow_config(dir: &Path) -> Result<Vec<String>> {
+pub(crate) fn allow_config(dir: &Path) -> Result<Vec<String>> {
     let child = spawn_git(dir, &["config", "--get-all", "keyage.allow"])?;
     Ok(String::from_utf8_lossy(&finish_git(child, "config", true)?)
         .lines()
@@ -64,7 +68,7 @@ pub fn allow_config(dir: &Path) -> Result<Vec<String>> {
 
 /// Reads the staged blobs of the binary files (one `git cat-file --batch`, by object id) into
 /// their `content`. A blob git does not have stays None.
-pub fn load_binaries(dir: &Path, files: &mut [StagedFile]) -> Result<()> {
+pub(crate) fn load_binaries(dir: &Path, files: &mut [StagedFile]) -> Result<()> {
     let wanted: Vec<usize> = (0..files.len())
         .filter(|&i| files[i].added.binary)
         .collect();

@@ -12,11 +12,11 @@ use crate::scan::{findings_for, own_only, Finding, Matcher};
 use crate::secret::SecretKey;
 
 /// Files bigger than this are skipped (noted), so a stray disk image does not stall a scan.
-pub const MAX_FILE: u64 = 256 * 1024 * 1024;
+pub(crate) const MAX_FILE: u64 = 256 * 1024 * 1024;
 /// How deep `--home` looks for `.env` files and under `~/.config`.
-pub const HOME_DEPTH: usize = 5;
+pub(crate) const HOME_DEPTH: usize = 5;
 /// Files in the home folder where a copied key often ends up.
-pub const HOME_FILES: &[&str] = &[
+pub(crate) const HOME_FILES: &[&str] = &[
     ".bashrc",
     ".bash_profile",
     ".bash_login",
@@ -67,7 +67,7 @@ const HOME_SKIP_DIRS: &[&str] = &[
     ".aws",
 ];
 
-pub struct Scanner {
+pub(crate) struct Scanner {
     pub findings: Vec<Finding>,
     pub ignored: Vec<Finding>,
     pub files: usize,
@@ -80,7 +80,7 @@ pub struct Scanner {
 }
 
 impl Scanner {
-    pub fn file(&mut self, matcher: &Matcher, path: &Path) {
+    pub(crate) fn file(&mut self, matcher: &Matcher, path: &Path) {
         let Ok(real) = std::fs::canonicalize(path) else {
             return;
         };
@@ -120,7 +120,7 @@ impl Scanner {
     }
 }
 
-pub fn scan_home(s: &mut Scanner, matcher: &Matcher, home: &Path, env: &Env) {
+pub(crate) fn scan_home(s: &mut Scanner, matcher: &Matcher, home: &Path, env: &Env) {
     for f in HOME_FILES {
         let p = home.join(f);
         if p.is_file() {
@@ -151,7 +151,7 @@ fn is_env_file(p: &Path) -> bool {
 
 /// A plain walk (gitignored `.env` files are exactly what we look for), bounded in depth,
 /// skipping [`HOME_SKIP_DIRS`], symlinked folders and virtual file systems.
-pub fn walk_bounded(
+pub(crate) fn walk_bounded(
     root: &Path,
     depth: usize,
     skip_dir: Option<PathBuf>,
@@ -180,7 +180,7 @@ pub fn walk_bounded(
 }
 
 /// The AWS credentials and config files (real paths): never reported.
-pub fn aws_files(env: &Env) -> HashSet<PathBuf> {
+pub(crate) fn aws_files(env: &Env) -> HashSet<PathBuf> {
     [
         crate::surfaces::prompt::credentials_file(env),
         match env.get("AWS_CONFIG_FILE") {
@@ -195,7 +195,7 @@ pub fn aws_files(env: &Env) -> HashSet<PathBuf> {
 
 impl Scanner {
     /// An empty scanner; paths are shown relative to `cwd`.
-    pub fn new(env: &Env, cwd: PathBuf, verify: bool) -> Scanner {
+    pub(crate) fn new(env: &Env, cwd: PathBuf, verify: bool) -> Scanner {
         Scanner {
             findings: Vec::new(),
             ignored: Vec::new(),
@@ -211,7 +211,7 @@ impl Scanner {
 
 /// What `keyage scan --home` finds (the blocking findings), with the user's own keys as they
 /// are now (`OwnValues::load`). Empty without HOME.
-pub fn home_findings(env: &Env) -> Vec<Finding> {
+pub(crate) fn home_findings(env: &Env) -> Vec<Finding> {
     let Some(home) = env.home() else {
         return Vec::new();
     };

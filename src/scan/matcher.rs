@@ -31,11 +31,11 @@ use aho_corasick::{packed, AhoCorasick, AhoCorasickBuilder, MatchKind, Span};
 use regex::bytes::Regex;
 use zeroize::Zeroizing;
 
-pub use crate::scan::allow::{Allowlist, INLINE_ALLOW};
+pub(crate) use crate::scan::allow::{Allowlist, INLINE_ALLOW};
 use crate::scan::decode;
 use crate::scan::fingerprint::{FingerprintSet, FpStatus};
+pub(crate) use crate::scan::rules::KEY_ID_PATTERN;
 use crate::scan::rules::{self, is_documented_example, key_id_at, KEY_ID_LEN};
-pub use crate::scan::rules::{EXAMPLE_KEY_ID, EXAMPLE_SECRET, KEY_ID_PATTERN};
 use crate::secret::{mask_id, mask_secret_like, ExposeSecret, SecretKey};
 
 /// What was found.
@@ -59,7 +59,7 @@ pub enum HitKind {
 }
 
 impl HitKind {
-    pub fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             HitKind::OwnSecret => "your own secret access key",
             HitKind::OwnKeyId => "your own access key id",
@@ -72,18 +72,18 @@ impl HitKind {
     }
     /// Own values (current or old) are certain, and never allowlisted; a pattern match may be
     /// somebody else's (or a test fixture).
-    pub fn is_own(self) -> bool {
+    pub(crate) fn is_own(self) -> bool {
         matches!(
             self,
             HitKind::OwnSecret | HitKind::OwnKeyId | HitKind::OldSecret | HitKind::OldKeyId
         )
     }
     /// Everything but the documented examples blocks a commit.
-    pub fn blocks(self) -> bool {
+    pub(crate) fn blocks(self) -> bool {
         self != HitKind::DocumentedExample
     }
     /// Seriousness (0 = worst), for the one finding of a binary file.
-    pub fn rank(self) -> u8 {
+    pub(crate) fn rank(self) -> u8 {
         match self {
             HitKind::OwnSecret => 0,
             HitKind::OldSecret => 1,
@@ -331,16 +331,18 @@ impl Matcher {
     }
 
     /// A matcher with no own values and the default allowlist (tests, fuzzing, benchmarks).
-    pub fn patterns_only() -> Self {
+    #[cfg(any(test, fuzzing))]
+    pub(crate) fn patterns_only() -> Self {
         Matcher::new(&OwnValues::default(), Allowlist::default())
     }
 
-    pub fn allowlist(&self) -> &Allowlist {
+    pub(crate) fn allowlist(&self) -> &Allowlist {
         &self.allow
     }
 
     /// True when [`Matcher::scan`] takes the SIMD path.
-    pub fn has_fast_path(&self) -> bool {
+    #[cfg(any(test, fuzzing))]
+    pub(crate) fn has_fast_path(&self) -> bool {
         self.packed.is_some()
     }
 
@@ -352,13 +354,14 @@ impl Matcher {
     }
 
     /// Every hit, the documented examples included.
-    pub fn scan_all(&self, hay: &[u8]) -> Vec<Hit> {
+    pub(crate) fn scan_all(&self, hay: &[u8]) -> Vec<Hit> {
         let mut budget = decode::BUDGET;
         self.scan_at(hay, 0, &mut budget, true)
     }
 
     /// The general path alone (the reference the fast path is checked against).
-    pub fn scan_reference(&self, hay: &[u8]) -> Vec<Hit> {
+    #[cfg(any(test, fuzzing))]
+    pub(crate) fn scan_reference(&self, hay: &[u8]) -> Vec<Hit> {
         let mut budget = decode::BUDGET;
         let mut v = self.scan_at(hay, 0, &mut budget, false);
         v.retain(|h| h.kind.blocks());
@@ -734,6 +737,7 @@ impl PragmaLine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scan::rules::{EXAMPLE_KEY_ID, EXAMPLE_SECRET};
     use crate::secret::secret;
     use std::path::Path;
 

@@ -16,34 +16,35 @@
 //! Nothing here builds an async runtime or touches the network: the hook runs all of it.
 //! (`keyage scan --verify` is the one online step; it lives in `keys::verify`.)
 
-pub mod allow;
-pub mod decode;
+pub(crate) mod allow;
+pub(crate) mod decode;
 #[cfg(not(fuzzing))]
-pub mod files;
+pub(crate) mod files;
 pub mod fingerprint;
 #[cfg(not(fuzzing))]
-pub mod git;
-pub mod home;
-pub mod matcher;
+pub(crate) mod git;
+pub(crate) mod home;
+pub(crate) mod matcher;
 // The fuzz target includes this wing by path, without the AWS files, state and git edges.
 #[cfg(not(fuzzing))]
-pub mod own;
-pub mod rules;
-pub mod staged;
+pub(crate) mod own;
+pub(crate) mod rules;
+pub(crate) mod staged;
 
 pub use allow::Allowlist;
-pub use matcher::{Hit, HitKind, Matcher, OwnValues};
+pub(crate) use matcher::{Hit, HitKind};
+pub use matcher::{Matcher, OwnValues};
 
 /// git reads NUL bytes in the first 8000 bytes as "binary"; so do we.
 const BINARY_PROBE: usize = 8000;
 
 /// git's heuristic: a NUL byte in the first 8000 bytes means binary.
-pub fn is_binary(bytes: &[u8]) -> bool {
+pub(crate) fn is_binary(bytes: &[u8]) -> bool {
     bytes[..bytes.len().min(BINARY_PROBE)].contains(&0)
 }
 
 /// Maps byte offsets to 1-based line and column numbers, walking forward only.
-pub struct LineIndex<'a> {
+pub(crate) struct LineIndex<'a> {
     hay: &'a [u8],
     pos: usize,
     line: usize,
@@ -51,7 +52,7 @@ pub struct LineIndex<'a> {
 }
 
 impl<'a> LineIndex<'a> {
-    pub fn new(hay: &'a [u8]) -> Self {
+    pub(crate) fn new(hay: &'a [u8]) -> Self {
         LineIndex {
             hay,
             pos: 0,
@@ -60,7 +61,7 @@ impl<'a> LineIndex<'a> {
         }
     }
     /// Line and column of `offset`; offsets must not decrease between calls.
-    pub fn locate(&mut self, offset: usize) -> (usize, usize) {
+    pub(crate) fn locate(&mut self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.hay.len());
         if offset < self.pos {
             *self = LineIndex::new(self.hay);
@@ -79,7 +80,7 @@ impl<'a> LineIndex<'a> {
 
 /// A hit placed in a file: what the hook and `keyage scan` print.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Finding {
+pub(crate) struct Finding {
     pub path: String,
     /// 1-based; None for a binary file (reported once per file).
     pub line: Option<usize>,
@@ -115,7 +116,7 @@ impl Finding {
         }
     }
 
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let place = match (self.line, self.column) {
             (Some(l), Some(c)) => format!("{}:{}:{}", self.path, l, c),
             (Some(l), None) => format!("{}:{}", self.path, l),
@@ -131,7 +132,7 @@ impl Finding {
 /// Scans one file's bytes and returns its findings, the documented examples included (see
 /// [`HitKind::blocks`]): a binary file gives at most one finding (by file, not line); a text
 /// file one per hit with line and column. UTF-16 text with a byte-order mark is text.
-pub fn findings_for(matcher: &Matcher, path: &str, bytes: &[u8]) -> Vec<Finding> {
+pub(crate) fn findings_for(matcher: &Matcher, path: &str, bytes: &[u8]) -> Vec<Finding> {
     if let Some(text) = decode::utf16_text(bytes) {
         let mut f = text_findings(matcher, path, &text);
         for x in &mut f {
@@ -158,7 +159,7 @@ fn text_findings(matcher: &Matcher, path: &str, bytes: &[u8]) -> Vec<Finding> {
 
 /// One finding for a binary file: the most serious kind, the first such match (documented
 /// examples only when nothing else is there).
-pub fn binary_findings(path: &str, hits: Vec<Hit>) -> Vec<Finding> {
+pub(crate) fn binary_findings(path: &str, hits: Vec<Hit>) -> Vec<Finding> {
     let Some(best) = hits.into_iter().min_by_key(|h| (h.kind.rank(), h.start)) else {
         return Vec::new();
     };
@@ -171,7 +172,10 @@ const PAIR_DISTANCE: usize = 2048;
 /// The key id + secret pairs in `hay` (plain text, not decoded), for `keyage scan --verify`:
 /// each secret found with the nearest key id before it (else after it), with the secret's
 /// `line:column`. The values leave the matcher only here, wrapped.
-pub fn pairs(matcher: &Matcher, hay: &[u8]) -> Vec<(String, crate::secret::SecretKey, String)> {
+pub(crate) fn pairs(
+    matcher: &Matcher,
+    hay: &[u8],
+) -> Vec<(String, crate::secret::SecretKey, String)> {
     let hits = matcher.scan(hay);
     let is_id = |k: HitKind| {
         matches!(
@@ -219,7 +223,7 @@ pub fn pairs(matcher: &Matcher, hay: &[u8]) -> Vec<(String, crate::secret::Secre
 }
 
 /// Keeps only what the allowlist cannot excuse (own keys), for a file whose path is listed.
-pub fn own_only(findings: &mut Vec<Finding>) {
+pub(crate) fn own_only(findings: &mut Vec<Finding>) {
     findings.retain(|f| f.kind.is_own());
 }
 

@@ -16,15 +16,15 @@ use crate::scan::matcher::OwnValues;
 use crate::secret::{ExposeSecret, SecretKey};
 
 /// The fingerprints file in the state folder (key ids and keyed digests; no secret).
-pub const FINGERPRINTS_FILE: &str = "fingerprints.json";
+pub(crate) const FINGERPRINTS_FILE: &str = "fingerprints.json";
 /// The machine key the digests are made with (32 random bytes, 0600).
-pub const FINGERPRINT_KEY_FILE: &str = "fingerprint.key";
+pub(crate) const FINGERPRINT_KEY_FILE: &str = "fingerprint.key";
 /// The most of the fingerprints file that is read.
 const MAX_FP_FILE: u64 = 1 << 20;
 
 impl OwnValues {
     /// Every static key id and every secret held in the files.
-    pub fn from_inventory(inv: &crate::profiles::Inventory) -> Self {
+    pub(crate) fn from_inventory(inv: &crate::profiles::Inventory) -> Self {
         let mut own = OwnValues::default();
         for g in inv.keys() {
             if let Some(s) = inv.secret_for(&g.key_id) {
@@ -51,7 +51,7 @@ impl OwnValues {
 
     /// Adds what the state knows: old keys waiting for finalize (pending list), the user's
     /// other keys from the cache (inactive ones as old), the accounts of the user's keys.
-    pub fn add_state(
+    pub(crate) fn add_state(
         &mut self,
         pending: &[crate::rotation::journal::PendingFinalize],
         cache: &crate::state::cache::Cache,
@@ -88,7 +88,7 @@ impl OwnValues {
 
     /// The values from the user's AWS files and the state. A file that cannot be read is
     /// not fatal here (the pattern check still runs): the notes say what is not checked.
-    pub fn load(env: &Env) -> (Self, Vec<String>) {
+    pub(crate) fn load(env: &Env) -> (Self, Vec<String>) {
         let mut notes = Vec::new();
         let mut own = match crate::profiles::Inventory::load(env) {
             Ok(inv) => OwnValues::from_inventory(&inv),
@@ -123,20 +123,20 @@ impl OwnValues {
 /// Fingerprints::record(&env, "AKIA…", &secret("…"), FpStatus::Current)?;
 /// # Ok::<(), keyage::error::Error>(())
 /// ```
-pub struct Fingerprints;
+pub(crate) struct Fingerprints;
 
 impl Fingerprints {
-    pub fn path(env: &Env) -> PathBuf {
+    pub(crate) fn path(env: &Env) -> PathBuf {
         env.state_dir().join(FINGERPRINTS_FILE)
     }
 
-    pub fn key_path(env: &Env) -> PathBuf {
+    pub(crate) fn key_path(env: &Env) -> PathBuf {
         env.state_dir().join(FINGERPRINT_KEY_FILE)
     }
 
     /// The set (empty when either file is missing). Bounded reads; a damaged file is an
     /// error naming it.
-    pub fn load(env: &Env) -> Result<FingerprintSet> {
+    pub(crate) fn load(env: &Env) -> Result<FingerprintSet> {
         let p = Self::path(env);
         let Some(text) = read_small(&p, MAX_FP_FILE)? else {
             return Ok(FingerprintSet::default());
@@ -154,7 +154,12 @@ impl Fingerprints {
     /// Records (or replaces) the fingerprint of `key_id`'s secret. Makes the machine key on
     /// first use. Both files 0600 in the 0700 state folder; the fingerprints file is written
     /// atomically.
-    pub fn record(env: &Env, key_id: &str, secret: &SecretKey, status: FpStatus) -> Result<()> {
+    pub(crate) fn record(
+        env: &Env,
+        key_id: &str,
+        secret: &SecretKey,
+        status: FpStatus,
+    ) -> Result<()> {
         let dir = crate::state::ensure_dir(env)?;
         let key = ensure_key(&dir.join(FINGERPRINT_KEY_FILE))?;
         let mut file = Self::read_file(env)?;
@@ -164,17 +169,6 @@ impl Fingerprints {
             hmac: hex(&digest(&key, secret.expose_secret().as_bytes())),
             status,
         });
-        Self::write_file(env, &mut file)
-    }
-
-    /// Removes `key_id`'s fingerprint (e.g. after finalize deleted the key).
-    pub fn forget(env: &Env, key_id: &str) -> Result<()> {
-        let mut file = Self::read_file(env)?;
-        let before = file.entries.len();
-        file.entries.retain(|e| e.key_id != key_id);
-        if file.entries.len() == before {
-            return Ok(());
-        }
         Self::write_file(env, &mut file)
     }
 

@@ -12,20 +12,20 @@ use base64::Engine;
 use zeroize::Zeroizing;
 
 /// The key id AWS documents as an example (never a real key).
-pub const EXAMPLE_KEY_ID: &str = "AKIAIOSFODNN7EXAMPLE";
+pub(crate) const EXAMPLE_KEY_ID: &str = "AKIAIOSFODNN7EXAMPLE";
 /// The secret AWS documents as an example (never a real key).
-pub const EXAMPLE_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+pub(crate) const EXAMPLE_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 /// The key-id shape (without boundaries).
-pub const KEY_ID_PATTERN: &str = "(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}";
+pub(crate) const KEY_ID_PATTERN: &str = "(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}";
 /// The literal starts of [`KEY_ID_PATTERN`].
-pub const KEY_ID_PREFIXES: [&[u8]; 5] = [b"AKIA", b"ASIA", b"ABIA", b"ACCA", b"A3T"];
+pub(crate) const KEY_ID_PREFIXES: [&[u8]; 5] = [b"AKIA", b"ASIA", b"ABIA", b"ACCA", b"A3T"];
 /// The length of every key id the pattern matches.
-pub const KEY_ID_LEN: usize = 20;
+pub(crate) const KEY_ID_LEN: usize = 20;
 /// The length of an AWS secret access key.
-pub const SECRET_LEN: usize = 40;
+pub(crate) const SECRET_LEN: usize = 40;
 /// The two spellings of the middle of "secret" the search looks for (`secret`, `Secret`,
 /// `SECRET`, `aws_secret_access_key`, `SecretAccessKey`, …).
-pub const NAME_NEEDLES: [&[u8]; 2] = [b"ecret", b"ECRET"];
+pub(crate) const NAME_NEEDLES: [&[u8]; 2] = [b"ecret", b"ECRET"];
 /// How far (bytes) around a weak name (`secret_key`, `secret`) an AWS word must be.
 const AWS_CONTEXT: usize = 1024;
 /// How far after a key id the pair rule looks for its secret.
@@ -34,7 +34,7 @@ const PAIR_BYTES: usize = 1024;
 
 /// True for the documented example values: `AKIAIOSFODNN7EXAMPLE`, its secret, and any key id
 /// ending in `EXAMPLE` (the AWS docs use several) or secret ending in `EXAMPLEKEY`.
-pub fn is_documented_example(value: &[u8]) -> bool {
+pub(crate) fn is_documented_example(value: &[u8]) -> bool {
     value == EXAMPLE_KEY_ID.as_bytes()
         || value == EXAMPLE_SECRET.as_bytes()
         || (value.len() == KEY_ID_LEN && value.ends_with(b"EXAMPLE"))
@@ -42,12 +42,12 @@ pub fn is_documented_example(value: &[u8]) -> bool {
 }
 
 /// `[0-9A-Za-z_]`: the regex's ASCII `\b` word bytes.
-pub fn is_word(b: u8) -> bool {
+pub(crate) fn is_word(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 
 /// True when `(?-u)\b(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}\b` matches at `start`.
-pub fn key_id_at(hay: &[u8], start: usize) -> bool {
+pub(crate) fn key_id_at(hay: &[u8], start: usize) -> bool {
     let Some(w) = hay.get(start..start + KEY_ID_LEN) else {
         return false;
     };
@@ -70,7 +70,7 @@ pub fn key_id_at(hay: &[u8], start: usize) -> bool {
 
 /// A placeholder like `AKIAXXXXXXXXXXXXXXXX` or `AKIAAAAABBBBCCCCDDDD` is not a key: the 16
 /// characters after the prefix of a real key id are random (about 12 distinct ones).
-pub fn key_id_random_enough(id: &[u8]) -> bool {
+pub(crate) fn key_id_random_enough(id: &[u8]) -> bool {
     let mut seen = [false; 256];
     let mut distinct = 0;
     for &b in id.get(4..).unwrap_or_default() {
@@ -83,7 +83,7 @@ pub fn key_id_random_enough(id: &[u8]) -> bool {
 }
 
 /// A byte of a secret access key (the standard base64 alphabet without `=`).
-pub fn is_secret_byte(b: u8) -> bool {
+pub(crate) fn is_secret_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'/' || b == b'+'
 }
 
@@ -94,7 +94,7 @@ fn glues(b: u8) -> bool {
 
 /// True when exactly 40 secret bytes start at `s`, not glued to a longer token (a `=` after
 /// them is base64 padding: a longer encoding, not a key).
-pub fn secret_token_at(hay: &[u8], s: usize) -> bool {
+pub(crate) fn secret_token_at(hay: &[u8], s: usize) -> bool {
     let Some(w) = hay.get(s..s + SECRET_LEN) else {
         return false;
     };
@@ -112,7 +112,7 @@ pub fn secret_token_at(hay: &[u8], s: usize) -> bool {
 
 /// What an AWS secret looks like and a word, a path, a hex digest or a placeholder does not:
 /// upper case, lower case and a digit (or `/`, `+`), not all hex, and many distinct bytes.
-pub fn looks_random(v: &[u8]) -> bool {
+pub(crate) fn looks_random(v: &[u8]) -> bool {
     let upper = v.iter().any(u8::is_ascii_uppercase);
     let lower = v.iter().any(u8::is_ascii_lowercase);
     let digit = v
@@ -210,7 +210,7 @@ fn aws_nearby(hay: &[u8], s: usize, e: usize) -> bool {
 
 /// A secret found by a rule: its span, and whether the haystack holds its base64 form.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SecretSpan {
+pub(crate) struct SecretSpan {
     pub start: usize,
     pub end: usize,
     /// The span is the base64 encoding of the secret (a Kubernetes `data:` value).
@@ -219,7 +219,7 @@ pub struct SecretSpan {
 
 impl SecretSpan {
     /// The secret's bytes (decoded when `encoded`). Zeroed on drop.
-    pub fn value(&self, hay: &[u8]) -> Zeroizing<Vec<u8>> {
+    pub(crate) fn value(&self, hay: &[u8]) -> Zeroizing<Vec<u8>> {
         let raw = &hay[self.start..self.end];
         if self.encoded {
             decode_secret_b64(raw).unwrap_or_default()
@@ -242,7 +242,7 @@ const VALUE_WORDS: [&[u8]; 6] = [
 
 /// The context rule at a name candidate `p` (where [`NAME_NEEDLES`] matched, one byte after
 /// the name's `s`/`S`): the secret right after the name, if any.
-pub fn context_secret(hay: &[u8], p: usize) -> Option<SecretSpan> {
+pub(crate) fn context_secret(hay: &[u8], p: usize) -> Option<SecretSpan> {
     if p == 0 || !matches!(hay[p - 1], b's' | b'S') {
         return None;
     }
@@ -336,7 +336,7 @@ fn decode_secret_b64(raw: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
 
 /// The lenient decoder: `-_` read as `+/`, padding optional, a dangling last character
 /// dropped, trailing bits ignored.
-pub fn decode_lenient(raw: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn decode_lenient(raw: &[u8]) -> Option<Vec<u8>> {
     let mut s: Zeroizing<Vec<u8>> = Zeroizing::new(
         raw.iter()
             .take_while(|&&b| b != b'=')
@@ -368,7 +368,7 @@ fn lenient_engine() -> &'static base64::engine::GeneralPurpose {
 
 /// The pair rule: the first secret-shaped token within a few lines after a key id ending at
 /// `e` (a CSV row `AKIA…,secret`, an ini section, two env lines).
-pub fn pair_secret(hay: &[u8], e: usize) -> Option<SecretSpan> {
+pub(crate) fn pair_secret(hay: &[u8], e: usize) -> Option<SecretSpan> {
     let end = (e + PAIR_BYTES).min(hay.len());
     let mut lines = 0;
     let mut i = e;
@@ -404,7 +404,7 @@ pub fn pair_secret(hay: &[u8], e: usize) -> Option<SecretSpan> {
 /// The AWS account id a key id belongs to, decoded offline (no call): the ten base32
 /// characters after `AKIA`/`ASIA` carry it in bits 1–40 of their first six bytes. Only key
 /// ids of this format (fifth character `Q`–`Z` or `2`–`7`, from about 2019 on) carry it.
-pub fn account_of(key_id: &[u8]) -> Option<String> {
+pub(crate) fn account_of(key_id: &[u8]) -> Option<String> {
     if key_id.len() != KEY_ID_LEN || !(key_id.starts_with(b"AKIA") || key_id.starts_with(b"ASIA")) {
         return None;
     }

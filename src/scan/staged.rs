@@ -17,7 +17,7 @@ use crate::scan::{binary_findings, findings_for, own_only, Finding, LineIndex, M
 /// One record of `git diff --raw -z`: `:<mode> <mode> <oid> <oid> <status>\0<path>\0`
 /// (`\0<old path>\0<new path>\0` for a rename or copy).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawEntry {
+pub(crate) struct RawEntry {
     /// Status letter: A, C, M, R or T.
     pub status: u8,
     /// The path in the new tree.
@@ -28,7 +28,7 @@ pub struct RawEntry {
 
 /// Parses the raw part of `git diff -z --raw -p`: records up to the NUL that separates them
 /// from the patch. Returns the records and the offset where the patch starts.
-pub fn parse_raw(bytes: &[u8]) -> (Vec<RawEntry>, usize) {
+pub(crate) fn parse_raw(bytes: &[u8]) -> (Vec<RawEntry>, usize) {
     let mut out = Vec::new();
     let mut pos = 0;
     while pos < bytes.len() {
@@ -69,7 +69,7 @@ pub fn parse_raw(bytes: &[u8]) -> (Vec<RawEntry>, usize) {
 
 /// The added side of one file's section of a `-U0` patch.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Added {
+pub(crate) struct Added {
     /// git said "Binary files … differ" (or sent a binary patch).
     pub binary: bool,
     /// A "deleted file" section: git splits a type change (file ↔ symlink) into a deletion
@@ -82,7 +82,7 @@ pub struct Added {
 
 /// Splits a `git diff -U0 --no-color` patch into per-file sections and collects each file's
 /// added lines with their line numbers.
-pub fn parse_patch(bytes: &[u8]) -> Vec<Added> {
+pub(crate) fn parse_patch(bytes: &[u8]) -> Vec<Added> {
     let mut out: Vec<Added> = Vec::new();
     let mut next_line = 0usize;
     let mut in_hunk = false;
@@ -134,7 +134,7 @@ fn hunk_new_start(line: &[u8]) -> Option<usize> {
 /// One staged file: its raw record, its added lines, and (binary files only, once
 /// [`load_binaries`] ran) the staged bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StagedFile {
+pub(crate) struct StagedFile {
     pub entry: RawEntry,
     pub added: Added,
     pub content: Option<Vec<u8>>,
@@ -142,7 +142,7 @@ pub struct StagedFile {
 
 /// Parses the whole `git diff -z --raw -p -U0` output. Every record must have its patch
 /// section (deletion halves of type changes aside), else the output is not what we asked for.
-pub fn parse_diff(bytes: &[u8]) -> Result<Vec<StagedFile>> {
+pub(crate) fn parse_diff(bytes: &[u8]) -> Result<Vec<StagedFile>> {
     let (entries, at) = parse_raw(bytes);
     let patch: Vec<Added> = parse_patch(&bytes[at..])
         .into_iter()
@@ -167,7 +167,7 @@ pub fn parse_diff(bytes: &[u8]) -> Result<Vec<StagedFile>> {
 }
 
 /// Findings in one text file's added lines, with new-file line numbers.
-pub fn findings_in_added(matcher: &Matcher, path: &str, added: &Added) -> Vec<Finding> {
+pub(crate) fn findings_in_added(matcher: &Matcher, path: &str, added: &Added) -> Vec<Finding> {
     let hits = matcher.scan(&added.text);
     let mut idx = LineIndex::new(&added.text);
     hits.into_iter()
@@ -191,7 +191,7 @@ pub fn findings_in_added(matcher: &Matcher, path: &str, added: &Added) -> Vec<Fi
 }
 
 /// Parses `git cat-file --batch` output: `<oid> <type> <size>\n<bytes>\n` or `<x> missing\n`.
-pub fn parse_batch(mut bytes: &[u8], n: usize) -> Vec<Option<Vec<u8>>> {
+pub(crate) fn parse_batch(mut bytes: &[u8], n: usize) -> Vec<Option<Vec<u8>>> {
     let mut out = Vec::with_capacity(n);
     while out.len() < n {
         let Some(nl) = bytes.iter().position(|&b| b == b'\n') else {
@@ -220,7 +220,7 @@ pub fn parse_batch(mut bytes: &[u8], n: usize) -> Vec<Option<Vec<u8>>> {
 /// whose path the matcher's allowlist lists, only the user's own keys are reported (those are
 /// never allowlisted); `root` is the folder the paths are relative to. Documented examples
 /// are left out (they never block).
-pub fn scan_staged(root: &Path, matcher: &Matcher, files: &[StagedFile]) -> Vec<Finding> {
+pub(crate) fn scan_staged(root: &Path, matcher: &Matcher, files: &[StagedFile]) -> Vec<Finding> {
     let mut findings = Vec::new();
     for f in files {
         let mut found = if f.added.binary {

@@ -20,11 +20,11 @@ use crate::env::Env;
 use crate::error::Result;
 use crate::keys::facts::KeyFacts;
 
-pub const CACHE_FILE: &str = "cache.json";
+pub(crate) const CACHE_FILE: &str = "cache.json";
 const VERSION: u32 = 1;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Cache {
+pub(crate) struct Cache {
     pub version: u32,
     pub keys: BTreeMap<String, KeyFacts>,
     #[serde(skip)]
@@ -32,16 +32,16 @@ pub struct Cache {
 }
 
 impl Cache {
-    pub fn path(env: &Env) -> PathBuf {
+    pub(crate) fn path(env: &Env) -> PathBuf {
         env.state_dir().join(CACHE_FILE)
     }
 
     /// Reads the cache; a missing file is an empty cache. Never fails on bad contents.
-    pub fn load(env: &Env) -> Cache {
+    pub(crate) fn load(env: &Env) -> Cache {
         Self::load_from(&Self::path(env))
     }
 
-    pub fn load_from(path: &Path) -> Cache {
+    pub(crate) fn load_from(path: &Path) -> Cache {
         let bytes = match crate::sys::fs::read_state(path) {
             Ok(Some(b)) => b,
             Ok(None) => return Cache::empty(),
@@ -72,7 +72,7 @@ impl Cache {
         }
     }
 
-    pub fn empty() -> Cache {
+    pub(crate) fn empty() -> Cache {
         Cache {
             version: VERSION,
             keys: BTreeMap::new(),
@@ -81,7 +81,7 @@ impl Cache {
     }
 
     /// Writes the cache if anything changed since it was loaded.
-    pub fn save(&mut self, env: &Env) -> Result<()> {
+    pub(crate) fn save(&mut self, env: &Env) -> Result<()> {
         if !self.dirty {
             return Ok(());
         }
@@ -93,12 +93,12 @@ impl Cache {
         Ok(())
     }
 
-    pub fn get(&self, key_id: &str) -> Option<&KeyFacts> {
+    pub(crate) fn get(&self, key_id: &str) -> Option<&KeyFacts> {
         self.keys.get(key_id)
     }
 
     /// The entry for a key seen in a local file now (creates it with `first_seen = now`).
-    pub fn observe(&mut self, key_id: &str, now: DateTime<Utc>) -> &mut KeyFacts {
+    pub(crate) fn observe(&mut self, key_id: &str, now: DateTime<Utc>) -> &mut KeyFacts {
         if !self.keys.contains_key(key_id) {
             self.dirty = true;
         }
@@ -108,20 +108,21 @@ impl Cache {
     }
 
     /// Replaces the facts of one key (after a refresh).
-    pub fn put(&mut self, facts: KeyFacts) {
+    pub(crate) fn put(&mut self, facts: KeyFacts) {
         self.dirty = true;
         self.keys.insert(facts.key_id.clone(), facts);
     }
 
     /// True when IAM answered about this key less than `ttl` ago.
-    pub fn is_fresh(&self, key_id: &str, now: DateTime<Utc>, ttl: Duration) -> bool {
+    pub(crate) fn is_fresh(&self, key_id: &str, now: DateTime<Utc>, ttl: Duration) -> bool {
         self.keys
             .get(key_id)
             .and_then(|f| f.checked_at)
             .is_some_and(|c| c <= now && now - c < ttl)
     }
 
-    pub fn is_dirty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_dirty(&self) -> bool {
         self.dirty
     }
 }
@@ -129,7 +130,7 @@ impl Cache {
 /// A change keyage itself just made in IAM, so the cache can follow without asking IAM again
 /// (`keyage status` then shows it at once, not after `--refresh` or the TTL).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Change {
+pub(crate) enum Change {
     /// keyage created this key for the same IAM user as `sibling` (a key it already knows).
     Created {
         sibling: String,
@@ -146,7 +147,7 @@ impl Cache {
     /// every entry that lists it among the user's other keys (or, for `Created`, every entry of
     /// the sibling's user) follow. Identity and `checked_at` of other entries are kept; the
     /// key's own entry is not marked as checked (IAM did not tell us its last use).
-    pub fn record(&mut self, key_id: &str, change: &Change, now: DateTime<Utc>) {
+    pub(crate) fn record(&mut self, key_id: &str, change: &Change, now: DateTime<Utc>) {
         use crate::keys::facts::OtherKey;
         match change {
             Change::Created { sibling, created } => {
@@ -230,14 +231,13 @@ impl Cache {
     }
 }
 
-/// Records changes keyage just made in IAM (see [`Change`]) in the cache file (load, apply,
-/// save). Call it after each IAM change (rotation, backout, finalize).
-pub fn record_change(env: &Env, key_id: &str, change: Change, now: DateTime<Utc>) -> Result<()> {
-    record_changes(env, &[(key_id.to_string(), change)], now)
-}
-
-/// As [`record_change`], several at once (in order), one load and one save.
-pub fn record_changes(env: &Env, changes: &[(String, Change)], now: DateTime<Utc>) -> Result<()> {
+/// Records changes keyage just made in IAM (see [`Change`]) in the cache file, in order, with
+/// one load and one save. Call it after each IAM change (rotation, backout, finalize).
+pub(crate) fn record_changes(
+    env: &Env,
+    changes: &[(String, Change)],
+    now: DateTime<Utc>,
+) -> Result<()> {
     let mut c = Cache::load(env);
     for (id, ch) in changes {
         c.record(id, ch, now);

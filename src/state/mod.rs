@@ -2,7 +2,7 @@
 //! Submodules own one file each: the fact cache (issue 4), the rotation journal (issue 5),
 //! the notification memory (issue 7), the prompt segment (issue 6).
 
-pub mod cache;
+pub(crate) mod cache;
 
 use std::path::PathBuf;
 
@@ -11,11 +11,11 @@ use crate::error::Result;
 
 /// The folder and write helpers live on the ground floor (`crate::sys::fs`); re-exported here
 /// for the state files' modules.
-pub use crate::sys::fs::{ensure_private_dir, sync_dir, write_atomic};
+pub(crate) use crate::sys::fs::{ensure_private_dir, sync_dir, write_atomic};
 
 /// Creates (if needed) and returns the state folder: 0700, a real folder of the current user
 /// (a symlink or a folder of someone else is refused with the fix).
-pub fn ensure_dir(env: &Env) -> Result<PathBuf> {
+pub(crate) fn ensure_dir(env: &Env) -> Result<PathBuf> {
     let dir = env.state_dir();
     ensure_private_dir(&dir)?;
     Ok(dir)

@@ -37,10 +37,10 @@ use crate::error::{Error, Kind, Result};
 use crate::secret::{secret, ExposeSecret, SecretKey, SecretString};
 
 /// The folder under keyage's data folder.
-pub const STORE_DIR: &str = "store";
+pub(crate) const STORE_DIR: &str = "store";
 /// The passphrase for a passphrase-encrypted store, for automation and tests (see the risk in
 /// docs/store.md).
-pub const PASSPHRASE_VAR: &str = "KEYAGE_STORE_PASSPHRASE";
+pub(crate) const PASSPHRASE_VAR: &str = "KEYAGE_STORE_PASSPHRASE";
 const SUFFIX: &str = ".age";
 const CHECK_FILE: &str = ".passphrase-check.age";
 const CHECK_TEXT: &[u8] = b"keyage file store passphrase check";
@@ -50,7 +50,7 @@ const MAX_KEY_FILE: u64 = 256 * 1024;
 
 /// One parsed recipient.
 #[derive(Clone)]
-pub enum Recipient {
+pub(crate) enum Recipient {
     X25519(age::x25519::Recipient),
     Ssh(age::ssh::Recipient),
 }
@@ -65,7 +65,7 @@ impl Recipient {
 }
 
 /// Parses one recipient: `age1…`, `ssh-ed25519 …` or `ssh-rsa …` (an SSH public key line).
-pub fn parse_recipient(s: &str) -> std::result::Result<Recipient, String> {
+pub(crate) fn parse_recipient(s: &str) -> std::result::Result<Recipient, String> {
     let t = s.trim();
     let shown: String = t.chars().take(24).collect();
     if t.starts_with("age1") {
@@ -108,7 +108,7 @@ struct Loaded {
 }
 
 /// The encrypted file store.
-pub struct FileStore {
+pub(crate) struct FileStore {
     dir: PathBuf,
     mode: Mode,
     /// Private keys / age identity files to read with, in order.
@@ -130,7 +130,7 @@ fn terminal() -> bool {
 
 impl FileStore {
     /// The store config.toml describes. Reads only the public key / recipients files.
-    pub fn open(env: &Env, sc: &StoreConfig) -> Result<FileStore> {
+    pub(crate) fn open(env: &Env, sc: &StoreConfig) -> Result<FileStore> {
         let dir = env.data_dir().join(STORE_DIR);
         let config_path = crate::config::path(env);
         let mut recipients = Vec::new();
@@ -218,18 +218,19 @@ impl FileStore {
 
     /// Says why this store is in use (e.g. `auto: the OS keyring is not there (…)`); probe
     /// errors repeat it, so a refusal names both stores.
-    pub fn because(mut self, why: impl Into<String>) -> Self {
+    pub(crate) fn because(mut self, why: impl Into<String>) -> Self {
         self.because = Some(why.into());
         self
     }
 
     /// The folder holding the copies.
-    pub fn dir(&self) -> &Path {
+    #[cfg(test)]
+    pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
 
     /// Whom copies are encrypted to, for doctor: e.g. `to ~/.ssh/id_ed25519.pub`.
-    pub fn encrypted_to(&self) -> String {
+    pub(crate) fn encrypted_to(&self) -> String {
         match &self.mode {
             Mode::Keys(rs) => {
                 let mut from: Vec<&str> = rs.iter().map(|(_, f)| f.as_str()).collect();
@@ -241,7 +242,8 @@ impl FileStore {
     }
 
     /// True when copies are encrypted with a passphrase (writing needs it).
-    pub fn uses_passphrase(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn uses_passphrase(&self) -> bool {
         matches!(self.mode, Mode::Passphrase { .. })
     }
 
@@ -547,14 +549,7 @@ impl SecretStore for FileStore {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(key_id);
-        match std::fs::remove_file(&path) {
-            Ok(()) => {
-                crate::sys::fs::sync_dir(&self.dir);
-                Ok(())
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(Error::io("delete", &path, e)),
-        }
+        crate::sys::fs::remove_durable(&path, "delete")
     }
 
     fn probe(&self) -> Result<()> {
@@ -723,11 +718,8 @@ mod tests {
         assert!(!String::from_utf8_lossy(&raw).contains("wJalr"));
         #[cfg(unix)]
         {
-            use std::os::unix::fs::PermissionsExt;
-            let m = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
-            assert_eq!(m, 0o600);
-            let m = std::fs::metadata(s.dir()).unwrap().permissions().mode() & 0o777;
-            assert_eq!(m, 0o700);
+            assert_eq!(crate::sys::fs::mode(&p), Some(0o600));
+            assert_eq!(crate::sys::fs::mode(s.dir()), Some(0o700));
         }
         // Read back by this process (checked against the disk)…
         assert_eq!(s.get(id).unwrap().unwrap().expose_secret(), value);

@@ -20,7 +20,7 @@ use crate::secret::ExposeSecret;
 use crate::vault::Keyring;
 
 /// The key ids keyage may hold copies for (no secrets are read).
-pub fn known_ids(env: &Env) -> BTreeSet<String> {
+pub(crate) fn known_ids(env: &Env) -> BTreeSet<String> {
     let mut ids = BTreeSet::new();
     if let Ok(Some(j)) = crate::rotation::journal::Journal::load(&env.state_dir()) {
         ids.insert(j.old_key_id.clone());
@@ -42,7 +42,7 @@ pub fn known_ids(env: &Env) -> BTreeSet<String> {
 }
 
 /// The key ids with a copy in `store` (listed by the file store; looked up in the keyring).
-pub fn list(env: &Env, store: &dyn SecretStore) -> Result<Vec<String>> {
+pub(crate) fn list(env: &Env, store: &dyn SecretStore) -> Result<Vec<String>> {
     if let Some(ids) = store.list()? {
         return Ok(ids);
     }
@@ -57,7 +57,7 @@ pub fn list(env: &Env, store: &dyn SecretStore) -> Result<Vec<String>> {
 
 /// What a migration did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Moved {
+pub(crate) struct Moved {
     pub to: StoreKind,
     pub from_location: String,
     pub to_location: String,
@@ -67,7 +67,7 @@ pub struct Moved {
 }
 
 impl Moved {
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut s = if self.ids.is_empty() {
             format!(
                 "No copies to move: {} holds none that keyage knows of.\n",
@@ -93,7 +93,7 @@ impl Moved {
 }
 
 /// Moves every copy to the `to` store.
-pub fn migrate(env: &Env, to: StoreKind) -> Result<Moved> {
+pub(crate) fn migrate(env: &Env, to: StoreKind) -> Result<Moved> {
     let cfg = Config::load(env)?;
     let _lock =
         crate::rotation::lock::acquire(&env.state_dir(), crate::rotation::lock::wait_from(env))?;

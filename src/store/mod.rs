@@ -13,8 +13,8 @@
 //! there but locked or failing is not silently replaced, since its copies may be in it.
 //! `Backend` carries the store with the reason it was chosen (for doctor and status).
 
-pub mod file;
-pub mod migrate;
+pub(crate) mod file;
+pub(crate) mod migrate;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,15 +35,6 @@ pub enum StoreKind {
     Keyring,
     /// The encrypted file store.
     File,
-}
-
-impl StoreKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StoreKind::Keyring => "keyring",
-            StoreKind::File => "file",
-        }
-    }
 }
 
 /// Where secrets are backed up. Implementations must be callable from a blocking context
@@ -82,7 +73,7 @@ pub trait SecretStore {
 
 /// No usable store (config.toml asks for one that cannot be opened): every call fails with
 /// the reason, so the rotation's probe refuses before anything changes.
-pub struct Unusable(pub crate::error::Error);
+pub(crate) struct Unusable(pub crate::error::Error);
 
 impl SecretStore for Unusable {
     fn put(&self, _: &str, _: &SecretKey) -> Result<()> {
@@ -103,11 +94,11 @@ impl SecretStore for Unusable {
 }
 
 /// The shared handle the rotation holds.
-pub type Store = Arc<dyn SecretStore + Send + Sync>;
+pub(crate) type Store = Arc<dyn SecretStore + Send + Sync>;
 
 /// The chosen store, and why.
 #[derive(Clone)]
-pub struct Backend {
+pub(crate) struct Backend {
     pub store: Store,
     /// What config.toml asked for.
     pub configured: StoreBackend,
@@ -126,29 +117,29 @@ impl std::fmt::Debug for Backend {
 }
 
 impl Backend {
-    pub fn kind(&self) -> StoreKind {
+    pub(crate) fn kind(&self) -> StoreKind {
         self.store.kind()
     }
     /// True when the copies go to the OS keyring (what `protect` requires).
-    pub fn is_os_keyring(&self) -> bool {
+    pub(crate) fn is_os_keyring(&self) -> bool {
         self.kind() == StoreKind::Keyring
     }
-    pub fn location(&self) -> String {
+    pub(crate) fn location(&self) -> String {
         self.store.location()
     }
 }
 
 /// How long `auto` waits for the keyring to answer its read-only check.
-pub const AUTO_PING: Duration = Duration::from_secs(5);
+pub(crate) const AUTO_PING: Duration = Duration::from_secs(5);
 
 /// The store config.toml asks for (reads the config; a bad file is an error naming its line).
-pub fn open(env: &Env) -> Result<Backend> {
+pub(crate) fn open(env: &Env) -> Result<Backend> {
     let cfg = Config::load(env)?;
     open_with(env, &cfg.store)
 }
 
 /// The store `sc` asks for. `auto` asks the keyring once, read-only (no bus: < 100 ms).
-pub fn open_with(env: &Env, sc: &StoreConfig) -> Result<Backend> {
+pub(crate) fn open_with(env: &Env, sc: &StoreConfig) -> Result<Backend> {
     open_timed(env, sc, AUTO_PING)
 }
 
@@ -215,7 +206,7 @@ fn absent_reason(e: &crate::error::Error) -> &'static str {
 /// the keyring): for `auto`, a reachable session bus means the keyring (doctor checks it for
 /// real), none means the file store. Never fails: a bad config is said in `why`.
 #[derive(Debug, Clone, Serialize)]
-pub struct Summary {
+pub(crate) struct Summary {
     /// `keyring` or `file`.
     pub kind: Option<StoreKind>,
     /// `auto`, `keyring` or `file` (config.toml).
@@ -226,7 +217,7 @@ pub struct Summary {
     pub why: String,
 }
 
-pub fn summary(env: &Env) -> Summary {
+pub(crate) fn summary(env: &Env) -> Summary {
     let file_at = format!(
         "the encrypted file store in {}",
         env.data_dir().join(file::STORE_DIR).display()

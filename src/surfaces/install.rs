@@ -9,11 +9,11 @@ use crate::env::Env;
 use crate::error::{Error, IoContext, Kind, Result};
 
 /// Marks every hook script keyage writes.
-pub const HOOK_MARKER: &str = "# keyage-hook";
+pub(crate) const HOOK_MARKER: &str = "# keyage-hook";
 /// Where a repository's previous pre-commit hook is kept while keyage's is installed.
-pub const CHAINED: &str = "pre-commit.keyage-chained";
+pub(crate) const CHAINED: &str = "pre-commit.keyage-chained";
 /// Marks the rc-file line.
-pub const RC_MARKER: &str = "# keyage init";
+pub(crate) const RC_MARKER: &str = "# keyage init";
 
 /// Client-side hooks that the global hooks folder passes through to the repository's own.
 const PASSTHROUGH: &[&str] = &[
@@ -48,7 +48,7 @@ fn find_keyage(exe: &Path) -> String {
 }
 
 /// The per-repository hook: keyage first, then the hook that was there before.
-pub fn repo_hook_script(exe: &Path) -> String {
+pub(crate) fn repo_hook_script(exe: &Path) -> String {
     format!(
         "#!/bin/sh\n{HOOK_MARKER}: installed by `keyage install git-hook`; `keyage uninstall git-hook` restores the previous hook.\n{}[ -z \"$k\" ] || \"$k\" hook pre-commit || exit $?\nchained=\"$(dirname \"$0\")/{CHAINED}\"\nif [ -x \"$chained\" ]; then exec \"$chained\" \"$@\"; fi\nexit 0\n",
         find_keyage(exe)
@@ -57,7 +57,7 @@ pub fn repo_hook_script(exe: &Path) -> String {
 
 /// The global pre-commit hook: keyage, then the repository's own `hooks/pre-commit`, which
 /// `core.hooksPath` would otherwise shadow.
-pub fn global_hook_script(exe: &Path) -> String {
+pub(crate) fn global_hook_script(exe: &Path) -> String {
     format!(
         "#!/bin/sh\n{HOOK_MARKER} (global): installed by `keyage install git-hook --global`.\n{}[ -z \"$k\" ] || \"$k\" hook pre-commit || exit $?\n{}",
         find_keyage(exe),
@@ -72,7 +72,7 @@ fn passthrough_tail(name: &str) -> String {
 }
 
 /// A global hook that only runs the repository's own hook of that name.
-pub fn passthrough_script(name: &str) -> String {
+pub(crate) fn passthrough_script(name: &str) -> String {
     format!(
         "#!/bin/sh\n{HOOK_MARKER} (global passthrough): runs the repository's own hook.\n{}",
         passthrough_tail(name)
@@ -134,9 +134,9 @@ fn repo_hooks_dir(repo: &Path, env: &Env) -> Result<PathBuf> {
 }
 
 /// What an install or uninstall did, for the user.
-pub type Outcome = Vec<String>;
+pub(crate) type Outcome = Vec<String>;
 
-pub fn install_repo_hook(env: &Env, repo: &Path, exe: &Path) -> Result<Outcome> {
+pub(crate) fn install_repo_hook(env: &Env, repo: &Path, exe: &Path) -> Result<Outcome> {
     let hooks = repo_hooks_dir(repo, env)?;
     let mut said = Vec::new();
     let (_, hp) = git(Some(repo), env, &["config", "--get", "core.hooksPath"])?;
@@ -172,7 +172,7 @@ pub fn install_repo_hook(env: &Env, repo: &Path, exe: &Path) -> Result<Outcome> 
     Ok(said)
 }
 
-pub fn uninstall_repo_hook(env: &Env, repo: &Path) -> Result<Outcome> {
+pub(crate) fn uninstall_repo_hook(env: &Env, repo: &Path) -> Result<Outcome> {
     let hooks = repo_hooks_dir(repo, env)?;
     let hook = hooks.join("pre-commit");
     let chained = hooks.join(CHAINED);
@@ -189,12 +189,12 @@ pub fn uninstall_repo_hook(env: &Env, repo: &Path) -> Result<Outcome> {
 }
 
 /// keyage's global hooks folder.
-pub fn global_hooks_dir(env: &Env) -> PathBuf {
+pub(crate) fn global_hooks_dir(env: &Env) -> PathBuf {
     env.config_dir().join("git-hooks")
 }
 
 /// The file `git config --global` writes.
-pub fn global_git_config(env: &Env) -> PathBuf {
+pub(crate) fn global_git_config(env: &Env) -> PathBuf {
     if let Some(p) = env.get("GIT_CONFIG_GLOBAL") {
         return env.expand_tilde(p);
     }
@@ -227,7 +227,7 @@ fn global_hooks_path(env: &Env) -> Result<String> {
     .1)
 }
 
-pub fn install_global_hook(env: &Env, exe: &Path) -> Result<Outcome> {
+pub(crate) fn install_global_hook(env: &Env, exe: &Path) -> Result<Outcome> {
     let dir = global_hooks_dir(env);
     let current = global_hooks_path(env)?;
     let mut said = Vec::new();
@@ -289,7 +289,7 @@ fn saved_after(env: &Env) -> PathBuf {
     env.state_dir().join("gitconfig-after-keyage")
 }
 
-pub fn uninstall_global_hook(env: &Env) -> Result<Outcome> {
+pub(crate) fn uninstall_global_hook(env: &Env) -> Result<Outcome> {
     let dir = global_hooks_dir(env);
     let current = global_hooks_path(env)?;
     let mut said = Vec::new();
@@ -355,7 +355,7 @@ fn restore_mode(path: &Path) {
 }
 
 /// The rc file and the line for a shell.
-pub fn rc_line(env: &Env, shell: crate::cli::Shell) -> Result<(PathBuf, String)> {
+pub(crate) fn rc_line(env: &Env, shell: crate::cli::Shell) -> Result<(PathBuf, String)> {
     use crate::cli::Shell;
     let home = env
         .home()
@@ -389,7 +389,7 @@ pub fn rc_line(env: &Env, shell: crate::cli::Shell) -> Result<(PathBuf, String)>
 /// Adds `line` (ending in [`RC_MARKER`]) to `text` unless a marked line is there. When the
 /// text does not end with a newline one is added first and the marker says so (`+nl`), so
 /// the removal can give back the exact bytes.
-pub fn add_rc_line(text: &[u8], line: &str) -> Option<Vec<u8>> {
+pub(crate) fn add_rc_line(text: &[u8], line: &str) -> Option<Vec<u8>> {
     if find_marked(text).is_some() {
         return None;
     }
@@ -405,7 +405,7 @@ pub fn add_rc_line(text: &[u8], line: &str) -> Option<Vec<u8>> {
 }
 
 /// Removes the marked line (and the newline it added, if any); None when absent.
-pub fn remove_rc_line(text: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn remove_rc_line(text: &[u8]) -> Option<Vec<u8>> {
     let (start, end, added_nl) = find_marked(text)?;
     let mut out = text[..start].to_vec();
     if added_nl && out.ends_with(b"\n") {
@@ -434,7 +434,7 @@ fn find_marked(text: &[u8]) -> Option<(usize, usize, bool)> {
 }
 
 /// Rewrites a user file in place of its real target (symlinks followed), keeping its mode.
-pub fn rewrite_user_file(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn rewrite_user_file(path: &Path, bytes: &[u8]) -> Result<()> {
     let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     #[cfg(unix)]
     let mode = {

@@ -3,7 +3,7 @@
 //! installers (`install`). The scanner behind the git hook and `keyage scan` is its own wing,
 //! `crate::scan`. Nothing here builds an async runtime or touches the network.
 
-pub mod install;
-pub mod prompt;
+pub(crate) mod install;
+pub(crate) mod prompt;
 pub mod segment;
-pub mod shell;
+pub(crate) mod shell;

@@ -20,20 +20,20 @@ use crate::profiles::{locate, FileKind};
 use crate::surfaces::segment::{self, parse_meta, ALL_FILE, META_FILE};
 
 /// Segments not refreshed for this long are not shown.
-pub const MAX_SEGMENT_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
+pub(crate) const MAX_SEGMENT_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// `<state_dir>/prompt`.
-pub fn segment_dir(env: &Env) -> PathBuf {
+pub(crate) fn segment_dir(env: &Env) -> PathBuf {
     segment::dir(env)
 }
 
 /// The credentials file the SDKs read.
-pub fn credentials_file(env: &Env) -> PathBuf {
+pub(crate) fn credentials_file(env: &Env) -> PathBuf {
     locate::path(env, FileKind::Credentials)
 }
 
 /// `<secs>.<nanos>` or `missing`, as `_meta` records it.
-pub fn mtime_text(path: &Path) -> String {
+pub(crate) fn mtime_text(path: &Path) -> String {
     match std::fs::metadata(path).and_then(|m| m.modified()) {
         Ok(t) => match t.duration_since(UNIX_EPOCH) {
             Ok(d) => format!("{}.{:09}", d.as_secs(), d.subsec_nanos()),
@@ -44,18 +44,18 @@ pub fn mtime_text(path: &Path) -> String {
 }
 
 /// The segment shown for a profile (`current` scope).
-pub fn profile_segment(env: &Env, profile: &str, now: SystemTime) -> Option<String> {
+pub(crate) fn profile_segment(env: &Env, profile: &str, now: SystemTime) -> Option<String> {
     read_segment(env, &segment::file_name(profile), now)
 }
 
 /// The segment over all keys (`all` scope).
-pub fn all_segment(env: &Env, now: SystemTime) -> Option<String> {
+pub(crate) fn all_segment(env: &Env, now: SystemTime) -> Option<String> {
     read_segment(env, ALL_FILE, now)
 }
 
 /// The first line of segment file `file` when `_meta` vouches for it (see the module docs);
 /// None otherwise.
-pub fn read_segment(env: &Env, file: &str, now: SystemTime) -> Option<String> {
+pub(crate) fn read_segment(env: &Env, file: &str, now: SystemTime) -> Option<String> {
     let dir = segment_dir(env);
     let meta = read_small(&dir.join(META_FILE))?;
     let files = [
@@ -102,7 +102,7 @@ fn file_holds(path: &Path, key_id: &str) -> bool {
 
 /// What `_meta` says about the segments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MetaState {
+pub(crate) enum MetaState {
     /// Written recently, for these files, which have not changed since.
     Current,
     /// Written recently for these files, but a file changed since (another tool wrote it).
@@ -112,7 +112,7 @@ pub enum MetaState {
 }
 
 /// Pure check of `_meta` (see [`MetaState`]).
-pub fn meta_state(meta: &str, files: &[(&str, PathBuf)], now: SystemTime) -> MetaState {
+pub(crate) fn meta_state(meta: &str, files: &[(&str, PathBuf)], now: SystemTime) -> MetaState {
     let kv = parse_meta(meta);
     let get = |k: &str| kv.iter().find(|(key, _)| *key == k).map(|(_, v)| *v);
     if get("version") != Some("1") {
@@ -142,12 +142,13 @@ pub fn meta_state(meta: &str, files: &[(&str, PathBuf)], now: SystemTime) -> Met
 }
 
 /// Pure check of `_meta`: written recently, for these files, which have not changed since.
-pub fn meta_vouches(meta: &str, files: &[(&str, PathBuf)], now: SystemTime) -> bool {
+#[cfg(test)]
+pub(crate) fn meta_vouches(meta: &str, files: &[(&str, PathBuf)], now: SystemTime) -> bool {
     meta_state(meta, files, now) == MetaState::Current
 }
 
 /// One value of `_meta` (e.g. `all_level`).
-pub fn meta_value(env: &Env, key: &str) -> Option<String> {
+pub(crate) fn meta_value(env: &Env, key: &str) -> Option<String> {
     let meta = read_small(&segment_dir(env).join(META_FILE))?;
     parse_meta(&meta)
         .into_iter()
@@ -157,14 +158,14 @@ pub fn meta_value(env: &Env, key: &str) -> Option<String> {
 
 /// What the pre-commit hook says about key ages.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AgeWarning {
+pub(crate) struct AgeWarning {
     pub message: String,
     pub block: bool,
 }
 
 /// A warning when any key is near or past its max age (the `_all` segment); it blocks only
 /// with `[hook] block_on_age = true` and an expired key (`_meta` says `all_level=expired`).
-pub fn hook_age_warning(env: &Env) -> Option<AgeWarning> {
+pub(crate) fn hook_age_warning(env: &Env) -> Option<AgeWarning> {
     let seg = all_segment(env, SystemTime::now())?;
     let expired = meta_value(env, "all_level").as_deref() == Some("expired");
     // The config is read only when it matters (a broken one means: warn only).

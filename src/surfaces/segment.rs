@@ -48,17 +48,17 @@ use crate::error::{IoContext, Result};
 use crate::keys::policy::{worst, Finding, Level};
 use crate::profiles::{Class, Inventory};
 
-pub const PROMPT_DIR: &str = "prompt";
-pub const ALL_FILE: &str = "_all";
-pub const META_FILE: &str = "_meta";
-pub const INDEX_FILE: &str = "_index";
+pub(crate) const PROMPT_DIR: &str = "prompt";
+pub(crate) const ALL_FILE: &str = "_all";
+pub(crate) const META_FILE: &str = "_meta";
+pub(crate) const INDEX_FILE: &str = "_index";
 
 /// `_meta` is rewritten at least this often (its `written_at` tells readers the segments are
 /// not abandoned; they give up after `prompt::MAX_SEGMENT_AGE`).
-pub const META_REFRESH: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+pub(crate) const META_REFRESH: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// The folder holding the segment files.
-pub fn dir(env: &Env) -> PathBuf {
+pub(crate) fn dir(env: &Env) -> PathBuf {
     env.state_dir().join(PROMPT_DIR)
 }
 
@@ -80,7 +80,12 @@ pub fn file_name(profile: &str) -> String {
 }
 
 /// The segment for one finding (empty when nothing needs showing).
-pub fn segment_text(f: Option<&Finding>, cfg: &PromptConfig, label: &str, pending: bool) -> String {
+pub(crate) fn segment_text(
+    f: Option<&Finding>,
+    cfg: &PromptConfig,
+    label: &str,
+    pending: bool,
+) -> String {
     let Some(f) = f else {
         return String::new();
     };
@@ -108,7 +113,7 @@ pub fn segment_text(f: Option<&Finding>, cfg: &PromptConfig, label: &str, pendin
 
 /// What `_all` shows, for `_meta`'s `all_level` (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AllLevel {
+pub(crate) enum AllLevel {
     Expired,
     Warn,
     Unused,
@@ -117,7 +122,7 @@ pub enum AllLevel {
 }
 
 impl AllLevel {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             AllLevel::Expired => "expired",
             AllLevel::Warn => "warn",
@@ -130,7 +135,7 @@ impl AllLevel {
 
 /// The rendered segment files.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rendered {
+pub(crate) struct Rendered {
     /// (file name, content) for every profile and `_all`, and `.ids/<name>` for the
     /// non-empty ones.
     pub files: Vec<(String, String)>,
@@ -139,7 +144,7 @@ pub struct Rendered {
 
 /// The folder (inside the segment folder) with the key id of each non-empty segment: file
 /// `.ids/<name>` beside segment file `<name>`. A name starting with `.` is never a profile's.
-pub const IDS_DIR: &str = ".ids";
+pub(crate) const IDS_DIR: &str = ".ids";
 
 /// A segment file's content: the segment line, or nothing; with the key id it is about.
 fn content(segment: String, key_id: &str) -> (String, Option<String>) {
@@ -151,7 +156,7 @@ fn content(segment: String, key_id: &str) -> (String, Option<String>) {
 }
 
 /// The content of every segment file.
-pub fn render(
+pub(crate) fn render(
     inventory: &Inventory,
     findings: &[Finding],
     cfg: &PromptConfig,
@@ -235,9 +240,23 @@ fn hash(bytes: &[u8]) -> u64 {
     h
 }
 
+/// [`write_all`], a failure being one warning line (the segments are a cache of the findings:
+/// the command that computed them goes on).
+pub(crate) fn write_or_warn(
+    env: &Env,
+    inventory: &Inventory,
+    findings: &[Finding],
+    cfg: &PromptConfig,
+    pending: &BTreeSet<String>,
+) {
+    if let Err(e) = write_all(env, inventory, findings, cfg, pending) {
+        crate::warning!("prompt segment not written: {e}");
+    }
+}
+
 /// Writes the segment files that changed, `_index` and `_meta`; removes files of profiles that
 /// are gone.
-pub fn write_all(
+pub(crate) fn write_all(
     env: &Env,
     inventory: &Inventory,
     findings: &[Finding],
@@ -374,7 +393,7 @@ fn mtime_text(path: &Path) -> String {
 }
 
 /// The `_meta` file (see the module docs).
-pub fn meta_text(inventory: &Inventory, all_level: AllLevel) -> String {
+pub(crate) fn meta_text(inventory: &Inventory, all_level: AllLevel) -> String {
     format!(
         "version=1\nwritten_at={}\ncredentials_file={}\ncredentials_mtime={}\nconfig_file={}\nconfig_mtime={}\nall_level={}\n",
         unix_now(),
@@ -387,7 +406,7 @@ pub fn meta_text(inventory: &Inventory, all_level: AllLevel) -> String {
 }
 
 /// Parses `_meta` into (key, value) pairs.
-pub fn parse_meta(text: &str) -> Vec<(&str, &str)> {
+pub(crate) fn parse_meta(text: &str) -> Vec<(&str, &str)> {
     text.lines().filter_map(|l| l.split_once('=')).collect()
 }
 

@@ -17,20 +17,13 @@ const FISH_PROMPT: &str = include_str!("shell/keyage-prompt.fish");
 const PWSH: &str = include_str!("shell/keyage.ps1");
 const PWSH_PROMPT: &str = include_str!("shell/keyage-prompt.ps1");
 
-/// The starship module that shows the same variable without starting a process.
-pub const STARSHIP_SNIPPET: &str = r#"# ~/.config/starship.toml — after `eval "$(keyage init bash --no-prompt)"` (0 forks):
-[env_var.KEYAGE_SEGMENT]
-format = "[$env_value]($style) "
-style = "bold yellow"
-# or, costing one process per prompt:
-# [custom.keyage]
-# command = "keyage prompt"
-# when = true
-# format = "[$output]($style) "
-"#;
-
 /// Renders the init code for `shell`. `segment_dir` is `<state_dir>/prompt`.
-pub fn render(shell: Shell, segment_dir: &Path, scope_all: bool, with_prompt: bool) -> String {
+pub(crate) fn render(
+    shell: Shell,
+    segment_dir: &Path,
+    scope_all: bool,
+    with_prompt: bool,
+) -> String {
     let (body, prompt, quote): (&str, &str, fn(&str) -> String) = match shell {
         Shell::Bash => (BASH, BASH_PROMPT, sh_quote),
         Shell::Zsh => (ZSH, ZSH_PROMPT, sh_quote),
@@ -58,7 +51,7 @@ pub fn render(shell: Shell, segment_dir: &Path, scope_all: bool, with_prompt: bo
 
 /// Single-quotes for sh/zsh/fish/PowerShell: `'` becomes `'\''` in POSIX shells. fish and
 /// PowerShell read `\'`/`''` differently, so paths with a quote are rejected by the caller.
-pub fn sh_quote(s: &str) -> String {
+pub(crate) fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 

@@ -12,22 +12,22 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, IoContext, Kind, Result};
 
 /// Caps for what keyage reads. A credentials file with 10,000 profiles is ≈ 1 MB.
-pub mod cap {
+pub(crate) mod cap {
     /// The AWS credentials and config files.
-    pub const AWS_FILE: u64 = 32 << 20;
+    pub(crate) const AWS_FILE: u64 = 32 << 20;
     /// keyage's own `config.toml`.
-    pub const CONFIG: u64 = 1 << 20;
+    pub(crate) const CONFIG: u64 = 1 << 20;
     /// keyage's state files (cache, journal, pending list, memory) and install records.
-    pub const STATE: u64 = 64 << 20;
+    pub(crate) const STATE: u64 = 64 << 20;
     /// One prompt segment file or `_meta`.
-    pub const SEGMENT: u64 = 64 << 10;
+    pub(crate) const SEGMENT: u64 = 64 << 10;
     /// A git hook, an rc file, a git config file.
-    pub const SMALL_TEXT: u64 = 4 << 20;
+    pub(crate) const SMALL_TEXT: u64 = 4 << 20;
 }
 
 /// Whether the last path component may be a symlink.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Follow {
+pub(crate) enum Follow {
     /// Follow it (the user's AWS files, config.toml: dotfile managers link them).
     Yes,
     /// Refuse it (keyage's own state files: nobody should plant a link there).
@@ -36,7 +36,7 @@ pub enum Follow {
 
 /// Why a bounded read failed.
 #[derive(Debug, thiserror::Error)]
-pub enum ReadError {
+pub(crate) enum ReadError {
     #[error("{} does not exist", path.display())]
     NotFound { path: PathBuf },
     #[error("{} is {what}, not a regular file; keyage reads regular files only", path.display())]
@@ -54,11 +54,11 @@ pub enum ReadError {
 }
 
 impl ReadError {
-    pub fn is_not_found(&self) -> bool {
+    pub(crate) fn is_not_found(&self) -> bool {
         matches!(self, ReadError::NotFound { .. })
     }
     /// What to do about it.
-    pub fn fix(&self) -> String {
+    pub(crate) fn fix(&self) -> String {
         match self {
             ReadError::NotFound { path } => format!("create {} or point keyage elsewhere", path.display()),
             ReadError::NotRegular { path, .. } => format!(
@@ -137,7 +137,7 @@ fn what(ft: &std::fs::FileType) -> &'static str {
 /// Opens `path` for reading without blocking (O_NONBLOCK: a FIFO with no writer opens at once
 /// and is then refused), without becoming a controlling terminal, and (with `Follow::No`)
 /// without following a final symlink.
-pub fn open_nonblocking(
+pub(crate) fn open_nonblocking(
     path: &Path,
     follow: Follow,
 ) -> std::result::Result<std::fs::File, ReadError> {
@@ -194,7 +194,7 @@ fn classify_open_error(path: &Path, follow: Follow, e: std::io::Error) -> ReadEr
 }
 
 /// Reads all of an open file, checked on its descriptor to be regular, up to `cap` bytes.
-pub fn read_open(
+pub(crate) fn read_open(
     file: &mut std::fs::File,
     path: &Path,
     cap: u64,
@@ -237,7 +237,7 @@ pub fn read_open(
 }
 
 /// Reads a regular file of at most `cap` bytes (see the module docs).
-pub fn read_regular_with(
+pub(crate) fn read_regular_with(
     path: &Path,
     cap: u64,
     follow: Follow,
@@ -345,17 +345,17 @@ fn map_populate() -> libc::c_int {
 }
 
 /// Reads a regular file of at most `cap` bytes, following a symlink; a missing file is an error.
-pub fn read_regular(path: &Path, cap: u64) -> Result<Vec<u8>> {
+pub(crate) fn read_regular(path: &Path, cap: u64) -> Result<Vec<u8>> {
     Ok(read_regular_with(path, cap, Follow::Yes)?)
 }
 
 /// Like [`read_regular`], but a missing file is `None`.
-pub fn read_optional(path: &Path, cap: u64) -> Result<Option<Vec<u8>>> {
+pub(crate) fn read_optional(path: &Path, cap: u64) -> Result<Option<Vec<u8>>> {
     read_optional_with(path, cap, Follow::Yes)
 }
 
 /// Like [`read_regular_with`], but a missing file is `None`.
-pub fn read_optional_with(path: &Path, cap: u64, follow: Follow) -> Result<Option<Vec<u8>>> {
+pub(crate) fn read_optional_with(path: &Path, cap: u64, follow: Follow) -> Result<Option<Vec<u8>>> {
     match read_regular_with(path, cap, follow) {
         Ok(b) => Ok(Some(b)),
         Err(e) if e.is_not_found() => Ok(None),
@@ -364,13 +364,13 @@ pub fn read_optional_with(path: &Path, cap: u64, follow: Follow) -> Result<Optio
 }
 
 /// A keyage state file (never through a symlink): `None` when missing.
-pub fn read_state(path: &Path) -> Result<Option<Vec<u8>>> {
+pub(crate) fn read_state(path: &Path) -> Result<Option<Vec<u8>>> {
     read_optional_with(path, cap::STATE, Follow::No)
 }
 
 /// What the new file's mode and owner are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Keep {
+pub(crate) enum Keep {
     /// A new private file (0600, owned by the current user): keyage's own files.
     Private,
     /// The mode and owner of the file being replaced (0600 when there is none yet).
@@ -379,23 +379,20 @@ pub enum Keep {
 
 /// A temp file beside its target, written and synced, ready to be renamed into place.
 #[derive(Debug)]
-pub struct Staged {
+pub(crate) struct Staged {
     tmp: tempfile::NamedTempFile,
     target: PathBuf,
 }
 
 impl Staged {
     /// Renames it over the target, then fsyncs the folder.
-    pub fn commit(self) -> Result<()> {
+    pub(crate) fn commit(self) -> Result<()> {
         let dir = parent(&self.target).to_path_buf();
         self.tmp
             .persist(&self.target)
             .map_err(|e| Error::io("replace", &self.target, e.error))?;
         sync_dir(&dir);
         Ok(())
-    }
-    pub fn path(&self) -> &Path {
-        self.tmp.path()
     }
 }
 
@@ -409,7 +406,7 @@ fn parent(p: &Path) -> &Path {
 /// Writes `bytes` to a temp file in `target`'s folder (created exclusively, 0600), sets the
 /// mode and owner per `keep`, and fsyncs it. Nothing is visible at `target` until
 /// [`Staged::commit`]; a dropped `Staged` removes its temp file.
-pub fn stage(target: &Path, bytes: &[u8], keep: Keep) -> Result<Staged> {
+pub(crate) fn stage(target: &Path, bytes: &[u8], keep: Keep) -> Result<Staged> {
     let dir = parent(target);
     let meta = match keep {
         Keep::Existing => match std::fs::metadata(target) {
@@ -451,17 +448,12 @@ pub fn stage(target: &Path, bytes: &[u8], keep: Keep) -> Result<Staged> {
 
 /// Writes `bytes` to `path` atomically as a private file: a 0600 temp file in the same folder,
 /// fsync, rename, fsync of the folder. Readers see the old or the new file, never a mix.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     stage(path, bytes, Keep::Private)?.commit()
 }
 
-/// Replaces `path` atomically, keeping its mode and owner (0600 when it does not exist).
-pub fn replace_keeping(path: &Path, bytes: &[u8]) -> Result<()> {
-    stage(path, bytes, Keep::Existing)?.commit()
-}
-
 /// fsyncs a folder so a rename in it is durable (best effort; not possible on Windows).
-pub fn sync_dir(dir: &Path) {
+pub(crate) fn sync_dir(dir: &Path) {
     #[cfg(unix)]
     if let Ok(f) = std::fs::File::open(dir) {
         let _ = f.sync_all();
@@ -470,12 +462,45 @@ pub fn sync_dir(dir: &Path) {
     let _ = dir;
 }
 
+/// The permission bits (`rwx` for user, group, others) of `path`, symlinks followed; None
+/// when it cannot be read or off Unix. For tests.
+#[cfg(test)]
+pub(crate) fn mode(path: &Path) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path)
+            .ok()
+            .map(|m| m.permissions().mode() & 0o777)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
+/// Removes `path` and fsyncs its folder so the removal is durable; a missing file is fine.
+/// `action` names the removal in the error (`cannot {action} {path}: …`).
+pub(crate) fn remove_durable(path: &Path, action: &str) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Ok(()) => {
+            if let Some(dir) = path.parent() {
+                sync_dir(dir);
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io(action, path, e)),
+    }
+}
+
 /// Creates `dir` (missing parents too, 0700) and makes sure it is a private folder of the
 /// current user: mode 0700, not a symlink, owned by us. A symlink or a folder owned by
 /// someone else is refused with the fix; the mode is set on the folder itself (opened with
 /// O_NOFOLLOW), never on a link's target. Only the last component is checked: for a
 /// subfolder of the state folder, check the state folder first (`state::ensure_dir`).
-pub fn ensure_private_dir(dir: &Path) -> Result<()> {
+pub(crate) fn ensure_private_dir(dir: &Path) -> Result<()> {
     let mut b = std::fs::DirBuilder::new();
     b.recursive(true);
     #[cfg(unix)]
@@ -520,7 +545,7 @@ pub fn ensure_private_dir(dir: &Path) -> Result<()> {
 
 /// The checks of [`ensure_private_dir`] without changing anything (for a dry run): a missing
 /// folder is fine (it will be created); a symlink or a folder of someone else is refused.
-pub fn check_private_dir(dir: &Path) -> Result<()> {
+pub(crate) fn check_private_dir(dir: &Path) -> Result<()> {
     let meta = match std::fs::symlink_metadata(dir) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -567,7 +592,7 @@ fn foreign_refusal(dir: &Path, owner: u32, me: u32) -> Error {
 
 /// Whether two paths lead to one file (same device and inode, links followed). None when
 /// either cannot be read.
-pub fn same_file(a: &Path, b: &Path) -> Option<bool> {
+pub(crate) fn same_file(a: &Path, b: &Path) -> Option<bool> {
     let (ma, mb) = (std::fs::metadata(a).ok()?, std::fs::metadata(b).ok()?);
     #[cfg(unix)]
     {
@@ -583,7 +608,7 @@ pub fn same_file(a: &Path, b: &Path) -> Option<bool> {
 
 /// Whether keyage can replace `path` atomically: the file is writable and its folder takes a
 /// new file and a rename. The error names the file and the fix.
-pub fn check_replaceable(path: &Path) -> Result<()> {
+pub(crate) fn check_replaceable(path: &Path) -> Result<()> {
     let real = std::fs::canonicalize(path).at("resolve", path)?;
     #[cfg(unix)]
     {
@@ -632,7 +657,7 @@ pub fn check_replaceable(path: &Path) -> Result<()> {
 }
 
 /// The mode bits of `path` when group or others may read or write it (unix), else None.
-pub fn open_to_others(path: &Path) -> Option<u32> {
+pub(crate) fn open_to_others(path: &Path) -> Option<u32> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -647,7 +672,7 @@ pub fn open_to_others(path: &Path) -> Option<u32> {
 }
 
 /// Narrows `path` (links followed) to 0600.
-pub fn make_private(path: &Path) -> Result<()> {
+pub(crate) fn make_private(path: &Path) -> Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -661,7 +686,7 @@ pub fn make_private(path: &Path) -> Result<()> {
 /// Removes the temp files a killed keyage left in `dir` (`.keyage-*.tmp`, regular files
 /// older than `age`: a live writer renames its temp file within milliseconds). Best effort;
 /// returns how many went.
-pub fn remove_stale_temps(dir: &Path, age: std::time::Duration) -> usize {
+pub(crate) fn remove_stale_temps(dir: &Path, age: std::time::Duration) -> usize {
     let Ok(rd) = std::fs::read_dir(dir) else {
         return 0;
     };
@@ -746,26 +771,22 @@ mod tests {
         assert_eq!(std::fs::read(&p).unwrap(), b"{\"a\":1}");
         #[cfg(unix)]
         {
-            use std::os::unix::fs::PermissionsExt;
-            let m = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
-            assert_eq!(m, 0o600);
-            let m = std::fs::metadata(&sub).unwrap().permissions().mode() & 0o777;
-            assert_eq!(m, 0o700);
+            assert_eq!(crate::sys::fs::mode(&p), Some(0o600));
+            assert_eq!(crate::sys::fs::mode(&sub), Some(0o700));
         }
     }
 
     #[cfg(unix)]
     #[test]
-    fn replace_keeping_keeps_the_mode() {
+    fn staging_over_a_file_keeps_its_mode() {
         use std::os::unix::fs::PermissionsExt;
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("f");
         std::fs::write(&p, "a").unwrap();
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o640)).unwrap();
-        replace_keeping(&p, b"b").unwrap();
+        stage(&p, b"b", Keep::Existing).unwrap().commit().unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"b");
-        let m = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
-        assert_eq!(m, 0o640);
+        assert_eq!(crate::sys::fs::mode(&p), Some(0o640));
         let n = std::fs::read_dir(d.path()).unwrap().count();
         assert_eq!(n, 1, "no temp file left");
     }

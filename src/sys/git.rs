@@ -13,7 +13,7 @@ use crate::error::{Error, Kind, Result};
 
 /// What a finished git said.
 #[derive(Debug, Clone)]
-pub struct GitOut {
+pub(crate) struct GitOut {
     pub ok: bool,
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
@@ -21,7 +21,7 @@ pub struct GitOut {
 
 impl GitOut {
     /// stdout when git succeeded, else the error "git <what> failed: <stderr>".
-    pub fn require(self, what: &str) -> Result<Vec<u8>> {
+    pub(crate) fn require(self, what: &str) -> Result<Vec<u8>> {
         if self.ok {
             Ok(self.stdout)
         } else {
@@ -32,7 +32,7 @@ impl GitOut {
         }
     }
     /// stdout when git succeeded, else nothing (for lookups where "unset" exits non-zero).
-    pub fn stdout_or_empty(self) -> Vec<u8> {
+    pub(crate) fn stdout_or_empty(self) -> Vec<u8> {
         if self.ok {
             self.stdout
         } else {
@@ -40,13 +40,13 @@ impl GitOut {
         }
     }
     /// stdout as text, without the trailing newline(s).
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.stdout)
             .trim_end_matches(['\n', '\r'])
             .to_string()
     }
     /// stderr as text, trimmed.
-    pub fn message(&self) -> String {
+    pub(crate) fn message(&self) -> String {
         String::from_utf8_lossy(&self.stderr).trim().to_string()
     }
 }
@@ -68,12 +68,12 @@ fn cannot_run(e: std::io::Error) -> Error {
 }
 
 /// Starts git in `dir` (a child: keyage works while it runs); [`finish`] collects it.
-pub fn spawn(dir: Option<&Path>, args: &[&str]) -> Result<Child> {
+pub(crate) fn spawn(dir: Option<&Path>, args: &[&str]) -> Result<Child> {
     command(dir, args).spawn().map_err(cannot_run)
 }
 
 /// Like [`spawn`], with a piped stdin (write it from a thread, then drop it).
-pub fn spawn_with_stdin(dir: Option<&Path>, args: &[&str]) -> Result<Child> {
+pub(crate) fn spawn_with_stdin(dir: Option<&Path>, args: &[&str]) -> Result<Child> {
     command(dir, args)
         .stdin(Stdio::piped())
         .spawn()
@@ -81,7 +81,7 @@ pub fn spawn_with_stdin(dir: Option<&Path>, args: &[&str]) -> Result<Child> {
 }
 
 /// Waits for a git child started by [`spawn`].
-pub fn finish(child: Child, what: &str) -> Result<GitOut> {
+pub(crate) fn finish(child: Child, what: &str) -> Result<GitOut> {
     let out = child
         .wait_with_output()
         .map_err(|e| Error::new(Kind::Io, format!("git {what}: {e}")))?;
@@ -93,7 +93,7 @@ pub fn finish(child: Child, what: &str) -> Result<GitOut> {
 }
 
 /// Runs git in `dir` to the end.
-pub fn run(dir: Option<&Path>, args: &[&str]) -> Result<GitOut> {
+pub(crate) fn run(dir: Option<&Path>, args: &[&str]) -> Result<GitOut> {
     let what = args.first().copied().unwrap_or("");
     finish(spawn(dir, args)?, what)
 }

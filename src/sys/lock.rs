@@ -13,7 +13,7 @@
 //!   would stop the rename, a lock file in the state folder is used instead.)
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use fs4::fs_std::FileExt;
@@ -26,21 +26,17 @@ const POLL: Duration = Duration::from_millis(50);
 #[derive(Debug)]
 pub struct FileLock {
     file: File,
-    path: PathBuf,
 }
 
 impl FileLock {
     /// Takes an exclusive lock on `path` (created 0600 if missing), waiting at most `wait`.
     /// `Ok(None)`: someone else held it for the whole wait (the caller says who and what to do).
-    pub fn acquire(path: &Path, wait: Duration) -> Result<Option<FileLock>> {
+    pub(crate) fn acquire(path: &Path, wait: Duration) -> Result<Option<FileLock>> {
         let file = open_lock_file(path)?;
         let start = Instant::now();
         loop {
             if FileExt::try_lock_exclusive(&file).at("lock", path)? {
-                return Ok(Some(FileLock {
-                    file,
-                    path: path.to_path_buf(),
-                }));
+                return Ok(Some(FileLock { file }));
             }
             if start.elapsed() >= wait {
                 return Ok(None);
@@ -48,11 +44,8 @@ impl FileLock {
             std::thread::sleep(POLL);
         }
     }
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
     /// The locked file (for [`lock_target`]: the very inode the caller will read).
-    pub fn file(&mut self) -> &mut File {
+    pub(crate) fn file(&mut self) -> &mut File {
         &mut self.file
     }
 }
@@ -104,7 +97,7 @@ fn open_lock_file(path: &Path) -> Result<File> {
 /// `Ok(None)`: another writer held it for the whole wait. The returned lock's
 /// [`FileLock::file`] is open for reading on the locked inode, which is the file at `path`.
 #[cfg(unix)]
-pub fn lock_target(path: &Path, wait: Duration) -> Result<Option<FileLock>> {
+pub(crate) fn lock_target(path: &Path, wait: Duration) -> Result<Option<FileLock>> {
     use std::os::unix::fs::MetadataExt;
     let start = Instant::now();
     loop {
@@ -126,10 +119,7 @@ pub fn lock_target(path: &Path, wait: Duration) -> Result<Option<FileLock>> {
         let held = file.metadata().at("read the metadata of", path)?;
         match std::fs::metadata(path) {
             Ok(now) if (now.dev(), now.ino()) == (held.dev(), held.ino()) => {
-                return Ok(Some(FileLock {
-                    file,
-                    path: path.to_path_buf(),
-                }))
+                return Ok(Some(FileLock { file }))
             }
             // Replaced while we waited: the lock that counts is on the new file.
             Ok(_) if start.elapsed() < wait => continue,
@@ -183,9 +173,7 @@ mod tests {
         assert!(FileLock::acquire(&p, Duration::ZERO).unwrap().is_some());
         #[cfg(unix)]
         {
-            use std::os::unix::fs::PermissionsExt;
-            let m = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
-            assert_eq!(m, 0o600);
+            assert_eq!(crate::sys::fs::mode(&p), Some(0o600));
         }
     }
 
@@ -198,8 +186,7 @@ mod tests {
         std::fs::write(&p, "").unwrap();
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
         let _l = FileLock::acquire(&p, Duration::ZERO).unwrap().unwrap();
-        let m = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
-        assert_eq!(m, 0o600);
+        assert_eq!(crate::sys::fs::mode(&p), Some(0o600));
     }
 
     #[cfg(unix)]
@@ -221,7 +208,10 @@ mod tests {
             s
         });
         std::thread::sleep(Duration::from_millis(100));
-        crate::sys::fs::replace_keeping(&p, b"b").unwrap();
+        crate::sys::fs::stage(&p, b"b", crate::sys::fs::Keep::Existing)
+            .unwrap()
+            .commit()
+            .unwrap();
         let _ = a.file();
         drop(a);
         assert_eq!(waiter.join().unwrap(), "b");

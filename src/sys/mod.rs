@@ -12,10 +12,10 @@
 //!
 //! Nothing here links the AWS SDK or an async runtime: the small front uses it.
 
-pub mod fs;
-pub mod git;
-pub mod lock;
-pub mod out;
-pub mod paths;
-pub mod progress;
-pub mod table;
+pub(crate) mod fs;
+pub(crate) mod git;
+pub(crate) mod lock;
+pub(crate) mod out;
+pub(crate) mod paths;
+pub(crate) mod progress;
+pub(crate) mod table;

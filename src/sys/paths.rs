@@ -4,23 +4,23 @@
 use std::path::{Path, PathBuf};
 
 /// The full program's file name (without the platform's executable suffix).
-pub const CORE: &str = "keyage-core";
+pub(crate) const CORE: &str = "keyage-core";
 /// The front's file name (without the platform's executable suffix).
-pub const FRONT: &str = "keyage";
+pub(crate) const FRONT: &str = "keyage";
 
 /// The program called `name` (plus the platform's executable suffix) beside `exe`.
-pub fn beside(exe: &Path, name: &str) -> PathBuf {
+pub(crate) fn beside(exe: &Path, name: &str) -> PathBuf {
     exe.with_file_name(format!("{name}{}", std::env::consts::EXE_SUFFIX))
 }
 
 /// `keyage-core` beside this program.
-pub fn core_path() -> std::io::Result<PathBuf> {
+pub(crate) fn core_path() -> std::io::Result<PathBuf> {
     Ok(beside(&std::env::current_exe()?, CORE))
 }
 
 /// The path of the `keyage` users call, for what installers write into hooks, units and rc
 /// files: the front beside this program when this is `keyage-core`, else this program.
-pub fn user_facing_exe() -> std::io::Result<PathBuf> {
+pub(crate) fn user_facing_exe() -> std::io::Result<PathBuf> {
     let exe = std::env::current_exe()?;
     let is_core = exe.file_stem().is_some_and(|s| s == CORE);
     let front = beside(&exe, FRONT);

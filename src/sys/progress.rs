@@ -16,7 +16,7 @@ use std::time::Duration;
 pub struct Spinner(Option<indicatif::ProgressBar>);
 
 /// Starts a spinner saying `msg` (nothing when stderr is not a terminal).
-pub fn spinner(msg: &str) -> Spinner {
+pub(crate) fn spinner(msg: &str) -> Spinner {
     if !std::io::stderr().is_terminal() {
         return Spinner(None);
     }
@@ -28,36 +28,21 @@ pub fn spinner(msg: &str) -> Spinner {
 }
 
 impl Spinner {
-    /// A spinner that never shows (tests, quiet paths).
-    pub fn hidden() -> Spinner {
-        Spinner(None)
-    }
     /// Changes the message.
-    pub fn set(&self, msg: &str) {
+    pub(crate) fn set(&self, msg: &str) {
         if let Some(pb) = &self.0 {
             pb.set_message(msg.to_string());
         }
     }
-    /// Prints `line` above the spinner (or to stderr when hidden).
-    pub fn println(&self, line: &str) {
-        match &self.0 {
-            Some(pb) => pb.println(line),
-            None => eprintln!("{line}"),
-        }
-    }
     /// Clears the line.
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         if let Some(pb) = &self.0 {
             pb.finish_and_clear();
         }
     }
     /// Clears the line (indicatif's name for it).
-    pub fn finish_and_clear(&self) {
+    pub(crate) fn finish_and_clear(&self) {
         self.finish();
-    }
-    /// The indicatif bar (for callers that need more).
-    pub fn bar(&self) -> Option<&indicatif::ProgressBar> {
-        self.0.as_ref()
     }
 }
 

@@ -4,14 +4,14 @@
 
 /// How a column is aligned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Align {
+pub(crate) enum Align {
     Left,
     Right,
 }
 
 /// A table under construction.
 #[derive(Debug, Clone, Default)]
-pub struct Table {
+pub(crate) struct Table {
     head: Option<Vec<String>>,
     rows: Vec<Vec<String>>,
     align: Vec<Align>,
@@ -20,7 +20,7 @@ pub struct Table {
 
 impl Table {
     /// A table with a header row.
-    pub fn new<S: AsRef<str>>(head: &[S]) -> Table {
+    pub(crate) fn new<S: AsRef<str>>(head: &[S]) -> Table {
         let head: Vec<String> = head.iter().map(|s| s.as_ref().to_string()).collect();
         let n = head.len();
         Table {
@@ -31,7 +31,7 @@ impl Table {
         }
     }
     /// A table without a header row, of `columns` columns.
-    pub fn headless(columns: usize) -> Table {
+    pub(crate) fn headless(columns: usize) -> Table {
         Table {
             head: None,
             rows: Vec::new(),
@@ -40,25 +40,25 @@ impl Table {
         }
     }
     /// Aligns column `col` to the right.
-    pub fn right(mut self, col: usize) -> Table {
+    pub(crate) fn right(mut self, col: usize) -> Table {
         if let Some(a) = self.align.get_mut(col) {
             *a = Align::Right;
         }
         self
     }
     /// Pads column `col` to at most `width` chars (longer cells overflow).
-    pub fn max_width(mut self, col: usize, width: usize) -> Table {
+    pub(crate) fn max_width(mut self, col: usize, width: usize) -> Table {
         if let Some(m) = self.max.get_mut(col) {
             *m = Some(width);
         }
         self
     }
     /// Adds a row (missing cells are empty).
-    pub fn row<S: Into<String>>(&mut self, cells: impl IntoIterator<Item = S>) {
+    pub(crate) fn row<S: Into<String>>(&mut self, cells: impl IntoIterator<Item = S>) {
         self.rows.push(cells.into_iter().map(Into::into).collect());
     }
     /// The column widths.
-    pub fn widths(&self) -> Vec<usize> {
+    pub(crate) fn widths(&self) -> Vec<usize> {
         let n = self.align.len();
         let mut w = vec![0usize; n];
         for r in self.head.iter().chain(self.rows.iter()) {
@@ -74,15 +74,18 @@ impl Table {
         w
     }
     /// Where column `col` starts (for continuation lines under it).
-    pub fn offset(&self, col: usize) -> usize {
+    pub(crate) fn offset(&self, col: usize) -> usize {
         self.widths().iter().take(col).map(|w| w + 2).sum()
     }
     /// The text, one line per row.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         self.render_painted(|_, _, cell| cell.to_string())
     }
     /// The text; `paint(row, col, padded)` may wrap each padded cell (row `None` is the header).
-    pub fn render_painted(&self, paint: impl Fn(Option<usize>, usize, &str) -> String) -> String {
+    pub(crate) fn render_painted(
+        &self,
+        paint: impl Fn(Option<usize>, usize, &str) -> String,
+    ) -> String {
         let w = self.widths();
         let n = w.len();
         let mut out = String::new();

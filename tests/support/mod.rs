@@ -1046,6 +1046,41 @@ impl Sandbox {
     }
 }
 
+/// The library in a sandbox (tests that call keyage's functions rather than its binary): an
+/// `Env` with HOME and the AWS file variables pointing into the sandbox.
+impl Sandbox {
+    pub fn env(&self) -> keyage::env::Env {
+        let home = self.home();
+        let (creds, config) = (self.credentials_path(), self.config_path());
+        keyage::env::Env::from_pairs([
+            ("HOME", home.to_str().expect("rig: utf-8 HOME")),
+            (
+                "AWS_SHARED_CREDENTIALS_FILE",
+                creds.to_str().expect("rig: utf-8 path"),
+            ),
+            ("AWS_CONFIG_FILE", config.to_str().expect("rig: utf-8 path")),
+        ])
+    }
+    /// `~/.aws/credentials` or `~/.aws/config`.
+    pub fn aws_file(&self, kind: keyage::profiles::FileKind) -> PathBuf {
+        match kind {
+            keyage::profiles::FileKind::Credentials => self.credentials_path(),
+            keyage::profiles::FileKind::Config => self.config_path(),
+        }
+    }
+    /// Writes the AWS file of `kind` (any bytes, mode 0600) and returns its path.
+    pub fn write_aws(&self, kind: keyage::profiles::FileKind, bytes: &[u8]) -> PathBuf {
+        let p = self.aws_file(kind);
+        fs::write(&p, bytes).unwrap_or_else(|e| panic!("rig: write {}: {e}", p.display()));
+        set_mode(&p, 0o600);
+        p
+    }
+    /// The inventory keyage reads from the sandbox's AWS files.
+    pub fn inventory(&self) -> keyage::profiles::Inventory {
+        keyage::profiles::Inventory::load(&self.env()).expect("inventory")
+    }
+}
+
 /// Git in a sandbox: `GIT_CONFIG_GLOBAL` in HOME, a fixed author and committer, repositories
 /// beside HOME (in the sandbox's own folder).
 impl Sandbox {
