@@ -117,11 +117,12 @@ impl OwnValues {
 /// The fingerprints file and its machine key, in the state folder. What `keyage protect`
 /// (or a rotation) calls when a secret leaves the AWS files, so the hook still blocks it:
 ///
-/// ```no_run
-/// # use keyage::{env::Env, scan::own::Fingerprints, scan::fingerprint::FpStatus, secret::secret};
+/// ```ignore
+/// // (crate-internal: not compiled as a doctest)
+/// # use crate::{env::Env, scan::own::Fingerprints, scan::fingerprint::FpStatus, secret::secret};
 /// # let env = Env::from_process();
 /// Fingerprints::record(&env, "AKIA…", &secret("…"), FpStatus::Current)?;
-/// # Ok::<(), keyage::error::Error>(())
+/// # Ok::<(), crate::error::Error>(())
 /// ```
 pub(crate) struct Fingerprints;
 

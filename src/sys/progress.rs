@@ -1,8 +1,9 @@
 //! One spinner for network waits: on stderr, only when stderr is a terminal (hidden
 //! otherwise, so logs and pipes stay clean). Drop it, or call `finish`, to clear the line.
 //!
-//! ```no_run
-//! let s = keyage::sys::progress::spinner("waiting for IAM ListAccessKeys…");
+//! ```ignore
+//! // (crate-internal: not compiled as a doctest)
+//! let s = crate::sys::progress::spinner("waiting for IAM ListAccessKeys…");
 //! // … the call …
 //! s.set("waiting for STS GetCallerIdentity…");
 //! drop(s);
