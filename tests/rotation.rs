@@ -1038,6 +1038,17 @@ fn two_machines_rotating_one_key_never_harm_each_other() {
                         "round {round}: prompt on the loser: {:?}",
                         pr.stdout
                     );
+                    // …whichever keys the prompt counts (`_all` too).
+                    let pr = sides[i]
+                        .sb
+                        .keyage()
+                        .args(["prompt", "--scope", "all"])
+                        .run();
+                    assert!(
+                        pr.stdout.contains("rotated elsewhere"),
+                        "round {round}: prompt --scope all on the loser: {:?}",
+                        pr.stdout
+                    );
                 }
             }
         }

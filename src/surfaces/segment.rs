@@ -195,8 +195,14 @@ pub(crate) fn render(
                 Some(Level::Expired | Level::Warn | Level::Unused)
             )
     });
-    let (all, all_level) = match (w, w_pending) {
-        (Some(w), _) if matches!(w.level, Level::Expired | Level::Warn | Level::Unused) => (
+    // A key rotated elsewhere outranks every age: the files hold a key that no longer works.
+    let elsewhere = findings.iter().find(|f| f.rotated_elsewhere);
+    let (all, all_level) = match (w, w_pending, elsewhere) {
+        (_, _, Some(e)) => (
+            content(segment_text(Some(e), cfg, "all", false), &e.key_id),
+            AllLevel::Expired,
+        ),
+        (Some(w), _, None) if matches!(w.level, Level::Expired | Level::Warn | Level::Unused) => (
             content(
                 segment_text(Some(w), cfg, "all", pending.contains(&w.key_id)),
                 &w.key_id,
@@ -207,7 +213,7 @@ pub(crate) fn render(
                 _ => AllLevel::Unused,
             },
         ),
-        (_, Some(p)) => (
+        (_, Some(p), None) => (
             content(segment_text(Some(p), cfg, "all", true), &p.key_id),
             AllLevel::Pending,
         ),
