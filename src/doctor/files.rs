@@ -105,7 +105,7 @@ pub(crate) fn check(env: &Env) -> (Option<Inventory>, Vec<Check>) {
     (Some(inv), out)
 }
 
-/// Mode of a file that holds secrets: fail when group or others may read it.
+/// Mode of a file that holds secrets: a warning when group or others may read or change it.
 fn mode_check(f: &LoadedFile, static_in_config: bool) -> Option<Check> {
     f.doc.as_ref()?;
     let (id, title) = match f.kind {
@@ -121,12 +121,14 @@ fn mode_check(f: &LoadedFile, static_in_config: bool) -> Option<Check> {
     Some(if mode & 0o077 == 0 {
         Check::ok(id, title, format!("{:03o}", mode & 0o777))
     } else {
-        Check::fail(
+        // A warning, as in `status` (one judgement, one wording: `classify::exposure`).
+        Check::warn(
             id,
             title,
             format!(
-                "{:03o}: other users on this machine can read or change your keys",
-                mode & 0o777
+                "{:03o}: the file {}",
+                mode & 0o777,
+                crate::profiles::classify::exposure(mode)
             ),
         )
         .fix(format!("chmod 600 {}", f.path.display()))

@@ -586,11 +586,28 @@ pub(crate) fn mode_warning(f: &LoadedFile, holds_secret: bool) -> Option<String>
 
 pub(crate) fn mode_message(path: &Path, mode: u32) -> String {
     format!(
-        "{} can be read or changed by other users (mode {:03o}); fix: chmod 600 {}",
+        "{} {} (mode {:03o}); fix: chmod 600 {}",
         path.display(),
+        exposure(mode),
         mode & 0o777,
         path.display()
     )
+}
+
+/// Pure: who else may read or change a file of this mode, in words ("your group can read it",
+/// "every user can read and change it"). Only the group/other bits count.
+pub(crate) fn exposure(mode: u32) -> String {
+    let what = |bits: u32| match (bits & 0o4 != 0, bits & 0o2 != 0) {
+        (true, true) => Some("read and change it"),
+        (true, false) => Some("read it"),
+        (false, true) => Some("change it"),
+        (false, false) => None,
+    };
+    match (what((mode >> 3) & 0o7), what(mode & 0o7)) {
+        (_, Some(o)) => format!("can be opened by every user on this machine: they can {o}"),
+        (Some(g), None) => format!("is open to your group: its members can {g}"),
+        (None, None) => "is private".to_string(),
+    }
 }
 
 /// Classifies from the merged settings; also says which key's line locates the finding.
@@ -835,5 +852,26 @@ mod tests {
                 .collect::<Vec<_>>(),
             vec!["b", "a"]
         );
+    }
+
+    #[test]
+    fn exposure_names_who_and_what() {
+        assert_eq!(
+            exposure(0o640),
+            "is open to your group: its members can read it"
+        );
+        assert_eq!(
+            exposure(0o660),
+            "is open to your group: its members can read and change it"
+        );
+        assert_eq!(
+            exposure(0o644),
+            "can be opened by every user on this machine: they can read it"
+        );
+        assert_eq!(
+            exposure(0o602),
+            "can be opened by every user on this machine: they can change it"
+        );
+        assert_eq!(exposure(0o600), "is private");
     }
 }
