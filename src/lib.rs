@@ -21,7 +21,7 @@ pub mod keys;
 pub mod notifier;
 pub mod profiles;
 pub(crate) mod protect;
-pub mod rotation;
+pub(crate) mod rotation;
 pub mod scan;
 pub mod secret;
 pub(crate) mod state;

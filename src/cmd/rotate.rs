@@ -35,7 +35,7 @@ pub fn run(env: &Env, args: RotateArgs) -> Result<u8> {
         token_code: args.token_code,
     };
     match session::block_on(session.start(req, &prompter))? {
-        Started::DryRun(_) => println!(
+        Started::DryRun => println!(
             "Dry run: the key works, IAM lets you rotate it and the keyring is usable; nothing was changed."
         ),
         Started::Rotated(out) => {

@@ -15,17 +15,6 @@
 //! would) at an exact moment. Extra pause-only points: `before-write` (c, before the files
 //! are read), `before-retire` (e, before the files are checked and the old key retired).
 
-pub const ALL: &[&str] = &[
-    "before-create",
-    "after-create",
-    "after-keyring-new",
-    "after-backup",
-    "after-write",
-    "after-verify",
-    "after-retire",
-    "after-record",
-];
-
 #[inline]
 pub fn hit(name: &str) {
     #[cfg(feature = "failpoints")]

@@ -58,6 +58,7 @@ impl Verdict {
 }
 
 impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
+    #[cfg(test)]
     pub async fn finalize_one(&self, p: &PendingFinalize, force: bool) -> Result<Verdict> {
         self.finalize_acting(p, force, std::slice::from_ref(&p.new_key_id))
             .await

@@ -25,8 +25,8 @@ pub mod session;
 mod tests;
 pub mod ui;
 
-pub use journal::{Journal, PendingFinalize, State};
-pub use session::{Prompter, Session, Terminal, Unattended};
+pub use journal::{Journal, PendingFinalize};
+pub use session::{Session, Terminal, Unattended};
 
 /// What happens to the old key at step e. Written in the journal and the pending list as
 /// `inactive`, `delete` or `keep-active` (the command line maps `--old-key` onto it).

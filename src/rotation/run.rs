@@ -141,7 +141,6 @@ pub fn at_step(state: State, e: impl Into<Error>) -> Error {
 /// What a finished rotation did (printed as the summary).
 #[derive(Debug, Clone)]
 pub struct Outcome {
-    pub profile: String,
     pub old_key_id: String,
     pub new_key_id: String,
     pub profiles: Vec<String>,
@@ -717,7 +716,6 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
         failpoint::hit("after-record");
         Journal::remove(&self.dir)?;
         Ok(Outcome {
-            profile: j.profile.clone(),
             old_key_id: j.old_key_id.clone(),
             new_key_id: new_id,
             profiles: if written.holders.is_empty() {

@@ -104,7 +104,7 @@ pub struct StartRequest {
 #[derive(Debug)]
 pub enum Started {
     /// `--dry-run`: the plan and the preflight passed; nothing changed.
-    DryRun(Plan),
+    DryRun,
     Rotated(Outcome),
 }
 
@@ -150,12 +150,6 @@ impl Session {
             files: Box::new(InventoryFiles { env: env.clone() }),
             verify_timeout: run::verify_timeout_from(env),
         }
-    }
-
-    /// Another home for the keys than the credentials files (picked once, for the session).
-    pub fn with_files(mut self, files: Box<dyn Files + Send + Sync>) -> Session {
-        self.files = files;
-        self
     }
 
     fn connect_for(&self, inv: Option<&Inventory>, profile: &str) -> SdkConnect {
@@ -271,7 +265,7 @@ impl Session {
             for w in local.would() {
                 ui::step(&w);
             }
-            return Ok(Started::DryRun(plan));
+            return Ok(Started::DryRun);
         }
         if !prompter.confirm_plan()? {
             return Err(Error::new(
