@@ -59,7 +59,12 @@ fn user(t: &T, name: &str) -> U {
 }
 
 fn kg(t: &T, u: &U) -> Command {
-    let mut c = u.sb.keyage();
+    kg_in(t, &u.sb)
+}
+
+/// keyage in a sandbox, on the rig's moto and desktop, with the logs and bounds of every test.
+fn kg_in(t: &T, sb: &Sandbox) -> Command {
+    let mut c = sb.keyage();
     c.moto(&t.moto)
         .desktop(&t.desk)
         .env("RUST_LOG", "trace")
@@ -1154,15 +1159,7 @@ fn chaos_kill_9_at_random_moments_always_recovers() {
         let u = user(&t, &format!("c{i}"));
         (u.sb, u.key)
     };
-    let keyage = |sb: &Sandbox| {
-        let mut c = sb.keyage();
-        c.moto(&t.moto)
-            .desktop(&t.desk)
-            .env("RUST_LOG", "trace")
-            .env("KEYAGE_VERIFY_TIMEOUT_SECS", "6")
-            .env("KEYAGE_LOCK_WAIT_SECS", "1");
-        c
-    };
+    let keyage = |sb: &Sandbox| kg_in(&t, sb);
     let stored = |_: &Sandbox, id: &str| t.desk.secret_tool_lookup(id).is_some();
     support::chaos::run(
         &support::chaos::Rig {

@@ -68,7 +68,12 @@ fn user(moto: &Moto, name: &str, passphrase: &str) -> U {
 }
 
 fn kg(moto: &Moto, u: &U) -> Command {
-    let mut c = u.sb.keyage();
+    kg_in(moto, &u.sb)
+}
+
+/// keyage in a sandbox (no bus), on moto, with the logs and bounds of every test.
+fn kg_in(moto: &Moto, sb: &Sandbox) -> Command {
+    let mut c = sb.keyage();
     c.moto(moto)
         .env("RUST_LOG", "trace")
         .env("KEYAGE_VERIFY_TIMEOUT_SECS", "6")
@@ -93,24 +98,7 @@ fn run(moto: &Moto, u: &mut U, args: &[&str]) -> Out {
 }
 
 fn key_of(u: &U, profile: &str) -> (String, String) {
-    let text = u.sb.read(".aws/credentials");
-    let mut cur = String::new();
-    let (mut id, mut secret) = (String::new(), String::new());
-    for line in text.lines() {
-        let l = line.trim();
-        if let Some(n) = l.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
-            cur = n.to_string();
-        } else if cur == profile {
-            if let Some((k, v)) = l.split_once('=') {
-                match k.trim() {
-                    "aws_access_key_id" => id = v.trim().to_string(),
-                    "aws_secret_access_key" => secret = v.trim().to_string(),
-                    _ => {}
-                }
-            }
-        }
-    }
-    (id, secret)
+    support::profile_key(&u.sb.read(".aws/credentials"), profile)
 }
 
 /// Proves a key works through the binary (a dry run: STS + ListAccessKeys), from a sandbox of
@@ -529,14 +517,7 @@ fn chaos_on_the_file_store_with_no_bus() {
         let u = user(&moto, &format!("fc{i}"), "");
         (u.sb, u.key)
     };
-    let keyage = |sb: &Sandbox| {
-        let mut c = sb.keyage();
-        c.moto(&moto)
-            .env("RUST_LOG", "trace")
-            .env("KEYAGE_VERIFY_TIMEOUT_SECS", "6")
-            .env("KEYAGE_LOCK_WAIT_SECS", "1");
-        c
-    };
+    let keyage = |sb: &Sandbox| kg_in(&moto, sb);
     let stored = |sb: &Sandbox, id: &str| {
         sb.path(".local/share/keyage/store")
             .join(format!("{id}.age"))

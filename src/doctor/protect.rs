@@ -3,7 +3,7 @@
 //! the key, and no tool that cannot run `credential_process` still holds the key in its own
 //! plaintext config (what is known: s3cmd, boto 2 / gsutil, s3fs, rclone, the environment).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::env::Env;
 use crate::profiles::Inventory;
@@ -66,13 +66,15 @@ fn key_check(env: &Env, inv: Option<&Inventory>, key_id: &str, profiles: &[Strin
     // Each holder still runs keyage, through a program that is there.
     for p in profiles {
         let value = inv.and_then(|inv| inv.value_of(p, "credential_process"));
-        let Some(value) = value.filter(|v| crate::protect::is_ours(p, v)) else {
+        let Some(exe) = value
+            .filter(|v| crate::protect::is_ours(p, v))
+            .and_then(|v| crate::protect::program_of(p, &v))
+        else {
             return fail(
                 format!("profile {p} no longer runs keyage's credential_process"),
                 format!("keyage unprotect --profile {p} (or put the credential_process line back)"),
             );
         };
-        let exe = program_of(&value);
         if !is_executable(&exe) {
             return fail(
                 format!(
@@ -139,15 +141,6 @@ fn tool_checks(env: &Env, ix: &Index) -> Vec<Check> {
     out
 }
 
-/// The program of a `credential_process` value (quoted or not).
-fn program_of(value: &str) -> PathBuf {
-    let v = value.trim();
-    if let Some(rest) = v.strip_prefix('\'') {
-        return PathBuf::from(rest.split('\'').next().unwrap_or_default());
-    }
-    PathBuf::from(v.split_whitespace().next().unwrap_or_default())
-}
-
 fn is_executable(p: &Path) -> bool {
     #[cfg(unix)]
     {
@@ -178,17 +171,21 @@ fn env_note(mut c: Check, env: &Env, key_id: &str) -> Check {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
-    fn program_of_plain_and_quoted() {
+    fn the_program_of_keyage_s_line_plain_and_quoted() {
+        use crate::protect::program_of;
+        use std::path::PathBuf;
         assert_eq!(
-            program_of("/usr/bin/keyage credential-process --profile a"),
-            PathBuf::from("/usr/bin/keyage")
+            program_of("a", "/usr/bin/keyage credential-process --profile a"),
+            Some(PathBuf::from("/usr/bin/keyage"))
         );
         assert_eq!(
-            program_of("'/opt/my tools/keyage' credential-process --profile a"),
-            PathBuf::from("/opt/my tools/keyage")
+            program_of("a", "'/opt/my tools/keyage' credential-process --profile a"),
+            Some(PathBuf::from("/opt/my tools/keyage"))
+        );
+        assert_eq!(
+            program_of("b", "/usr/bin/keyage credential-process --profile a"),
+            None
         );
     }
 }

@@ -71,13 +71,20 @@ pub(crate) fn command_for(exe: &Path, profile: &str) -> Result<String> {
 /// Is this `credential_process` value keyage's for `profile`? (Any install path: the test is
 /// the tail, and that the program is called keyage.)
 pub(crate) fn is_ours(profile: &str, value: &str) -> bool {
-    let tail = format!(" {SUBCOMMAND} --profile {profile}");
-    value.trim_end().strip_suffix(&tail).is_some_and(|head| {
-        let head = head.trim_matches('\'');
-        Path::new(head)
-            .file_stem()
+    program_of(profile, value).is_some_and(|p| {
+        p.file_stem()
             .is_some_and(|n| n == crate::front::FRONT || n == crate::front::CORE)
     })
+}
+
+/// The program of a `credential_process` value that ends in keyage's tail for `profile`
+/// (` credential-process --profile <profile>`), unquoted; None for any other value.
+pub(crate) fn program_of(profile: &str, value: &str) -> Option<PathBuf> {
+    let tail = format!(" {SUBCOMMAND} --profile {profile}");
+    value
+        .trim_end()
+        .strip_suffix(&tail)
+        .map(|head| PathBuf::from(head.trim_matches('\'')))
 }
 
 /// Where a protect or unprotect run is. Written before the effect it names.

@@ -46,26 +46,6 @@ impl Rng {
     }
 }
 
-/// The (id, secret) of `profile` in a credentials text.
-pub fn key_in(text: &str, profile: &str) -> (String, String) {
-    let (mut cur, mut id, mut secret) = (String::new(), String::new(), String::new());
-    for line in text.lines() {
-        let l = line.trim_end_matches('\r').trim();
-        if let Some(n) = l.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
-            cur = n.to_string();
-        } else if cur == profile {
-            if let Some((k, v)) = l.split_once('=') {
-                match k.trim() {
-                    "aws_access_key_id" => id = v.trim().to_string(),
-                    "aws_secret_access_key" => secret = v.trim().to_string(),
-                    _ => {}
-                }
-            }
-        }
-    }
-    (id, secret)
-}
-
 fn state_file(sb: &Sandbox, name: &str) -> String {
     sb.read(&format!(".local/state/keyage/{name}"))
 }
@@ -135,7 +115,7 @@ pub fn run(rig: &Rig, kills: usize) -> Report {
         worst = worst.max(t1.elapsed());
         let all = format!("{}{}", out.stdout, out.stderr);
         // No secret in what keyage printed: the original one, nor the files' one now.
-        let files_secret = key_in(&sb.read(".aws/credentials"), "default").1;
+        let files_secret = super::profile_key(&sb.read(".aws/credentials"), "default").1;
         for s in [&key.secret, &files_secret] {
             assert!(
                 s.len() < 16 || !all.contains(s.as_str()),
@@ -163,8 +143,12 @@ pub fn run(rig: &Rig, kills: usize) -> Report {
         }
         *by_state.entry(format!("{state}/{way}")).or_default() += 1;
         let text = sb.read(".aws/credentials");
-        let (id, secret) = key_in(&text, "default");
-        assert_eq!(key_in(&text, "work"), (id.clone(), secret.clone()), "{i}");
+        let (id, secret) = super::profile_key(&text, "default");
+        assert_eq!(
+            super::profile_key(&text, "work"),
+            (id.clone(), secret.clone()),
+            "{i}"
+        );
         checks.push((i, format!("{state}/{way}"), id, secret));
         let keys = rig.moto.admin_keys(&key.user);
         assert_eq!(

@@ -26,6 +26,26 @@ use std::time::{Duration, Instant};
 pub mod chaos;
 pub mod rotating;
 
+/// The (id, secret) of `profile` in a credentials text.
+pub fn profile_key(text: &str, profile: &str) -> (String, String) {
+    let (mut cur, mut id, mut secret) = (String::new(), String::new(), String::new());
+    for line in text.lines() {
+        let l = line.trim_end_matches('\r').trim();
+        if let Some(n) = l.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+            cur = n.to_string();
+        } else if cur == profile {
+            if let Some((k, v)) = l.split_once('=') {
+                match k.trim() {
+                    "aws_access_key_id" => id = v.trim().to_string(),
+                    "aws_secret_access_key" => secret = v.trim().to_string(),
+                    _ => {}
+                }
+            }
+        }
+    }
+    (id, secret)
+}
+
 /// The keyage binary under test.
 pub const KEYAGE: &str = env!("CARGO_BIN_EXE_keyage");
 

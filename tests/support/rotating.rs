@@ -65,19 +65,7 @@ impl Rig {
 impl User {
     /// The key id in `[default]` of the credentials file now.
     pub fn files_key(&self) -> String {
-        let text = self.sb.read(".aws/credentials");
-        let mut in_default = false;
-        for l in text.lines() {
-            let l = l.trim();
-            if l.starts_with('[') {
-                in_default = l == "[default]";
-            } else if in_default {
-                if let Some(v) = l.strip_prefix("aws_access_key_id") {
-                    return v.trim_start_matches([' ', '=']).trim().to_string();
-                }
-            }
-        }
-        String::new()
+        super::profile_key(&self.sb.read(".aws/credentials"), "default").0
     }
 
     /// A state file's text ("" when missing).
