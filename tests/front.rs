@@ -52,10 +52,13 @@ fn front_links_no_sdk_runtime_or_dbus() {
     }
 }
 
-/// A copy of the front alone in a folder (no keyage-core beside it).
+/// A copy of the front alone in a folder (no keyage-core beside it). `cp` writes it, not this
+/// process: a write handle open here while another test thread forks would leak into that
+/// child, and exec of the copy would then fail with "Text file busy" (ETXTBSY).
 fn lonely_front(dir: &Path) -> PathBuf {
     let p = dir.join("keyage");
-    std::fs::copy(FRONT, &p).unwrap();
+    let st = Command::new("cp").arg(FRONT).arg(&p).status().unwrap();
+    assert!(st.success(), "cp {FRONT}");
     p
 }
 
