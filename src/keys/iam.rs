@@ -156,12 +156,26 @@ impl From<ApiError> for Error {
             ApiFailure::Throttled | ApiFailure::Service => Some("try again in a minute".to_string()),
             _ => None,
         };
-        let err = Error::new(Kind::Aws, e.to_string());
-        match hint {
-            Some(h) => err.hint(h),
-            None => err,
+        Error {
+            kind: Kind::Aws,
+            message: e.to_string(),
+            hint,
         }
     }
+}
+
+/// Sends one SDK call and classifies its error: `sent("ListAccessKeys", req.send()).await`.
+pub(crate) async fn sent<T, E, R>(
+    op: &'static str,
+    call: impl std::future::Future<
+        Output = Result<T, aws_smithy_runtime_api::client::result::SdkError<E, R>>,
+    >,
+) -> Result<T, ApiError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: fmt::Debug + Send + Sync + 'static,
+{
+    call.await.map_err(|e| api_error(op, e))
 }
 
 /// Classifies an SDK error. The message comes from AWS's error code/message or the
@@ -306,12 +320,7 @@ fn to_utc(d: &aws_smithy_types::DateTime) -> Option<DateTime<Utc>> {
 
 impl KeyService for SdkKeyService {
     async fn whoami(&self) -> Result<Identity, ApiError> {
-        let out = self
-            .sts
-            .get_caller_identity()
-            .send()
-            .await
-            .map_err(|e| api_error("GetCallerIdentity", e))?;
+        let out = sent("GetCallerIdentity", self.sts.get_caller_identity().send()).await?;
         Ok(Identity::from_arn(
             out.account().unwrap_or_default().to_string(),
             out.arn().unwrap_or_default().to_string(),
@@ -319,13 +328,14 @@ impl KeyService for SdkKeyService {
     }
 
     async fn list_keys(&self, user: Option<&str>) -> Result<Vec<KeyMeta>, ApiError> {
-        let out = self
-            .iam
-            .list_access_keys()
-            .set_user_name(user.map(str::to_string))
-            .send()
-            .await
-            .map_err(|e| api_error("ListAccessKeys", e))?;
+        let out = sent(
+            "ListAccessKeys",
+            self.iam
+                .list_access_keys()
+                .set_user_name(user.map(str::to_string))
+                .send(),
+        )
+        .await?;
         Ok(out
             .access_key_metadata()
             .iter()
@@ -340,13 +350,14 @@ impl KeyService for SdkKeyService {
     }
 
     async fn last_used(&self, key_id: &str) -> Result<LastUsed, ApiError> {
-        let out = self
-            .iam
-            .get_access_key_last_used()
-            .access_key_id(key_id)
-            .send()
-            .await
-            .map_err(|e| api_error("GetAccessKeyLastUsed", e))?;
+        let out = sent(
+            "GetAccessKeyLastUsed",
+            self.iam
+                .get_access_key_last_used()
+                .access_key_id(key_id)
+                .send(),
+        )
+        .await?;
         let lu = out.access_key_last_used();
         let clean = |s: Option<&str>| {
             s.filter(|v| *v != "N/A" && !v.is_empty())
@@ -360,20 +371,21 @@ impl KeyService for SdkKeyService {
     }
 
     async fn create_key(&self, user: Option<&str>) -> Result<NewKey, ApiError> {
-        let out = self
-            .iam
-            .create_access_key()
-            .set_user_name(user.map(str::to_string))
-            // One attempt only: a retry behind a lost answer would make a second key whose
-            // secret nobody saw (the rotation finds and reports such a key instead).
-            .customize()
-            .config_override(
-                aws_sdk_iam::config::Builder::default()
-                    .retry_config(aws_config::retry::RetryConfig::disabled()),
-            )
-            .send()
-            .await
-            .map_err(|e| api_error("CreateAccessKey", e))?;
+        let out = sent(
+            "CreateAccessKey",
+            self.iam
+                .create_access_key()
+                .set_user_name(user.map(str::to_string))
+                // One attempt only: a retry behind a lost answer would make a second key whose
+                // secret nobody saw (the rotation finds and reports such a key instead).
+                .customize()
+                .config_override(
+                    aws_sdk_iam::config::Builder::default()
+                        .retry_config(aws_config::retry::RetryConfig::disabled()),
+                )
+                .send(),
+        )
+        .await?;
         let k = out
             .access_key()
             .ok_or_else(|| ApiError::empty_answer("CreateAccessKey", "the response held no key"))?;
@@ -395,38 +407,35 @@ impl KeyService for SdkKeyService {
         } else {
             aws_sdk_iam::types::StatusType::Inactive
         };
-        self.iam
+        let call = self
+            .iam
             .update_access_key()
             .set_user_name(user.map(str::to_string))
             .access_key_id(key_id)
-            .status(status)
-            .send()
-            .await
-            .map_err(|e| api_error("UpdateAccessKey", e))?;
-        Ok(())
+            .status(status);
+        sent("UpdateAccessKey", call.send()).await.map(drop)
     }
 
     async fn delete_key(&self, user: Option<&str>, key_id: &str) -> Result<(), ApiError> {
-        self.iam
+        let call = self
+            .iam
             .delete_access_key()
             .set_user_name(user.map(str::to_string))
-            .access_key_id(key_id)
-            .send()
-            .await
-            .map_err(|e| api_error("DeleteAccessKey", e))?;
-        Ok(())
+            .access_key_id(key_id);
+        sent("DeleteAccessKey", call.send()).await.map(drop)
     }
 
     async fn session_token(&self, serial: &str, code: &str) -> Result<SessionCreds, ApiError> {
-        let out = self
-            .sts
-            .get_session_token()
-            .serial_number(serial)
-            .token_code(code)
-            .duration_seconds(3600)
-            .send()
-            .await
-            .map_err(|e| api_error("GetSessionToken", e))?;
+        let out = sent(
+            "GetSessionToken",
+            self.sts
+                .get_session_token()
+                .serial_number(serial)
+                .token_code(code)
+                .duration_seconds(3600)
+                .send(),
+        )
+        .await?;
         let c = out.credentials().ok_or_else(|| {
             ApiError::empty_answer("GetSessionToken", "the response held no credentials")
         })?;
