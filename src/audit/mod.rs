@@ -1,6 +1,6 @@
-//! The IAM credential report, pure: `parse` reads the CSV that GetCredentialReport returns,
-//! `findings` judges it against a policy at a given `now`. No I/O here; `cmd::audit` fetches
-//! the report and prints the findings.
+//! The IAM credential report: `parse` reads the CSV that GetCredentialReport returns and
+//! `findings` judges it against a policy at a given `now`, both pure; [`fetch`] gets the
+//! report from IAM, and `cmd::audit` prints the findings.
 //!
 //! Rules, per user and per access-key slot (1 and 2); an inactive key is never a finding:
 //! - `key_not_rotated`: active and `last_rotated` more than `max_age_days` ago;
@@ -8,6 +8,8 @@
 //!   used more than `unused_days` ago;
 //! - `two_active_keys`: both slots active (one finding per user);
 //! - `root_access_key`: an active access key on `<root_account>` (one per slot).
+
+pub(crate) mod fetch;
 
 use std::path::Path;
 
