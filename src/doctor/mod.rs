@@ -40,6 +40,19 @@ pub(crate) struct Check {
     pub profiles: Vec<String>,
 }
 
+/// `Check::ok`, `Check::warn` and `Check::fail`: a check with that status.
+macro_rules! with_status {
+    ($($name:ident: $status:ident),*) => {$(
+        pub(crate) fn $name(
+            id: &'static str,
+            title: impl Into<String>,
+            detail: impl Into<String>,
+        ) -> Self {
+            Self::new(id, Status::$status, title, detail)
+        }
+    )*};
+}
+
 impl Check {
     pub(crate) fn new(
         id: &'static str,
@@ -57,27 +70,7 @@ impl Check {
             profiles: Vec::new(),
         }
     }
-    pub(crate) fn ok(
-        id: &'static str,
-        title: impl Into<String>,
-        detail: impl Into<String>,
-    ) -> Self {
-        Self::new(id, Status::Ok, title, detail)
-    }
-    pub(crate) fn warn(
-        id: &'static str,
-        title: impl Into<String>,
-        detail: impl Into<String>,
-    ) -> Self {
-        Self::new(id, Status::Warn, title, detail)
-    }
-    pub(crate) fn fail(
-        id: &'static str,
-        title: impl Into<String>,
-        detail: impl Into<String>,
-    ) -> Self {
-        Self::new(id, Status::Fail, title, detail)
-    }
+    with_status!(ok: Ok, warn: Warn, fail: Fail);
     pub(crate) fn fix(mut self, fix: impl Into<String>) -> Self {
         self.fix = Some(fix.into());
         self
