@@ -97,49 +97,53 @@ pub enum Refusal {
 
 impl From<Refusal> for Error {
     fn from(r: Refusal) -> Error {
-        match r {
-            Refusal::NoProfile { profile } => Error::new(
+        let (kind, message, hint): (Kind, String, Option<String>) = match r {
+            Refusal::NoProfile { profile } => (
                 Kind::Usage,
                 format!("there is no profile `{profile}` in your AWS credentials or config file"),
-            )
-            .hint("pick one with --profile (see `keyage status`)"),
-            Refusal::NotStatic { profile, why } => Error::new(
+                Some("pick one with --profile (see `keyage status`)".into()),
+            ),
+            Refusal::NotStatic { profile, why } => (
                 Kind::Refused,
                 format!("profile `{profile}` {why}"),
-            )
-            .hint("rotate the profile that holds the long-term key (see `keyage status`)"),
-            Refusal::NotAUser { arn } => Error::new(
+                Some("rotate the profile that holds the long-term key (see `keyage status`)".into()),
+            ),
+            Refusal::NotAUser { arn } => (
                 Kind::Refused,
                 format!("the key belongs to {arn}, not an IAM user; keyage rotates IAM users' own keys"),
+                None,
             ),
-            Refusal::KeyNotListed { key_id, user } => Error::new(
+            Refusal::KeyNotListed { key_id, user } => (
                 Kind::Conflict,
                 format!("IAM does not list key {key_id} for user {user}"),
-            )
-            .hint("run `keyage status --refresh`; the key may have been deleted elsewhere"),
-            Refusal::OldInactive { key_id } => Error::new(
+                Some("run `keyage status --refresh`; the key may have been deleted elsewhere".into()),
+            ),
+            Refusal::OldInactive { key_id } => (
                 Kind::Refused,
                 format!("key {key_id} is inactive; a rotation starts from a working key"),
-            )
-            .hint("if another machine holding the same key rotated it, copy the new key from there (`keyage status` shows your keys)"),
-            Refusal::SpareInactive { spare } => Error::new(
+                Some("if another machine holding the same key rotated it, copy the new key from there (`keyage status` shows your keys)".into()),
+            ),
+            Refusal::SpareInactive { spare } => (
                 Kind::Refused,
                 format!(
                     "you already have two access keys; the other one, {spare}, is inactive and IAM allows only two"
                 ),
-            )
-            .hint(
-                "confirm its deletion when asked, or pass --delete-inactive-spare (its secret cannot be recovered after that)",
+                Some("confirm its deletion when asked, or pass --delete-inactive-spare (its secret cannot be recovered after that)".into()),
             ),
-            Refusal::SpareActive { spare } => Error::new(
+            Refusal::SpareActive { spare } => (
                 Kind::Refused,
                 format!(
                     "you already have two active access keys (the other one is {spare}); IAM allows only two, and keyage never deletes an active key unasked"
                 ),
-            )
-            .hint(format!(
-                "find out what uses {spare} (`keyage status`, GetAccessKeyLastUsed); make it inactive or delete it yourself, then rotate again; if another machine holding the same key is rotating it right now, let it finish and copy its new key from there"
-            )),
+                Some(format!(
+                    "find out what uses {spare} (`keyage status`, GetAccessKeyLastUsed); make it inactive or delete it yourself, then rotate again; if another machine holding the same key is rotating it right now, let it finish and copy its new key from there"
+                )),
+            ),
+        };
+        Error {
+            kind,
+            message,
+            hint,
         }
     }
 }
