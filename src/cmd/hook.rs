@@ -33,7 +33,7 @@ fn pre_commit(env: &Env) -> Result<u8> {
     // The allowlist (.keyageignore, `git config keyage.allow`) can only remove findings, so it
     // is read only when there are some: a clean commit costs no second git process. It never
     // removes the user's own keys.
-    if findings.iter().any(|f| !f.kind.is_own()) {
+    if findings.iter().any(|f| !f.hit.kind.is_own()) {
         let allow = Allowlist::load(&dir, &allow_config(&dir)?);
         for w in &allow.warnings {
             let _ = writeln!(err, "keyage: warning: {w}");
@@ -75,7 +75,7 @@ pub(crate) fn advice(findings: &[Finding]) -> String {
     let own: Vec<&str> = {
         let mut v: Vec<&str> = findings
             .iter()
-            .filter(|f| f.kind.is_own())
+            .filter(|f| f.hit.kind.is_own())
             .map(|f| f.path.as_str())
             .collect();
         v.dedup();
@@ -91,7 +91,7 @@ pub(crate) fn advice(findings: &[Finding]) -> String {
             own.join(", ")
         ));
     }
-    if findings.iter().any(|f| !f.kind.is_own()) {
+    if findings.iter().any(|f| !f.hit.kind.is_own()) {
         let lead = if own.is_empty() {
             "Not a real key?"
         } else {

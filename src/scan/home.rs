@@ -100,7 +100,7 @@ impl Scanner {
         let shown = shown.to_string_lossy();
         let mut found = findings_for(matcher, &shown, &bytes);
         let (blocking, examples): (Vec<Finding>, Vec<Finding>) =
-            found.drain(..).partition(|f| f.kind.blocks());
+            found.drain(..).partition(|f| f.hit.kind.blocks());
         let mut blocking = blocking;
         if matcher.allowlist().allows_path(path, false) {
             own_only(&mut blocking);

@@ -85,16 +85,10 @@ pub(crate) struct Finding {
     /// 1-based; None for a binary file (reported once per file).
     pub line: Option<usize>,
     pub column: Option<usize>,
-    pub kind: HitKind,
-    pub masked: String,
     pub binary: bool,
-    /// What it is, in words (`account 123456789012: not one of yours`, `temporary (ASIA)
-    /// key`, `waiting for keyage finalize`, `next to key id AKIA…ABCD`, `base64-encoded`).
-    pub what: Option<String>,
-    /// The AWS account of a key id, decoded offline.
-    pub account: Option<String>,
-    /// Found inside base64.
-    pub encoded: bool,
+    /// What was found (kind, masked value, what it is, account, encoded).
+    #[serde(flatten)]
+    pub hit: Hit,
     /// The file is UTF-16 text (scanned as text; line numbers count its lines).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub utf16: bool,
@@ -106,12 +100,8 @@ impl Finding {
             path: path.to_string(),
             line,
             column,
-            kind: h.kind,
-            masked: h.masked,
             binary: line.is_none(),
-            what: h.what,
-            account: h.account,
-            encoded: h.encoded,
+            hit: h,
             utf16: false,
         }
     }
@@ -122,9 +112,10 @@ impl Finding {
             (Some(l), None) => format!("{}:{}", self.path, l),
             _ => format!("{} (binary file)", self.path),
         };
-        match &self.what {
-            Some(w) => format!("{place}: {} {} ({w})", self.kind.describe(), self.masked),
-            None => format!("{place}: {} {}", self.kind.describe(), self.masked),
+        let h = &self.hit;
+        match &h.what {
+            Some(w) => format!("{place}: {} {} ({w})", h.kind.describe(), h.masked),
+            None => format!("{place}: {} {}", h.kind.describe(), h.masked),
         }
     }
 }
@@ -224,7 +215,7 @@ pub(crate) fn pairs(
 
 /// Keeps only what the allowlist cannot excuse (own keys), for a file whose path is listed.
 pub(crate) fn own_only(findings: &mut Vec<Finding>) {
-    findings.retain(|f| f.kind.is_own());
+    findings.retain(|f| f.hit.kind.is_own());
 }
 
 #[cfg(test)]

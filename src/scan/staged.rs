@@ -178,12 +178,8 @@ pub(crate) fn findings_in_added(matcher: &Matcher, path: &str, added: &Added) ->
                 path: path.to_string(),
                 line,
                 column: Some(col),
-                kind: h.kind,
-                masked: h.masked,
                 binary: false,
-                what: h.what,
-                account: h.account,
-                encoded: h.encoded,
+                hit: h,
                 utf16: false,
             }
         })
@@ -234,7 +230,7 @@ pub(crate) fn scan_staged(root: &Path, matcher: &Matcher, files: &[StagedFile]) 
         } else {
             findings_in_added(matcher, &f.entry.path, &f.added)
         };
-        found.retain(|x| x.kind.blocks());
+        found.retain(|x| x.hit.kind.blocks());
         if matcher
             .allowlist()
             .allows_path(&root.join(&f.entry.path), false)
