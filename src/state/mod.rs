@@ -4,10 +4,10 @@
 
 pub(crate) mod cache;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::env::Env;
-use crate::error::Result;
+use crate::error::{Error, Kind, Result};
 
 /// The folder and write helpers live on the ground floor (`crate::sys::fs`); re-exported here
 /// for the state files' modules.
@@ -19,4 +19,35 @@ pub(crate) fn ensure_dir(env: &Env) -> Result<PathBuf> {
     let dir = env.state_dir();
     ensure_private_dir(&dir)?;
     Ok(dir)
+}
+
+/// Reads one of keyage's versioned JSON documents (bounded, regular files only, never through
+/// a symlink: `sys::fs::read_state`); None when there is none. `what` names it in errors
+/// ("rotation journal"), `hint` says what to do with a garbled one, and a document whose
+/// `version_of` is not `version` is refused.
+pub(crate) fn read_versioned<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    what: &str,
+    hint: &str,
+    version: u32,
+    version_of: fn(&T) -> u32,
+) -> Result<Option<T>> {
+    let Some(bytes) = crate::sys::fs::read_state(path)? else {
+        return Ok(None);
+    };
+    let doc: T = serde_json::from_slice(&bytes).map_err(|e| {
+        Error::input(path, e.line(), format!("not a keyage {what}: {e}")).hint(hint)
+    })?;
+    let found = version_of(&doc);
+    if found != version {
+        let short = what.rsplit(' ').next().unwrap_or(what);
+        return Err(Error::new(
+            Kind::Conflict,
+            format!(
+                "{}: {short} version {found} is not supported",
+                path.display()
+            ),
+        ));
+    }
+    Ok(Some(doc))
 }
