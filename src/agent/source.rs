@@ -135,8 +135,10 @@ pub(crate) fn rotate_blocking(env: &Env, profile: &str) -> std::result::Result<(
     let req = StartRequest {
         plan: crate::rotation::plan::Request {
             profile: profile.to_string(),
-            old_key: crate::rotation::OldKey::Inactive,
-            grace_days: 7,
+            retire: crate::rotation::Retire {
+                old_key: crate::rotation::OldKey::Inactive,
+                grace_days: 7,
+            },
             mfa_serial: None,
             delete_inactive_spare: false,
         },

@@ -6,7 +6,7 @@ use crate::env::Env;
 use crate::error::Result;
 use crate::rotation::plan::Request;
 use crate::rotation::session::{self, ResumeRequest, StartRequest, Started};
-use crate::rotation::{Session, Terminal};
+use crate::rotation::{Retire, Session, Terminal};
 
 pub fn run(env: &Env, args: RotateArgs) -> Result<u8> {
     let session = Session::open(env);
@@ -26,8 +26,10 @@ pub fn run(env: &Env, args: RotateArgs) -> Result<u8> {
     let req = StartRequest {
         plan: Request {
             profile: args.profile.unwrap_or_else(|| env.current_profile()),
-            old_key: args.old_key.into(),
-            grace_days: args.grace_days,
+            retire: Retire {
+                old_key: args.old_key.into(),
+                grace_days: args.grace_days,
+            },
             mfa_serial: args.mfa_serial,
             delete_inactive_spare: args.delete_inactive_spare,
         },

@@ -41,6 +41,24 @@ pub enum OldKey {
     KeepActive,
 }
 
+/// How the old key is retired, as the user asked: what step e does with it and how many days
+/// it stays recoverable before finalize deletes it. Flattened into the journal (`old_key`,
+/// `grace_days`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Retire {
+    pub old_key: OldKey,
+    pub grace_days: u32,
+}
+
+/// Whose key a rotation changes: the caller's account, ARN and IAM user name (checked against
+/// STS before any step acts). Flattened into the journal (`account`, `arn`, `user`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Owner {
+    pub account: String,
+    pub arn: String,
+    pub user: String,
+}
+
 /// The longest grace period `--grace-days` accepts (100 years): dates stay in range.
 pub const MAX_GRACE_DAYS: i64 = 36_500;
 

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 
 use super::edges::Holder;
-use super::OldKey;
+use super::{OldKey, Owner, Retire};
 use crate::error::{Error, Kind};
 use crate::keys::iam::{Identity, KeyMeta};
 use crate::profiles::{Class, Inventory};
@@ -49,8 +49,7 @@ pub fn profile_infos(inv: &Inventory) -> Vec<ProfileInfo> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
     pub profile: String,
-    pub old_key: OldKey,
-    pub grace_days: u32,
+    pub retire: Retire,
     pub mfa_serial: Option<String>,
     pub delete_inactive_spare: bool,
 }
@@ -185,13 +184,10 @@ pub fn select(profiles: &[ProfileInfo], req: &Request) -> Result<Selected, Refus
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
     pub sel: Selected,
-    pub account: String,
-    pub arn: String,
-    pub user: String,
+    pub owner: Owner,
     pub keys_before: Vec<String>,
     pub delete_spare: Option<String>,
-    pub old_key: OldKey,
-    pub grace_days: u32,
+    pub retire: Retire,
     pub deadline: DateTime<Utc>,
 }
 
@@ -237,14 +233,15 @@ pub fn plan(
     }
     Ok(Plan {
         sel,
-        account: identity.account.clone(),
-        arn: identity.arn.clone(),
-        user,
+        owner: Owner {
+            account: identity.account.clone(),
+            arn: identity.arn.clone(),
+            user,
+        },
         keys_before: keys.iter().map(|k| k.key_id.clone()).collect(),
         delete_spare,
-        old_key: req.old_key,
-        grace_days: req.grace_days,
-        deadline: super::after_days(now, req.grace_days),
+        retire: req.retire,
+        deadline: super::after_days(now, req.retire.grace_days),
     })
 }
 
@@ -254,7 +251,7 @@ impl Plan {
         let mut s = String::new();
         s.push_str(&format!(
             "Rotate key {} of IAM user {} (account {}), profile `{}`:\n",
-            self.sel.old_key_id, self.user, self.account, self.sel.profile
+            self.sel.old_key_id, self.owner.user, self.owner.account, self.sel.profile
         ));
         if let Some(spare) = &self.delete_spare {
             s.push_str(&format!(
@@ -274,7 +271,7 @@ impl Plan {
         }
         s.push_str("  d. prove the new key works (STS, retried up to 2 minutes)\n");
         let deadline = self.deadline.format("%Y-%m-%d %H:%M UTC");
-        match self.old_key {
+        match self.retire.old_key {
             OldKey::Inactive => s.push_str(&format!(
                 "  e. make the old key inactive; `keyage finalize` deletes it from {deadline} if unused\n"
             )),
@@ -322,8 +319,10 @@ mod tests {
     fn req(profile: &str) -> Request {
         Request {
             profile: profile.into(),
-            old_key: OldKey::Inactive,
-            grace_days: 7,
+            retire: Retire {
+                old_key: OldKey::Inactive,
+                grace_days: 7,
+            },
             mfa_serial: None,
             delete_inactive_spare: false,
         }
@@ -371,7 +370,7 @@ mod tests {
             now,
         )
         .unwrap();
-        assert_eq!(p.user, "alice");
+        assert_eq!(p.owner.user, "alice");
         assert_eq!(p.delete_spare, None);
         assert_eq!(p.deadline, now + chrono::Duration::days(7));
         assert!(!p.render().contains("0. delete"));

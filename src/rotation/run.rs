@@ -47,17 +47,14 @@ pub fn new_journal(plan: &Plan, now: DateTime<Utc>) -> Journal {
         version: journal::VERSION,
         id: format!("rot-{}", now.format("%Y%m%dT%H%M%S%.3fZ")),
         profile: plan.sel.profile.clone(),
-        account: plan.account.clone(),
-        arn: plan.arn.clone(),
-        user: plan.user.clone(),
+        owner: plan.owner.clone(),
         old_key_id: plan.sel.old_key_id.clone(),
         new_key_id: None,
         keys_before: plan.keys_before.clone(),
         delete_spare: plan.delete_spare.clone(),
         holders: plan.sel.holders.clone(),
         files: plan.sel.files.clone(),
-        old_key: plan.old_key,
-        grace_days: plan.grace_days,
+        retire: plan.retire,
         mfa_serial: plan.sel.mfa_serial.clone(),
         state: State::Planned,
         backout: false,
@@ -287,7 +284,7 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
     async fn create(&self, j: &mut Journal) -> Step {
         j.enter(&self.dir, State::Creating, self.now())?;
         let admin = self.admin(&j.old_key_id).await?;
-        let user = Some(j.user.as_str());
+        let user = Some(j.owner.user.as_str());
         let keys = match retry_safe(|| admin.list_keys(user)).await {
             // The old key worked at the plan; rejected now, before any key of ours exists:
             // another rotation retired it.
@@ -381,7 +378,7 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
                         "; IAM now lists key {} that keyage cannot prove it made, so it is left alone",
                         appeared.join(", ")
                     ));
-                    out.hint = Some(unexplained_hint(&j.user, &appeared));
+                    out.hint = Some(unexplained_hint(&j.owner.user, &appeared));
                 }
                 return Err(StepError::Framed(out));
             }
@@ -460,7 +457,7 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
             format!(
                 "key {} of user {} appeared in IAM during this rotation and keyage did not make it (another machine rotating the same key, the console, CI)",
                 others.join(", "),
-                j.user
+                j.owner.user
             )
         } else {
             format!(
@@ -481,7 +478,7 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
                     if others.is_empty() { "it" } else { "them" }
                 ),
             )
-            .hint(elsewhere_hint(&j.user, &j.old_key_id, &others)),
+            .hint(elsewhere_hint(&j.owner.user, &j.old_key_id, &others)),
         )
     }
 
@@ -588,10 +585,10 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
         let r = prove(&svc, self.verify_timeout).await;
         pb.finish_and_clear();
         match r {
-            Ok(id) if id.arn == j.arn => {}
+            Ok(id) if id.arn == j.owner.arn => {}
             other => {
                 let why = match other {
-                    Ok(id) => format!("it belongs to {}, not {}", id.arn, j.arn),
+                    Ok(id) => format!("it belongs to {}, not {}", id.arn, j.owner.arn),
                     Err(e) => e.to_string(),
                 };
                 return Err(self.undo_unproven(j, &new_id, &why).await.into());
@@ -611,7 +608,7 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
                 self.files.replace(new_id, &j.old_key_id, &old)?;
             }
             let admin = self.admin(&j.old_key_id).await?;
-            ignore_not_found(retry_safe(|| admin.delete_key(Some(&j.user), new_id)).await)?;
+            ignore_not_found(retry_safe(|| admin.delete_key(Some(&j.owner.user), new_id)).await)?;
             edges::store_delete(&self.store, new_id).await?;
             Journal::remove(&self.dir)
         }
@@ -641,7 +638,7 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
         j.enter(&self.dir, State::Retiring, self.now())?;
         let new_id = Self::new_id(j)?;
         let admin = self.admin(&new_id).await?;
-        let user_name = j.user.clone();
+        let user_name = j.owner.user.clone();
         let user = Some(user_name.as_str());
         let keys = retry_safe(|| admin.list_keys(user)).await?;
         let old = keys.iter().find(|k| k.key_id == j.old_key_id);
@@ -649,7 +646,7 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
         self.prove_files_now(j, &new_id, "right before step e")
             .await?;
         let mut deactivated = false;
-        match (j.old_key, old) {
+        match (j.retire.old_key, old) {
             (OldKey::Inactive, Some(k)) if k.active => {
                 retry_safe(|| admin.set_active(user, &j.old_key_id, false)).await?;
                 deactivated = true;
@@ -671,7 +668,7 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
             }
             return Err(e);
         }
-        let done = match j.old_key {
+        let done = match j.retire.old_key {
             OldKey::Inactive => "made the old key inactive",
             OldKey::Delete => "deleted the old key",
             OldKey::KeepActive => "left the old key active, as asked",
@@ -704,8 +701,8 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
             self.forget_spare(&spare).await?;
         }
         let rotated_at = j.retired_at.unwrap_or(j.updated);
-        let deadline = super::after_days(rotated_at, j.grace_days);
-        if j.old_key == OldKey::Delete {
+        let deadline = super::after_days(rotated_at, j.retire.grace_days);
+        if j.retire.old_key == OldKey::Delete {
             edges::store_delete(&self.store, &j.old_key_id).await?;
         } else {
             journal::add_pending(
@@ -724,8 +721,8 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
                 written.holders.iter().map(|h| h.profile.clone()).collect()
             },
             files: written.files(),
-            old_key: j.old_key,
-            deadline: (j.old_key != OldKey::Delete).then_some(deadline),
+            old_key: j.retire.old_key,
+            deadline: (j.retire.old_key != OldKey::Delete).then_some(deadline),
             rotated_at,
         })
     }
@@ -741,11 +738,11 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
             rotation_id: j.id.clone(),
             profile: j.profile.clone(),
             profiles: j.holders.iter().map(|h| h.profile.clone()).collect(),
-            account: j.account.clone(),
-            user: j.user.clone(),
+            account: j.owner.account.clone(),
+            user: j.owner.user.clone(),
             old_key_id: j.old_key_id.clone(),
             new_key_id: new_id.to_string(),
-            old_key: j.old_key,
+            old_key: j.retire.old_key,
             rotated_at,
             deadline,
             backout: false,

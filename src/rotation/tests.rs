@@ -13,7 +13,7 @@ use super::edges::{Connect, Files, Holder, Store};
 use super::journal::{self, Journal, State};
 use super::plan::{self, ProfileInfo, Request};
 use super::run::{self, Ctx};
-use super::OldKey;
+use super::{OldKey, Retire};
 use crate::error::{Error, Kind, Result};
 use crate::keys::iam::{ApiError, ApiFailure, Identity, KeyMeta, KeyService, LastUsed, NewKey};
 use crate::secret::{secret, ExposeSecret, SecretKey};
@@ -278,8 +278,10 @@ impl Rig {
         };
         let req = Request {
             profile: "default".into(),
-            old_key,
-            grace_days: 7,
+            retire: Retire {
+                old_key,
+                grace_days: 7,
+            },
             mfa_serial: None,
             delete_inactive_spare: false,
         };
@@ -584,8 +586,8 @@ fn planted_journals_are_refused() {
     let j = r.journal(OldKey::Inactive);
     j.validate(p, None).unwrap();
     let bob = Identity::from_arn(
-        j.account.clone(),
-        format!("arn:aws:iam::{}:user/bob", j.account),
+        j.owner.account.clone(),
+        format!("arn:aws:iam::{}:user/bob", j.owner.account),
     );
     let e = j.validate(p, Some(&bob)).unwrap_err();
     assert!(e.message.contains("your own user"), "{}", e.message);
