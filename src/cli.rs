@@ -115,12 +115,8 @@ pub(crate) struct RotateArgs {
     /// Profile whose key to rotate (default: AWS_PROFILE, else default).
     #[arg(long, short = 'p')]
     pub profile: Option<String>,
-    /// Do not ask for confirmation.
-    #[arg(long, short = 'y')]
-    pub yes: bool,
-    /// Print the plan and run the preflight checks only.
-    #[arg(long)]
-    pub dry_run: bool,
+    #[command(flatten)]
+    pub confirm: Confirm,
     /// What happens to the old key.
     #[arg(long, value_enum, default_value = "inactive")]
     pub old_key: OldKeyArg,
@@ -168,10 +164,17 @@ pub(crate) struct ProtectArgs {
     /// holds the same key is protected with it.
     #[arg(long, short = 'p')]
     pub profile: Option<String>,
+    #[command(flatten)]
+    pub confirm: Confirm,
+}
+
+/// `--yes` and `--dry-run`, for the commands that change keys or files.
+#[derive(Debug, Args)]
+pub(crate) struct Confirm {
     /// Do not ask for confirmation.
     #[arg(long, short = 'y')]
     pub yes: bool,
-    /// Print what would change; change nothing.
+    /// Print the plan and run the checks; change nothing.
     #[arg(long)]
     pub dry_run: bool,
 }

@@ -20,11 +20,11 @@ pub(crate) fn run(env: &Env, args: ProtectArgs) -> Result<u8> {
         return Ok(0);
     };
     crate::sys::out::print(&plan.render())?;
-    if args.dry_run {
+    if args.confirm.dry_run {
         crate::say!("Dry run: nothing was changed.");
         return Ok(0);
     }
-    if !ui::confirm("Protect it now?", args.yes, "--yes")? {
+    if !ui::confirm("Protect it now?", args.confirm.yes, "--yes")? {
         return Err(Error::new(
             Kind::Refused,
             "not confirmed; nothing was changed",

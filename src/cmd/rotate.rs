@@ -10,7 +10,9 @@ use crate::rotation::{Retire, Session, Terminal};
 
 pub fn run(env: &Env, args: RotateArgs) -> Result<u8> {
     let session = Session::open(env);
-    let prompter = Terminal { yes: args.yes };
+    let prompter = Terminal {
+        yes: args.confirm.yes,
+    };
     if args.resume {
         let req = ResumeRequest {
             mfa_serial: args.mfa_serial,
@@ -33,7 +35,7 @@ pub fn run(env: &Env, args: RotateArgs) -> Result<u8> {
             mfa_serial: args.mfa_serial,
             delete_inactive_spare: args.delete_inactive_spare,
         },
-        dry_run: args.dry_run,
+        dry_run: args.confirm.dry_run,
         token_code: args.token_code,
     };
     match session::block_on(session.start(req, &prompter))? {

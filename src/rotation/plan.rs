@@ -64,85 +64,74 @@ pub struct Selected {
     pub mfa_serial: Option<String>,
 }
 
-/// Why no rotation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why no rotation. The message is the variant's `#[error]` text; [`Refusal::hint`] says what
+/// to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
-    NoProfile {
-        profile: String,
-    },
-    NotStatic {
-        profile: String,
-        why: String,
-    },
-    NotAUser {
-        arn: String,
-    },
-    KeyNotListed {
-        key_id: String,
-        user: String,
-    },
-    OldInactive {
-        key_id: String,
-    },
+    #[error("there is no profile `{profile}` in your AWS credentials or config file")]
+    NoProfile { profile: String },
+    #[error("profile `{profile}` {why}")]
+    NotStatic { profile: String, why: String },
+    #[error("the key belongs to {arn}, not an IAM user; keyage rotates IAM users' own keys")]
+    NotAUser { arn: String },
+    #[error("IAM does not list key {key_id} for user {user}")]
+    KeyNotListed { key_id: String, user: String },
+    #[error("key {key_id} is inactive; a rotation starts from a working key")]
+    OldInactive { key_id: String },
     /// Two keys; the other one is inactive: deleting it (asked) makes room.
-    SpareInactive {
-        spare: String,
-    },
+    #[error(
+        "you already have two access keys; the other one, {spare}, is inactive and IAM allows only two"
+    )]
+    SpareInactive { spare: String },
     /// Two keys, both active: never delete an active key unasked.
-    SpareActive {
-        spare: String,
-    },
+    #[error(
+        "you already have two active access keys (the other one is {spare}); IAM allows only two, and keyage never deletes an active key unasked"
+    )]
+    SpareActive { spare: String },
+}
+
+impl Refusal {
+    fn kind(&self) -> Kind {
+        match self {
+            Refusal::NoProfile { .. } => Kind::Usage,
+            Refusal::KeyNotListed { .. } => Kind::Conflict,
+            _ => Kind::Refused,
+        }
+    }
+
+    /// What to do about it.
+    pub fn hint(&self) -> Option<String> {
+        let fixed = match self {
+            Refusal::NoProfile { .. } => "pick one with --profile (see `keyage status`)",
+            Refusal::NotStatic { .. } => {
+                "rotate the profile that holds the long-term key (see `keyage status`)"
+            }
+            Refusal::NotAUser { .. } => return None,
+            Refusal::KeyNotListed { .. } => {
+                "run `keyage status --refresh`; the key may have been deleted elsewhere"
+            }
+            Refusal::OldInactive { .. } => {
+                "if another machine holding the same key rotated it, copy the new key from there (`keyage status` shows your keys)"
+            }
+            Refusal::SpareInactive { .. } => {
+                "confirm its deletion when asked, or pass --delete-inactive-spare (its secret cannot be recovered after that)"
+            }
+            Refusal::SpareActive { spare } => {
+                return Some(format!(
+                    "find out what uses {spare} (`keyage status`, GetAccessKeyLastUsed); make it inactive or delete it yourself, then rotate again; if another machine holding the same key is rotating it right now, let it finish and copy its new key from there"
+                ))
+            }
+        };
+        Some(fixed.to_string())
+    }
 }
 
 impl From<Refusal> for Error {
     fn from(r: Refusal) -> Error {
-        let (kind, message, hint): (Kind, String, Option<String>) = match r {
-            Refusal::NoProfile { profile } => (
-                Kind::Usage,
-                format!("there is no profile `{profile}` in your AWS credentials or config file"),
-                Some("pick one with --profile (see `keyage status`)".into()),
-            ),
-            Refusal::NotStatic { profile, why } => (
-                Kind::Refused,
-                format!("profile `{profile}` {why}"),
-                Some("rotate the profile that holds the long-term key (see `keyage status`)".into()),
-            ),
-            Refusal::NotAUser { arn } => (
-                Kind::Refused,
-                format!("the key belongs to {arn}, not an IAM user; keyage rotates IAM users' own keys"),
-                None,
-            ),
-            Refusal::KeyNotListed { key_id, user } => (
-                Kind::Conflict,
-                format!("IAM does not list key {key_id} for user {user}"),
-                Some("run `keyage status --refresh`; the key may have been deleted elsewhere".into()),
-            ),
-            Refusal::OldInactive { key_id } => (
-                Kind::Refused,
-                format!("key {key_id} is inactive; a rotation starts from a working key"),
-                Some("if another machine holding the same key rotated it, copy the new key from there (`keyage status` shows your keys)".into()),
-            ),
-            Refusal::SpareInactive { spare } => (
-                Kind::Refused,
-                format!(
-                    "you already have two access keys; the other one, {spare}, is inactive and IAM allows only two"
-                ),
-                Some("confirm its deletion when asked, or pass --delete-inactive-spare (its secret cannot be recovered after that)".into()),
-            ),
-            Refusal::SpareActive { spare } => (
-                Kind::Refused,
-                format!(
-                    "you already have two active access keys (the other one is {spare}); IAM allows only two, and keyage never deletes an active key unasked"
-                ),
-                Some(format!(
-                    "find out what uses {spare} (`keyage status`, GetAccessKeyLastUsed); make it inactive or delete it yourself, then rotate again; if another machine holding the same key is rotating it right now, let it finish and copy its new key from there"
-                )),
-            ),
-        };
         Error {
-            kind,
-            message,
-            hint,
+            kind: r.kind(),
+            message: r.to_string(),
+            hint: r.hint(),
         }
     }
 }
