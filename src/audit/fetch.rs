@@ -205,6 +205,14 @@ mod tests {
         }
     }
 
+    /// A source whose first GetCredentialReport fails with `failure` and `code`.
+    fn get_fails(failure: ApiFailure, code: &str) -> Fake {
+        let fake = Fake::new(vec![]);
+        let e = api("GetCredentialReport", failure, code);
+        fake.get_results.borrow_mut().push(Err(e));
+        fake
+    }
+
     fn quick(total_ms: u64) -> Wait {
         Wait {
             total: Duration::from_millis(total_ms),
@@ -244,12 +252,7 @@ mod tests {
 
     #[test]
     fn report_in_progress_on_get_polls_again() {
-        let fake = Fake::new(vec![]);
-        fake.get_results.borrow_mut().push(Err(api(
-            "GetCredentialReport",
-            ApiFailure::Other,
-            "ReportInProgress",
-        )));
+        let fake = get_fails(ApiFailure::Other, "ReportInProgress");
         let r = block(fetch(&fake, &quick(5_000), &|_| {})).unwrap();
         assert_eq!(r, report());
         assert_eq!(fake.generates.get(), 2);
@@ -277,12 +280,7 @@ mod tests {
         assert!(hint.contains("iam:GetCredentialReport"), "{hint}");
         assert!(hint.contains("\"Resource\": \"*\""), "{hint}");
 
-        let fake = Fake::new(vec![]);
-        fake.get_results.borrow_mut().push(Err(api(
-            "GetCredentialReport",
-            ApiFailure::AccessDenied,
-            "AccessDenied",
-        )));
+        let fake = get_fails(ApiFailure::AccessDenied, "AccessDenied");
         let e = block(fetch(&fake, &quick(5_000), &|_| {})).unwrap_err();
         assert!(e.hint.unwrap().contains("lacks iam:GetCredentialReport"));
     }

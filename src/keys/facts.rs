@@ -222,6 +222,15 @@ mod tests {
         }
     }
 
+    /// An answer that failed at `op`.
+    fn failed(identity: Option<Identity>, op: &'static str, failure: ApiFailure) -> Fetched {
+        Fetched {
+            identity,
+            errors: vec![err(op, failure)],
+            ..Default::default()
+        }
+    }
+
     fn user_u() -> Identity {
         Identity::from_arn("1".into(), "arn:aws:iam::1:user/u".into())
     }
@@ -263,10 +272,7 @@ mod tests {
         f.created = Some(t(2));
         f.checked_at = Some(t(3));
         f.apply(
-            Fetched {
-                errors: vec![err("GetCallerIdentity", ApiFailure::Unreachable)],
-                ..Default::default()
-            },
+            failed(None, "GetCallerIdentity", ApiFailure::Unreachable),
             t(5),
         );
         assert_eq!(f.created, Some(t(2)));
@@ -278,11 +284,7 @@ mod tests {
     fn denied_list_keeps_created_and_names_action() {
         let mut f = KeyFacts::new("AKIAA", t(1));
         f.apply(
-            Fetched {
-                identity: Some(user_u()),
-                errors: vec![err("ListAccessKeys", ApiFailure::AccessDenied)],
-                ..Default::default()
-            },
+            failed(Some(user_u()), "ListAccessKeys", ApiFailure::AccessDenied),
             t(5),
         );
         assert_eq!(f.created, None);
@@ -295,10 +297,7 @@ mod tests {
     fn invalid_marks_inactive() {
         let mut f = KeyFacts::new("AKIAA", t(1));
         f.apply(
-            Fetched {
-                errors: vec![err("GetCallerIdentity", ApiFailure::InvalidKey)],
-                ..Default::default()
-            },
+            failed(None, "GetCallerIdentity", ApiFailure::InvalidKey),
             t(5),
         );
         assert!(f.is_invalid());

@@ -459,9 +459,7 @@ fn backout_after_each_crash_ends_on_old_key() {
 fn backout_after_finished_rotation_and_finalize() {
     let r = Rig::new();
     let rt = Rig::rt();
-    let mut j = r.journal(OldKey::Inactive);
-    rt.block_on(r.ctx().drive(&mut j)).unwrap();
-    let p = journal::load_pending(r.dir.path()).unwrap().remove(0);
+    let p = r.rotated();
     let mut j = super::backout::journal_from_pending(&p, fixed_now());
     let done = rt.block_on(r.ctx().backout(&mut j, false)).unwrap();
     assert_eq!(r.files_work(), OLD);
@@ -502,6 +500,13 @@ fn finalize_keeps_a_used_key() {
 }
 
 impl Rig {
+    /// A whole rotation (old key made inactive), driven to its end: its pending entry.
+    fn rotated(&self) -> journal::PendingFinalize {
+        let mut j = self.journal(OldKey::Inactive);
+        Rig::rt().block_on(self.ctx().drive(&mut j)).unwrap();
+        journal::load_pending(self.dir.path()).unwrap().remove(0)
+    }
+
     /// After a crash: the old key still works from the files or its secret is in the store.
     fn no_orphans_or_lost(&self, op: &str) {
         let w = self.w.lock().unwrap();
@@ -597,9 +602,7 @@ fn planted_journals_are_refused() {
 fn finalize_refuses_a_planted_or_reactivated_entry() {
     let r = Rig::new();
     let rt = Rig::rt();
-    let mut j = r.journal(OldKey::Inactive);
-    rt.block_on(r.ctx().drive(&mut j)).unwrap();
-    let p = journal::load_pending(r.dir.path()).unwrap().remove(0);
+    let p = r.rotated();
     // Another user's name planted in the entry.
     let mut bob = p.clone();
     bob.user = "bob".into();

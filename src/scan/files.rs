@@ -117,9 +117,7 @@ mod tests {
 
     #[test]
     fn regular_fifo_and_cap() {
-        let d = tempfile::tempdir().unwrap();
-        let f = d.path().join("f");
-        std::fs::write(&f, b"hello").unwrap();
+        let (d, f) = crate::sys::testing::temp_file("f", b"hello", None);
         assert_eq!(&*view_regular(&f, 10).unwrap(), b"hello");
         assert_eq!(view_regular(&f, 4).err(), Some(Skip::TooBig(5)));
         #[cfg(unix)]

@@ -476,25 +476,21 @@ impl Matcher {
         let v = &hay[s..s + KEY_ID_LEN];
         // Key ids are ASCII, so this is valid UTF-8.
         let text = std::str::from_utf8(v).unwrap_or_default();
-        if is_documented_example(v) {
-            return Hit {
-                start: s,
-                end: s + KEY_ID_LEN,
-                kind: HitKind::DocumentedExample,
-                masked: text.to_string(),
-                what: Some("key id".into()),
-                account: None,
-                encoded: false,
-            };
-        }
-        if !rules::key_id_random_enough(v) {
+        let example = if is_documented_example(v) {
+            Some("key id")
+        } else if !rules::key_id_random_enough(v) {
             // `AKIAXXXXXXXXXXXXXXXX`: a placeholder, not a key.
+            Some("placeholder key id")
+        } else {
+            None
+        };
+        if let Some(what) = example {
             return Hit {
                 start: s,
                 end: s + KEY_ID_LEN,
                 kind: HitKind::DocumentedExample,
                 masked: text.to_string(),
-                what: Some("placeholder key id".into()),
+                what: Some(what.into()),
                 account: None,
                 encoded: false,
             };
@@ -776,16 +772,25 @@ mod tests {
         assert_eq!(hits[1].masked, "AKIA…ABCD");
     }
 
+    /// Each of `hays` alone gives `n` hits.
+    fn finds(m: &Matcher, n: usize, hays: &[&str]) {
+        for h in hays {
+            assert_eq!(m.scan(h.as_bytes()).len(), n, "{h}");
+        }
+    }
+
     #[test]
     fn random_40_chars_pass() {
         let m = Matcher::new(&own(), Allowlist::default());
-        for s in [
-            "0123456789abcdef0123456789abcdef01234567",
-            "Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2Fy",
-            "q9Xv3mK2pL8sT4wZ7yB1nC6dF0gH5jR2eA3uI9oQ",
-        ] {
-            assert!(m.scan(s.as_bytes()).is_empty(), "{s}");
-        }
+        finds(
+            &m,
+            0,
+            &[
+                "0123456789abcdef0123456789abcdef01234567",
+                "Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2Fy",
+                "q9Xv3mK2pL8sT4wZ7yB1nC6dF0gH5jR2eA3uI9oQ",
+            ],
+        );
     }
 
     #[test]
@@ -806,27 +811,31 @@ mod tests {
     #[test]
     fn pattern_boundaries_and_prefixes() {
         let m = Matcher::patterns_only();
-        for ok in [
-            "AKIAQWERTY234567ABCD",
-            "ASIAABCDEFGHIJKLMNOP",
-            "ABIAABCDEFGHIJKLMNOP",
-            "ACCAABCDEFGHIJKLMNOP",
-            "A3T9ABCDEFGHIJKLMNOP",
-            "\"AKIAQWERTY234567ABCD\"",
-            "key=AKIAQWERTY234567ABCD;",
-        ] {
-            assert_eq!(m.scan(ok.as_bytes()).len(), 1, "{ok}");
-        }
-        for no in [
-            "XAKIAQWERTY234567ABCD",
-            "AKIAQWERTY234567ABCD0",
-            "AKIAQWERTY234567ABC1", // 1 is not base32
-            "AKIAQWERTY234567ABC",  // too short
-            "akiaqwerty234567abcd",
-            "AKIAQWERTY234567ABCD_x",
-        ] {
-            assert!(m.scan(no.as_bytes()).is_empty(), "{no}");
-        }
+        finds(
+            &m,
+            1,
+            &[
+                "AKIAQWERTY234567ABCD",
+                "ASIAABCDEFGHIJKLMNOP",
+                "ABIAABCDEFGHIJKLMNOP",
+                "ACCAABCDEFGHIJKLMNOP",
+                "A3T9ABCDEFGHIJKLMNOP",
+                "\"AKIAQWERTY234567ABCD\"",
+                "key=AKIAQWERTY234567ABCD;",
+            ],
+        );
+        finds(
+            &m,
+            0,
+            &[
+                "XAKIAQWERTY234567ABCD",
+                "AKIAQWERTY234567ABCD0",
+                "AKIAQWERTY234567ABC1", // 1 is not base32
+                "AKIAQWERTY234567ABC",  // too short
+                "akiaqwerty234567abcd",
+                "AKIAQWERTY234567ABCD_x",
+            ],
+        );
     }
 
     #[test]

@@ -188,10 +188,8 @@ mod tests {
     use super::*;
     #[test]
     fn meta_checks() {
-        let d = tempfile::tempdir().unwrap();
-        let creds = d.path().join("credentials");
+        let (d, creds) = crate::sys::testing::temp_file("credentials", b"x", None);
         let config = d.path().join("config");
-        std::fs::write(&creds, "x").unwrap();
         let now = SystemTime::now();
         let secs = now.duration_since(UNIX_EPOCH).unwrap().as_secs();
         let meta = |c: &str| {

@@ -109,29 +109,25 @@ fn human(cap: u64) -> String {
 
 /// What a non-regular file is, in words.
 fn what(ft: &std::fs::FileType) -> &'static str {
+    type Test = fn(&std::fs::FileType) -> bool;
     #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if ft.is_fifo() {
-            return "a FIFO (named pipe)";
-        }
-        if ft.is_socket() {
-            return "a socket";
-        }
-        if ft.is_char_device() {
-            return "a character device";
-        }
-        if ft.is_block_device() {
-            return "a block device";
-        }
-    }
-    if ft.is_dir() {
-        return "a folder";
-    }
-    if ft.is_symlink() {
-        return "a symbolic link";
-    }
-    "a special file"
+    use std::os::unix::fs::FileTypeExt;
+    let kinds: &[(Test, &'static str)] = &[
+        #[cfg(unix)]
+        (|t| t.is_fifo(), "a FIFO (named pipe)"),
+        #[cfg(unix)]
+        (|t| t.is_socket(), "a socket"),
+        #[cfg(unix)]
+        (|t| t.is_char_device(), "a character device"),
+        #[cfg(unix)]
+        (|t| t.is_block_device(), "a block device"),
+        (|t| t.is_dir(), "a folder"),
+        (|t| t.is_symlink(), "a symbolic link"),
+    ];
+    kinds
+        .iter()
+        .find(|(is, _)| is(ft))
+        .map_or("a special file", |&(_, name)| name)
 }
 
 /// Opens `path` for reading without blocking (O_NONBLOCK: a FIFO with no writer opens at once
@@ -736,9 +732,7 @@ mod tests {
 
     #[test]
     fn view_maps_large_files_and_reads_small_ones() {
-        let d = tempfile::tempdir().unwrap();
-        let small = d.path().join("small");
-        std::fs::write(&small, b"hello").unwrap();
+        let (d, small) = crate::sys::testing::temp_file("small", b"hello", None);
         let v = view_regular(&small, 10, Follow::Yes).unwrap();
         assert!(matches!(v, Contents::Read(_)));
         assert_eq!(&*v, b"hello");
@@ -779,11 +773,7 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn staging_over_a_file_keeps_its_mode() {
-        use std::os::unix::fs::PermissionsExt;
-        let d = tempfile::tempdir().unwrap();
-        let p = d.path().join("f");
-        std::fs::write(&p, "a").unwrap();
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let (d, p) = crate::sys::testing::temp_file("f", b"a", Some(0o640));
         stage(&p, b"b", Keep::Existing).unwrap().commit().unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"b");
         assert_eq!(crate::sys::fs::mode(&p), Some(0o640));
@@ -793,9 +783,7 @@ mod tests {
 
     #[test]
     fn reads_are_bounded() {
-        let d = tempfile::tempdir().unwrap();
-        let p = d.path().join("f");
-        std::fs::write(&p, vec![b'x'; 100]).unwrap();
+        let (d, p) = crate::sys::testing::temp_file("f", &[b'x'; 100], None);
         assert_eq!(read_regular(&p, 100).unwrap().len(), 100);
         let e = read_regular_with(&p, 99, Follow::Yes).unwrap_err();
         assert!(matches!(e, ReadError::TooBig { cap: 99, .. }), "{e}");

@@ -180,11 +180,7 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn an_old_wide_lock_file_is_narrowed() {
-        use std::os::unix::fs::PermissionsExt;
-        let d = tempfile::tempdir().unwrap();
-        let p = d.path().join("x.lock");
-        std::fs::write(&p, "").unwrap();
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let (_d, p) = crate::sys::testing::temp_file("x.lock", b"", Some(0o644));
         let _l = FileLock::acquire(&p, Duration::ZERO).unwrap().unwrap();
         assert_eq!(crate::sys::fs::mode(&p), Some(0o600));
     }
@@ -192,9 +188,7 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn target_lock_follows_a_replacement() {
-        let d = tempfile::tempdir().unwrap();
-        let p = d.path().join("credentials");
-        std::fs::write(&p, "a").unwrap();
+        let (d, p) = crate::sys::testing::temp_file("credentials", b"a", None);
         let mut a = lock_target(&p, Duration::ZERO).unwrap().unwrap();
         assert!(lock_target(&p, Duration::from_millis(100))
             .unwrap()

@@ -19,3 +19,5 @@ pub(crate) mod out;
 pub(crate) mod paths;
 pub(crate) mod progress;
 pub(crate) mod table;
+#[cfg(test)]
+pub(crate) mod testing;
