@@ -8,7 +8,7 @@ use super::edges::{self, Connect, Files};
 use super::journal::{self, Journal, PendingFinalize, State};
 use super::run::{ignore_not_found, prove, retry_safe, Ctx};
 use super::ui;
-use super::{OldKey, Owner, Retire};
+use super::OldKey;
 use crate::error::{Error, Kind, Result};
 use crate::keys::iam::{ApiFailure, KeyService};
 
@@ -18,21 +18,17 @@ pub fn journal_from_pending(p: &PendingFinalize, now: chrono::DateTime<chrono::U
         version: journal::VERSION,
         id: p.rotation_id.clone(),
         profile: p.profile.clone(),
-        owner: Owner {
-            account: p.account.clone(),
-            arn: String::new(),
-            user: p.user.clone(),
-        },
+        account: p.account.clone(),
+        arn: String::new(),
+        user: p.user.clone(),
         old_key_id: p.old_key_id.clone(),
         new_key_id: Some(p.new_key_id.clone()),
         keys_before: vec![p.old_key_id.clone()],
         delete_spare: None,
         holders: Vec::new(),
         files: Vec::new(),
-        retire: Retire {
-            old_key: p.old_key,
-            grace_days: u32::try_from((p.deadline - p.rotated_at).num_days().max(0)).unwrap_or(7),
-        },
+        old_key: p.old_key,
+        grace_days: u32::try_from((p.deadline - p.rotated_at).num_days().max(0)).unwrap_or(7),
         mfa_serial: None,
         state: State::Recording,
         backout: true,
@@ -89,7 +85,7 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
     pub async fn backout(&self, j: &mut Journal, delete_new: bool) -> Result<Undone> {
         j.backout = true;
         j.save(&self.dir)?;
-        let user = j.owner.user.clone();
+        let user = j.user.clone();
         let old_id = j.old_key_id.clone();
         let old_secret = self.secret_of(&old_id).await?.ok_or_else(|| {
             Error::new(
@@ -220,13 +216,13 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
                         rotation_id: format!("{}-backout", j.id),
                         profile: j.profile.clone(),
                         profiles: profiles.clone(),
-                        account: j.owner.account.clone(),
+                        account: j.account.clone(),
                         user: user.clone(),
                         old_key_id: n.clone(),
                         new_key_id: old_id.clone(),
                         old_key: OldKey::Inactive,
                         rotated_at: now,
-                        deadline: super::after_days(now, j.retire.grace_days),
+                        deadline: super::after_days(now, j.grace_days),
                         backout: true,
                     },
                 )?;

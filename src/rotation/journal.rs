@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::edges::Holder;
-use super::{OldKey, Owner, Retire};
+use super::OldKey;
 use crate::error::{Error, IoContext, Kind, Result};
 
 pub const JOURNAL_FILE: &str = "rotation-journal.json";
@@ -72,8 +72,9 @@ pub struct Journal {
     /// `rot-<utc timestamp>`; names the pending-finalize entry too.
     pub id: String,
     pub profile: String,
-    #[serde(flatten)]
-    pub owner: Owner,
+    pub account: String,
+    pub arn: String,
+    pub user: String,
     pub old_key_id: String,
     pub new_key_id: Option<String>,
     /// The user's key ids before step a: a key outside this list that is not the new key was
@@ -84,8 +85,8 @@ pub struct Journal {
     /// Every profile that held the old key, and where.
     pub holders: Vec<Holder>,
     pub files: Vec<PathBuf>,
-    #[serde(flatten)]
-    pub retire: Retire,
+    pub old_key: OldKey,
+    pub grace_days: u32,
     pub mfa_serial: Option<String>,
     pub state: State,
     /// Set once `keyage backout` started on this journal (resume then refuses).
@@ -204,28 +205,26 @@ impl Journal {
                 self.state.describe()
             ));
         }
-        if self.owner.user.is_empty() {
+        if self.user.is_empty() {
             return bad("it names no IAM user".to_string());
         }
-        if !self.owner.arn.is_empty() {
-            let named = crate::keys::iam::Identity::from_arn(
-                self.owner.account.clone(),
-                self.owner.arn.clone(),
-            );
-            if named.user_name.as_deref() != Some(self.owner.user.as_str()) {
+        if !self.arn.is_empty() {
+            let named =
+                crate::keys::iam::Identity::from_arn(self.account.clone(), self.arn.clone());
+            if named.user_name.as_deref() != Some(self.user.as_str()) {
                 return bad(format!(
                     "its user `{}` is not the user of its ARN {}",
-                    self.owner.user, self.owner.arn
+                    self.user, self.arn
                 ));
             }
         }
         if let Some(c) = caller {
-            if c.user_name.as_deref() != Some(self.owner.user.as_str())
-                || (!self.owner.account.is_empty() && c.account != self.owner.account)
+            if c.user_name.as_deref() != Some(self.user.as_str())
+                || (!self.account.is_empty() && c.account != self.account)
             {
                 return bad(format!(
                     "it names IAM user `{}` (account {}), but its keys belong to {}; keyage acts only as your own user",
-                    self.owner.user, self.owner.account, c.arn
+                    self.user, self.account, c.arn
                 ));
             }
         }
@@ -434,21 +433,17 @@ mod tests {
             version: VERSION,
             id: "rot-1".into(),
             profile: "default".into(),
-            owner: Owner {
-                account: "123456789012".into(),
-                arn: "arn:aws:iam::123456789012:user/alice".into(),
-                user: "alice".into(),
-            },
+            account: "123456789012".into(),
+            arn: "arn:aws:iam::123456789012:user/alice".into(),
+            user: "alice".into(),
             old_key_id: "AKIAOLD0000000000000".into(),
             new_key_id: None,
             keys_before: vec!["AKIAOLD0000000000000".into()],
             delete_spare: None,
             holders: vec![],
             files: vec![],
-            retire: Retire {
-                old_key: OldKey::Inactive,
-                grace_days: 7,
-            },
+            old_key: OldKey::Inactive,
+            grace_days: 7,
             mfa_serial: None,
             state: State::Planned,
             backout: false,

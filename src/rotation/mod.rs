@@ -42,17 +42,19 @@ pub enum OldKey {
 }
 
 /// How the old key is retired, as the user asked: what step e does with it and how many days
-/// it stays recoverable before finalize deletes it. Flattened into the journal (`old_key`,
-/// `grace_days`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// it stays recoverable before finalize deletes it. The journal keeps the two as fields of
+/// its own (no serde flatten: a garbled value's error would then name the object's last line,
+/// not its own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Retire {
     pub old_key: OldKey,
     pub grace_days: u32,
 }
 
 /// Whose key a rotation changes: the caller's account, ARN and IAM user name (checked against
-/// STS before any step acts). Flattened into the journal (`account`, `arn`, `user`).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// STS before any step acts). The journal keeps the three as fields of its own (see
+/// [`Retire`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Owner {
     pub account: String,
     pub arn: String,

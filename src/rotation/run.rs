@@ -47,14 +47,17 @@ pub fn new_journal(plan: &Plan, now: DateTime<Utc>) -> Journal {
         version: journal::VERSION,
         id: format!("rot-{}", now.format("%Y%m%dT%H%M%S%.3fZ")),
         profile: plan.sel.profile.clone(),
-        owner: plan.owner.clone(),
+        account: plan.owner.account.clone(),
+        arn: plan.owner.arn.clone(),
+        user: plan.owner.user.clone(),
         old_key_id: plan.sel.old_key_id.clone(),
         new_key_id: None,
         keys_before: plan.keys_before.clone(),
         delete_spare: plan.delete_spare.clone(),
         holders: plan.sel.holders.clone(),
         files: plan.sel.files.clone(),
-        retire: plan.retire,
+        old_key: plan.retire.old_key,
+        grace_days: plan.retire.grace_days,
         mfa_serial: plan.sel.mfa_serial.clone(),
         state: State::Planned,
         backout: false,
@@ -284,7 +287,7 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
     async fn create(&self, j: &mut Journal) -> Step {
         j.enter(&self.dir, State::Creating, self.now())?;
         let admin = self.admin(&j.old_key_id).await?;
-        let user = Some(j.owner.user.as_str());
+        let user = Some(j.user.as_str());
         let keys = match retry_safe(|| admin.list_keys(user)).await {
             // The old key worked at the plan; rejected now, before any key of ours exists:
             // another rotation retired it.
@@ -378,7 +381,7 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
                         "; IAM now lists key {} that keyage cannot prove it made, so it is left alone",
                         appeared.join(", ")
                     ));
-                    out.hint = Some(unexplained_hint(&j.owner.user, &appeared));
+                    out.hint = Some(unexplained_hint(&j.user, &appeared));
                 }
                 return Err(StepError::Framed(out));
             }
@@ -457,7 +460,7 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
             format!(
                 "key {} of user {} appeared in IAM during this rotation and keyage did not make it (another machine rotating the same key, the console, CI)",
                 others.join(", "),
-                j.owner.user
+                j.user
             )
         } else {
             format!(
@@ -478,7 +481,7 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
                     if others.is_empty() { "it" } else { "them" }
                 ),
             )
-            .hint(elsewhere_hint(&j.owner.user, &j.old_key_id, &others)),
+            .hint(elsewhere_hint(&j.user, &j.old_key_id, &others)),
         )
     }
 
@@ -585,10 +588,10 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
         let r = prove(&svc, self.verify_timeout).await;
         pb.finish_and_clear();
         match r {
-            Ok(id) if id.arn == j.owner.arn => {}
+            Ok(id) if id.arn == j.arn => {}
             other => {
                 let why = match other {
-                    Ok(id) => format!("it belongs to {}, not {}", id.arn, j.owner.arn),
+                    Ok(id) => format!("it belongs to {}, not {}", id.arn, j.arn),
                     Err(e) => e.to_string(),
                 };
                 return Err(self.undo_unproven(j, &new_id, &why).await.into());
@@ -608,7 +611,7 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
                 self.files.replace(new_id, &j.old_key_id, &old)?;
             }
             let admin = self.admin(&j.old_key_id).await?;
-            ignore_not_found(retry_safe(|| admin.delete_key(Some(&j.owner.user), new_id)).await)?;
+            ignore_not_found(retry_safe(|| admin.delete_key(Some(&j.user), new_id)).await)?;
             edges::store_delete(&self.store, new_id).await?;
             Journal::remove(&self.dir)
         }
@@ -638,7 +641,7 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
         j.enter(&self.dir, State::Retiring, self.now())?;
         let new_id = Self::new_id(j)?;
         let admin = self.admin(&new_id).await?;
-        let user_name = j.owner.user.clone();
+        let user_name = j.user.clone();
         let user = Some(user_name.as_str());
         let keys = retry_safe(|| admin.list_keys(user)).await?;
         let old = keys.iter().find(|k| k.key_id == j.old_key_id);
@@ -646,7 +649,7 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
         self.prove_files_now(j, &new_id, "right before step e")
             .await?;
         let mut deactivated = false;
-        match (j.retire.old_key, old) {
+        match (j.old_key, old) {
             (OldKey::Inactive, Some(k)) if k.active => {
                 retry_safe(|| admin.set_active(user, &j.old_key_id, false)).await?;
                 deactivated = true;
@@ -668,7 +671,7 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
             }
             return Err(e);
         }
-        let done = match j.retire.old_key {
+        let done = match j.old_key {
             OldKey::Inactive => "made the old key inactive",
             OldKey::Delete => "deleted the old key",
             OldKey::KeepActive => "left the old key active, as asked",
@@ -701,8 +704,8 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
             self.forget_spare(&spare).await?;
         }
         let rotated_at = j.retired_at.unwrap_or(j.updated);
-        let deadline = super::after_days(rotated_at, j.retire.grace_days);
-        if j.retire.old_key == OldKey::Delete {
+        let deadline = super::after_days(rotated_at, j.grace_days);
+        if j.old_key == OldKey::Delete {
             edges::store_delete(&self.store, &j.old_key_id).await?;
         } else {
             journal::add_pending(
@@ -721,8 +724,8 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
                 written.holders.iter().map(|h| h.profile.clone()).collect()
             },
             files: written.files(),
-            old_key: j.retire.old_key,
-            deadline: (j.retire.old_key != OldKey::Delete).then_some(deadline),
+            old_key: j.old_key,
+            deadline: (j.old_key != OldKey::Delete).then_some(deadline),
             rotated_at,
         })
     }
@@ -738,11 +741,11 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
             rotation_id: j.id.clone(),
             profile: j.profile.clone(),
             profiles: j.holders.iter().map(|h| h.profile.clone()).collect(),
-            account: j.owner.account.clone(),
-            user: j.owner.user.clone(),
+            account: j.account.clone(),
+            user: j.user.clone(),
             old_key_id: j.old_key_id.clone(),
             new_key_id: new_id.to_string(),
-            old_key: j.retire.old_key,
+            old_key: j.old_key,
             rotated_at,
             deadline,
             backout: false,

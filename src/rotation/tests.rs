@@ -591,8 +591,8 @@ fn planted_journals_are_refused() {
     let j = r.journal(OldKey::Inactive);
     j.validate(p, None).unwrap();
     let bob = Identity::from_arn(
-        j.owner.account.clone(),
-        format!("arn:aws:iam::{}:user/bob", j.owner.account),
+        j.account.clone(),
+        format!("arn:aws:iam::{}:user/bob", j.account),
     );
     let e = j.validate(p, Some(&bob)).unwrap_err();
     assert!(e.message.contains("your own user"), "{}", e.message);
