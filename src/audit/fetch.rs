@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::error::{Error, Kind, Result};
-use crate::keys::iam::{sent, ApiError, ApiFailure};
+use crate::keys::iam::{sent, to_utc, ApiError, ApiFailure};
 
 /// How long we wait for IAM to generate the report.
 pub(crate) const REPORT_WAIT: Duration = Duration::from_secs(60);
@@ -60,9 +60,7 @@ impl ReportSource for SdkReportSource {
                 .content()
                 .map(|b| b.as_ref().to_vec())
                 .unwrap_or_default(),
-            generated: out
-                .generated_time()
-                .and_then(|d| DateTime::<Utc>::from_timestamp(d.secs(), d.subsec_nanos())),
+            generated: out.generated_time().and_then(to_utc),
         })
     }
 }

@@ -314,7 +314,8 @@ impl SdkKeyService {
     }
 }
 
-fn to_utc(d: &aws_smithy_types::DateTime) -> Option<DateTime<Utc>> {
+/// An SDK timestamp as a UTC time (None when out of range).
+pub(crate) fn to_utc(d: &aws_smithy_types::DateTime) -> Option<DateTime<Utc>> {
     DateTime::<Utc>::from_timestamp(d.secs(), d.subsec_nanos())
 }
 
