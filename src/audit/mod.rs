@@ -457,6 +457,22 @@ mod tests {
         )
     }
 
+    /// A key slot in days: (active, days since rotated, days since last used).
+    type Days = (bool, i64, Option<i64>);
+
+    /// A row with two dated slots.
+    fn aged(user: &str, k1: Days, k2: Days) -> String {
+        let cols = |(active, rotated, used): Days| {
+            (
+                active.to_string(),
+                ago(rotated),
+                used.map_or("N/A".into(), ago),
+            )
+        };
+        let ((a1, r1, u1), (a2, r2, u2)) = (cols(k1), cols(k2));
+        row(user, (&a1, &r1, &u1), (&a2, &r2, &u2))
+    }
+
     fn report(rows: &[String]) -> String {
         let mut s = HEADER.to_string();
         for r in rows {
@@ -616,17 +632,9 @@ mod tests {
             // Old in slot 1, used recently.
             row("old1", ("true", &ago(100), &ago(2)), NONE),
             // Old in slot 2 (slot 1 inactive and old: never a finding).
-            row(
-                "old2",
-                ("false", &ago(300), "N/A"),
-                ("true", &ago(120), &ago(3)),
-            ),
+            aged("old2", (false, 300, None), (true, 120, Some(3))),
             // Two active fresh keys.
-            row(
-                "two",
-                ("true", &ago(5), &ago(1)),
-                ("true", &ago(6), &ago(1)),
-            ),
+            aged("two", (true, 5, Some(1)), (true, 6, Some(1))),
             // Never used and older than 45 days (but younger than 90).
             row("idle", ("true", &ago(50), "N/A"), NONE),
             // Never used but young: nothing.
@@ -663,16 +671,8 @@ mod tests {
     #[test]
     fn an_old_unused_key_is_two_findings_and_inactive_keys_none() {
         let (users, f) = judged(&[
-            row(
-                "x",
-                ("true", &ago(100), "N/A"),
-                ("false", &ago(500), &ago(400)),
-            ),
-            row(
-                "y",
-                ("false", &ago(100), "N/A"),
-                ("false", &ago(100), "N/A"),
-            ),
+            aged("x", (true, 100, None), (false, 500, Some(400))),
+            aged("y", (false, 100, None), (false, 100, None)),
         ]);
         use FindingKind::*;
         assert_eq!(

@@ -96,30 +96,17 @@ impl CredentialKind {
 
     /// What to do when this profile's credentials cannot be loaded.
     pub(crate) fn fix(self, name: &str) -> String {
-        match self {
-            CredentialKind::Static => format!(
-                "check the key of profile {name} with `keyage status --profile {name}`; if it was rotated or deleted elsewhere, put the current key in the file (`aws configure --profile {name}`)"
-            ),
-            CredentialKind::Role => format!(
-                "profile {name} assumes a role: check that its source_profile (or credential_source) works with `aws sts get-caller-identity --profile <source profile>` and may call sts:AssumeRole on the role_arn"
-            ),
-            CredentialKind::WebIdentity => format!(
-                "profile {name} reads a web-identity token: check that web_identity_token_file exists and is current"
-            ),
-            CredentialKind::Sso => format!("sign in again: `aws sso login --profile {name}`"),
-            CredentialKind::Login => format!(
-                "sign in again: `aws login --profile {name}` (AWS CLI 2.32 or later)"
-            ),
-            CredentialKind::Process => format!(
-                "run the credential_process command of profile {name} by hand to see why it fails (`aws configure get credential_process --profile {name}` shows it)"
-            ),
-            CredentialKind::None => format!(
-                "give profile {name} credentials (`aws configure --profile {name}`, `aws configure sso` or `aws login`), or pick another with --profile"
-            ),
-            CredentialKind::Missing => format!(
-                "add profile {name} to your AWS files, or pick one that `keyage status --offline` lists"
-            ),
-        }
+        let text = match self {
+            CredentialKind::Static => "check the key of profile {name} with `keyage status --profile {name}`; if it was rotated or deleted elsewhere, put the current key in the file (`aws configure --profile {name}`)",
+            CredentialKind::Role => "profile {name} assumes a role: check that its source_profile (or credential_source) works with `aws sts get-caller-identity --profile <source profile>` and may call sts:AssumeRole on the role_arn",
+            CredentialKind::WebIdentity => "profile {name} reads a web-identity token: check that web_identity_token_file exists and is current",
+            CredentialKind::Sso => "sign in again: `aws sso login --profile {name}`",
+            CredentialKind::Login => "sign in again: `aws login --profile {name}` (AWS CLI 2.32 or later)",
+            CredentialKind::Process => "run the credential_process command of profile {name} by hand to see why it fails (`aws configure get credential_process --profile {name}` shows it)",
+            CredentialKind::None => "give profile {name} credentials (`aws configure --profile {name}`, `aws configure sso` or `aws login`), or pick another with --profile",
+            CredentialKind::Missing => "add profile {name} to your AWS files, or pick one that `keyage status --offline` lists",
+        };
+        text.replace("{name}", name)
     }
 }
 
@@ -692,6 +679,15 @@ mod tests {
         }
     }
 
+    /// The inventory of a credentials and a config file (no modes), `default` current.
+    fn inventory(credentials: &str, config: &str) -> Inventory {
+        build(
+            lf(FileKind::Credentials, credentials, None),
+            lf(FileKind::Config, config, None),
+            "default",
+        )
+    }
+
     #[test]
     fn merge_and_classes() {
         let cred = lf(
@@ -757,17 +753,10 @@ mod tests {
 
     #[test]
     fn later_wins_and_profile_default() {
-        let cred = lf(
-            FileKind::Credentials,
+        let inv = inventory(
             "[a]\naws_access_key_id=AKIAAAAAAAAAAAAAAAA1\naws_secret_access_key=x\n[a]\naws_access_key_id=AKIAAAAAAAAAAAAAAAA2\n",
-            None,
-        );
-        let conf = lf(
-            FileKind::Config,
             "[profile default]\nregion=r1\n[default]\nregion=r2\n[profile a]\naws_access_key_id=AKIAAAAAAAAAAAAAAAA3\nregion=ra\n",
-            None,
         );
-        let inv = build(cred, conf, "default");
         let a = inv.profile("a").unwrap();
         assert_eq!(
             a.class,
@@ -785,18 +774,11 @@ mod tests {
 
     #[test]
     fn cli_and_sdk_differences_are_warned() {
-        let cred = lf(
-            FileKind::Credentials,
+        let inv = inventory(
             "[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE # laptop\naws_secret_access_key = s1\n\
              [two]\naws_access_key_id = AKIAI44QH8DHBEXAMPLE\n\taws_secret_access_key = s2\n",
-            None,
-        );
-        let conf = lf(
-            FileKind::Config,
             "[profile x]\ns3 =\n  max_concurrent_requests = 2\nregion = eu-west-1 ; main\n",
-            None,
         );
-        let inv = build(cred, conf, "default");
         let w: Vec<&String> = inv
             .warnings
             .iter()
@@ -824,18 +806,11 @@ mod tests {
 
     #[test]
     fn duplicate_warnings_in_merge_order() {
-        let cred = lf(
-            FileKind::Credentials,
+        let inv = inventory(
             "[b]\naws_access_key_id=AKIAAAAAAAAAAAAAAAA1\naws_access_key_id=AKIAAAAAAAAAAAAAAAA2\n\
              [a]\naws_access_key_id=AKIAAAAAAAAAAAAAAAA3\n",
-            None,
-        );
-        let conf = lf(
-            FileKind::Config,
             "[profile a]\naws_access_key_id=AKIAAAAAAAAAAAAAAAA4\naws_access_key_id=AKIAAAAAAAAAAAAAAAA5\n",
-            None,
         );
-        let inv = build(cred, conf, "default");
         let dups: Vec<&str> = inv
             .warnings
             .iter()
