@@ -26,12 +26,13 @@ pub(crate) use crate::sys::paths::{CORE, FRONT};
 /// `main` of the `keyage` binary.
 pub fn run() -> u8 {
     let args: Vec<OsString> = std::env::args_os().collect();
+    let early = cmd::hook::EarlyDiff::start(&args);
     let cli = match Cli::try_parse_from(&args) {
         Ok(c) => c,
         Err(_) => return hand_over(&args),
     };
     let needs = cli.command.needs();
-    let Some(run_here) = fast_path(cli.command) else {
+    let Some(run_here) = fast_path(cli.command, early) else {
         return hand_over(&args);
     };
     let env = Env::from_process();
@@ -42,11 +43,12 @@ pub fn run() -> u8 {
 type Runner = Box<dyn FnOnce(&Env) -> crate::error::Result<u8>>;
 
 /// The commands the front runs itself (none of them can reach the network), each once: its
-/// runner, or None to hand the command line over.
-fn fast_path(command: Command) -> Option<Runner> {
+/// runner, or None to hand the command line over. `early` is the pre-commit hook's diff, when
+/// the front started it before parsing.
+fn fast_path(command: Command, early: cmd::hook::EarlyDiff) -> Option<Runner> {
     Some(match command {
         Command::Prompt(a) => Box::new(move |env| cmd::prompt::run(env, a)),
-        Command::Hook(a) => Box::new(move |env| cmd::hook::run(env, a)),
+        Command::Hook(a) => Box::new(move |env| cmd::hook::run(env, a, early)),
         Command::Init(a) => Box::new(move |env| cmd::init::run(env, a)),
         Command::Status(a) if a.offline => Box::new(move |env| cmd::status::run_offline(env, a)),
         _ => return None,

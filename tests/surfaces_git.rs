@@ -1048,3 +1048,26 @@ fn a_fifo_keyageignore_does_not_block_the_hook_or_scan() {
     assert_eq!(o.status.code(), Some(3), "findings: {}", text(&o.stderr));
     assert!(text(&o.stderr).contains("(a FIFO)"), "{}", text(&o.stderr));
 }
+
+/// The front starts the hook's git before it parses the command line; when git cannot be
+/// started there (not on PATH), the hook still says so in one clean line with the fix, and
+/// exits non-zero, as it did when it started git itself.
+#[test]
+fn hook_without_git_on_path_says_so() {
+    let sb = sandbox();
+    let repo = sb.repo("nogit");
+    let empty = sb.root().join("empty-bin");
+    std::fs::create_dir_all(&empty).unwrap();
+    let o = sb
+        .keyage()
+        .current_dir(&repo)
+        .env("PATH", &empty)
+        .args(["hook", "pre-commit"])
+        .output()
+        .unwrap();
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.starts_with("keyage: cannot run git: "), "{err}");
+    assert!(err.contains("install git or fix PATH"), "{err}");
+    assert!(err.lines().count() <= 2, "{err}");
+}

@@ -1,7 +1,10 @@
 //! `keyage hook pre-commit`: blocks a commit that would record an AWS key.
 //! No network, no async runtime: git, the AWS files and the state files only.
 
+use std::ffi::OsString;
 use std::io::Write;
+use std::path::PathBuf;
+use std::process::Child;
 
 use crate::cli::{HookArgs, HookKind};
 use crate::env::Env;
@@ -10,16 +13,41 @@ use crate::scan::git::{allow_config, finish_diff, load_binaries, spawn_diff};
 use crate::scan::staged::scan_staged;
 use crate::scan::{Allowlist, Finding, Matcher, OwnValues};
 
-pub(crate) fn run(env: &Env, args: HookArgs) -> Result<u8> {
+pub(crate) fn run(env: &Env, args: HookArgs, early: EarlyDiff) -> Result<u8> {
     match args.hook {
-        HookKind::PreCommit => pre_commit(env),
+        HookKind::PreCommit => pre_commit(env, early),
     }
 }
 
-fn pre_commit(env: &Env) -> Result<u8> {
-    let dir = std::env::current_dir().at("read", ".")?;
+/// The staged diff's git process, started by the front before it parses the command line when
+/// that is exactly `keyage hook pre-commit` (git's diff is most of a commit's wait; this way it
+/// also runs while clap parses). Empty otherwise, or when git could not be started here: the
+/// hook then starts it itself and reports the error the usual way.
+#[derive(Default)]
+pub(crate) struct EarlyDiff(Option<(PathBuf, Child)>);
+
+impl EarlyDiff {
+    pub(crate) fn start(args: &[OsString]) -> EarlyDiff {
+        if args.len() != 3 || args[1] != "hook" || args[2] != "pre-commit" {
+            return EarlyDiff(None);
+        }
+        let Ok(dir) = std::env::current_dir() else {
+            return EarlyDiff(None);
+        };
+        EarlyDiff(spawn_diff(&dir).ok().map(|child| (dir, child)))
+    }
+}
+
+fn pre_commit(env: &Env, early: EarlyDiff) -> Result<u8> {
     // One git process, started first: it runs while keyage reads the AWS files and the state.
-    let diff = spawn_diff(&dir)?;
+    let (dir, diff) = match early.0 {
+        Some(started) => started,
+        None => {
+            let dir = std::env::current_dir().at("read", ".")?;
+            let diff = spawn_diff(&dir)?;
+            (dir, diff)
+        }
+    };
     let (own, notes) = OwnValues::load(env);
     let age = crate::surfaces::prompt::hook_age_warning(env);
     let matcher = Matcher::new(&own, Allowlist::default());

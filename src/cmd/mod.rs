@@ -36,7 +36,7 @@ pub(crate) fn dispatch(env: &Env, cli: Cli) -> Result<u8> {
         Command::CredentialProcess(a) => credential_process::run(env, a),
         Command::Prompt(a) => prompt::run(env, a),
         Command::Init(a) => init::run(env, a),
-        Command::Hook(a) => hook::run(env, a),
+        Command::Hook(a) => hook::run(env, a, hook::EarlyDiff::default()),
         Command::Scan(a) => scan::run(env, a),
         Command::Install(a) => install::run(env, a, true),
         Command::Uninstall(a) => install::run(env, a, false),
