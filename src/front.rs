@@ -17,7 +17,7 @@ use std::ffi::OsString;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{self, Cli, Command};
 use crate::cmd;
 use crate::env::Env;
 
@@ -27,17 +27,41 @@ pub(crate) use crate::sys::paths::{CORE, FRONT};
 pub fn run() -> u8 {
     let args: Vec<OsString> = std::env::args_os().collect();
     let early = cmd::hook::EarlyDiff::start(&args);
-    let cli = match Cli::try_parse_from(&args) {
-        Ok(c) => c,
-        Err(_) => return hand_over(&args),
+    let command = match parse_alone(&args) {
+        Some(c) => c,
+        None => match Cli::try_parse_from(&args) {
+            Ok(c) => c.command,
+            Err(_) => return hand_over(&args),
+        },
     };
-    let needs = cli.command.needs();
-    let Some(run_here) = fast_path(cli.command, early) else {
+    let needs = command.needs();
+    let Some(run_here) = fast_path(command, early) else {
         return hand_over(&args);
     };
     let env = Env::from_process();
     super::prepare(&env, needs);
     super::finish(run_here(&env))
+}
+
+/// The command line of a command the front may run itself, parsed with that one subcommand's
+/// clap definitions: building the whole tree (every subcommand's arguments) first was most of
+/// the front's own work on the prompt. None for any other command, and whenever this parse
+/// fails (`--help`, `--version`, a typo): the full parse then answers, so every message still
+/// comes from one place.
+fn parse_alone(args: &[OsString]) -> Option<Command> {
+    use clap::{Args, FromArgMatches};
+    let sub = match args.get(1)?.to_str()? {
+        "prompt" => cli::PromptArgs::augment_args(clap::Command::new("prompt")),
+        "hook" => cli::HookArgs::augment_args(clap::Command::new("hook")),
+        "init" => cli::InitArgs::augment_args(clap::Command::new("init")),
+        "status" => cli::StatusArgs::augment_args(clap::Command::new("status")),
+        _ => return None,
+    };
+    let matches = clap::Command::new("keyage")
+        .subcommand(sub)
+        .try_get_matches_from(args)
+        .ok()?;
+    Some(Cli::from_arg_matches(&matches).ok()?.command)
 }
 
 type Runner = Box<dyn FnOnce(&Env) -> crate::error::Result<u8>>;
@@ -92,5 +116,67 @@ fn run_replacing(mut command: std::process::Command, _arg0: Option<&OsString>) -
     match command.status() {
         Ok(status) => std::process::exit(status.code().unwrap_or(1)),
         Err(e) => e,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whenever the lone parse answers, it answers what the full parse does; whenever the full
+    /// parse refuses (or prints help or the version), the lone parse does not answer.
+    #[test]
+    fn the_lone_parse_agrees_with_the_full_one() {
+        let lines: &[&[&str]] = &[
+            &["prompt"],
+            &["prompt", "--scope", "all"],
+            &["prompt", "--scope=current"],
+            &["prompt", "--scope", "nope"],
+            &["prompt", "--help"],
+            &["prompt", "--version"],
+            &["prompt", "extra"],
+            &["hook", "pre-commit"],
+            &["hook"],
+            &["hook", "pre-push"],
+            &["init", "zsh"],
+            &["init", "fish", "--no-prompt"],
+            &["init"],
+            &["status", "--offline"],
+            &[
+                "status",
+                "--offline",
+                "--json",
+                "-p",
+                "a",
+                "--profile=b",
+                "--fail-on",
+                "warn",
+            ],
+            &["status", "--offline", "--refresh"],
+            &["status"],
+            &["status", "-h"],
+            &["doctor"],
+            &["--version"],
+            &[],
+        ];
+        let mut answered = 0;
+        for line in lines {
+            let args: Vec<OsString> = std::iter::once("keyage")
+                .chain(line.iter().copied())
+                .map(OsString::from)
+                .collect();
+            let full = Cli::try_parse_from(&args).map(|c| format!("{:?}", c.command));
+            match parse_alone(&args) {
+                Some(alone) => {
+                    answered += 1;
+                    assert_eq!(Ok(format!("{alone:?}")), full.map_err(|_| ()), "{line:?}");
+                }
+                None => assert!(
+                    full.is_err() || !["prompt", "hook", "init", "status"].contains(&line[0]),
+                    "{line:?}: the full parse answers, the lone one should too"
+                ),
+            }
+        }
+        assert_eq!(answered, 9);
     }
 }
