@@ -21,7 +21,7 @@ use crate::cli::{self, Cli, Command};
 use crate::cmd;
 use crate::env::Env;
 
-pub(crate) use crate::sys::paths::{CORE, FRONT};
+use crate::sys::paths::{CORE, FRONT};
 
 /// `main` of the `keyage` binary.
 pub fn run() -> u8 {

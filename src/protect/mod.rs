@@ -73,7 +73,7 @@ pub(crate) fn command_for(exe: &Path, profile: &str) -> Result<String> {
 pub(crate) fn is_ours(profile: &str, value: &str) -> bool {
     program_of(profile, value).is_some_and(|p| {
         p.file_stem()
-            .is_some_and(|n| n == crate::front::FRONT || n == crate::front::CORE)
+            .is_some_and(|n| n == crate::sys::paths::FRONT || n == crate::sys::paths::CORE)
     })
 }
 
