@@ -374,3 +374,31 @@ fn resume_refuses_an_unreadable_pending_list_before_any_step() {
     run(&t, &u, &["rotate-self", "--resume", "--yes"]).expect_code(0);
     assert!(!t.active(&u, &u.key.id));
 }
+
+/// The old key was deleted elsewhere (by hand, another machine's finalize) before finalize
+/// ran: finalize says so instead of claiming it deleted it, removes the keyring copy and the
+/// pending entry, and leaves the new key alone.
+#[test]
+fn finalize_of_an_old_key_deleted_elsewhere_says_so() {
+    let t = start();
+    let u = t.user("gone");
+    let a = u.key.id.clone();
+    run(&t, &u, &["rotate-self", "--yes"]).expect_code(0);
+    let b = u.files_key();
+    assert_eq!(pending_old_keys(&t, &u), vec![a.clone()]);
+    t.moto.delete_key(&a);
+    let out = run(&t, &u, &["finalize", "--force"]);
+    out.expect_code(0);
+    assert!(
+        out.stdout
+            .contains(&format!("old key {a} was already deleted in IAM")),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("deleted old key"), "{}", out.stdout);
+    assert_eq!(pending_old_keys(&t, &u), Vec::<String>::new());
+    assert_eq!(t.desk.secret_tool_lookup(&a), None, "A's keyring copy gone");
+    let keys = t.moto.admin_keys("gone");
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert_eq!(keys[0].key_id, b);
+}

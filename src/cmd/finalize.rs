@@ -24,7 +24,7 @@ pub fn run(env: &Env, args: FinalizeArgs) -> Result<u8> {
         match r {
             Ok(v) => {
                 println!("{}", v.render());
-                if let crate::rotation::finalize::Verdict::Deleted { key_id } = &v {
+                if let crate::rotation::finalize::Verdict::Deleted { key_id, .. } = &v {
                     deleted.push((key_id.clone(), crate::state::cache::Change::Deleted));
                 }
             }

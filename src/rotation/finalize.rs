@@ -17,9 +17,9 @@ pub fn due(p: &PendingFinalize, now: DateTime<Utc>, force: bool) -> bool {
 /// What finalize did with one entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
-    Deleted {
-        key_id: String,
-    },
+    /// The old key is gone from IAM and from the store; `already_gone`: IAM no longer listed
+    /// it (deleted elsewhere), so finalize only removed the store's copy.
+    Deleted { key_id: String, already_gone: bool },
     NotYet {
         key_id: String,
         deadline: DateTime<Utc>,
@@ -34,9 +34,16 @@ pub enum Verdict {
 impl Verdict {
     pub fn render(&self) -> String {
         match self {
-            Verdict::Deleted { key_id } => {
-                format!("deleted old key {key_id} and its keyring copy")
-            }
+            Verdict::Deleted {
+                key_id,
+                already_gone: false,
+            } => format!("deleted old key {key_id} and its keyring copy"),
+            Verdict::Deleted {
+                key_id,
+                already_gone: true,
+            } => format!(
+                "old key {key_id} was already deleted in IAM (elsewhere); removed its keyring copy"
+            ),
             Verdict::NotYet { key_id, deadline } => format!(
                 "kept old key {key_id}: its grace period ends {} (or use --force)",
                 deadline.format("%Y-%m-%d %H:%M UTC")
@@ -122,24 +129,30 @@ impl<C: Connect, F: Files + ?Sized> Ctx<'_, C, F> {
             )
             .hint("someone (a backout, another machine, by hand) re-activated it: check `keyage status`; make it inactive yourself if it is unused, then run finalize again"));
         }
-        match retry_safe(|| admin.last_used(&p.old_key_id)).await {
-            Ok(lu) => {
-                if let Some(d) = lu.date.filter(|d| *d > p.rotated_at) {
-                    return Ok(Verdict::UsedSince {
-                        key_id: p.old_key_id.clone(),
-                        last_used: d,
-                        service: lu.service,
-                    });
+        // Not listed any more: deleted elsewhere (by hand, another machine's finalize); only
+        // the store's copy and the pending entry are left to remove.
+        let already_gone = !keys.iter().any(|k| k.key_id == p.old_key_id);
+        if !already_gone {
+            match retry_safe(|| admin.last_used(&p.old_key_id)).await {
+                Ok(lu) => {
+                    if let Some(d) = lu.date.filter(|d| *d > p.rotated_at) {
+                        return Ok(Verdict::UsedSince {
+                            key_id: p.old_key_id.clone(),
+                            last_used: d,
+                            service: lu.service,
+                        });
+                    }
+                    ignore_not_found(retry_safe(|| admin.delete_key(u, &p.old_key_id)).await)?;
                 }
-                ignore_not_found(retry_safe(|| admin.delete_key(u, &p.old_key_id)).await)?;
+                Err(e) if e.failure == ApiFailure::NotFound => {}
+                Err(e) => return Err(e.into()),
             }
-            Err(e) if e.failure == ApiFailure::NotFound => {}
-            Err(e) => return Err(e.into()),
         }
         edges::store_delete(&self.store, &p.old_key_id).await?;
         journal::remove_pending(&self.dir, &p.rotation_id)?;
         Ok(Verdict::Deleted {
             key_id: p.old_key_id.clone(),
+            already_gone,
         })
     }
 }

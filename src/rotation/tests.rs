@@ -480,6 +480,34 @@ fn backout_after_finished_rotation_and_finalize() {
 }
 
 #[test]
+fn finalize_says_when_the_old_key_was_already_deleted_elsewhere() {
+    let r = Rig::new();
+    let rt = Rig::rt();
+    let p = r.rotated();
+    {
+        // Deleted elsewhere.
+        let mut w = r.w.lock().unwrap();
+        w.iam.remove(&p.old_key_id);
+        w.order.retain(|k| k != &p.old_key_id);
+    }
+    let v = rt.block_on(r.ctx().finalize_one(&p, true)).unwrap();
+    assert_eq!(
+        v,
+        super::finalize::Verdict::Deleted {
+            key_id: p.old_key_id.clone(),
+            already_gone: true
+        }
+    );
+    assert!(
+        v.render().contains("already deleted in IAM"),
+        "{}",
+        v.render()
+    );
+    assert!(!r.w.lock().unwrap().store.contains_key(&p.old_key_id));
+    assert!(journal::load_pending(r.dir.path()).unwrap().is_empty());
+}
+
+#[test]
 fn finalize_keeps_a_used_key() {
     let r = Rig::new();
     let rt = Rig::rt();
