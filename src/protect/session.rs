@@ -186,7 +186,7 @@ pub(crate) fn serve(
     let c = out
         .credentials()
         .ok_or_else(|| Error::new(Kind::Aws, "STS GetSessionToken returned no credentials"))?;
-    let exp = DateTime::<Utc>::from_timestamp(c.expiration().secs(), 0).unwrap_or(now);
+    let exp = crate::keys::iam::to_utc(c.expiration()).unwrap_or(now);
     let json = super::json_v1(
         c.access_key_id(),
         c.secret_access_key(),
