@@ -31,22 +31,22 @@ impl EarlyDiff {
         if args.len() != 3 || args[1] != "hook" || args[2] != "pre-commit" {
             return EarlyDiff(None);
         }
-        let Ok(dir) = std::env::current_dir() else {
-            return EarlyDiff(None);
-        };
-        EarlyDiff(spawn_diff(&dir).ok().map(|child| (dir, child)))
+        EarlyDiff(start_diff().ok())
     }
+}
+
+/// The working folder and the staged diff's git process, started in it.
+fn start_diff() -> Result<(PathBuf, Child)> {
+    let dir = std::env::current_dir().at("read", ".")?;
+    let diff = spawn_diff(&dir)?;
+    Ok((dir, diff))
 }
 
 fn pre_commit(env: &Env, early: EarlyDiff) -> Result<u8> {
     // One git process, started first: it runs while keyage reads the AWS files and the state.
     let (dir, diff) = match early.0 {
         Some(started) => started,
-        None => {
-            let dir = std::env::current_dir().at("read", ".")?;
-            let diff = spawn_diff(&dir)?;
-            (dir, diff)
-        }
+        None => start_diff()?,
     };
     let (own, notes) = OwnValues::load(env);
     let age = crate::surfaces::prompt::hook_age_warning(env);
