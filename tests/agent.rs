@@ -291,6 +291,81 @@ fn one_agent_at_a_time() {
     assert!(a.alive());
 }
 
+/// The grace period of every pending finalize passes (its deadline moved into the past in
+/// keyage's own pending list).
+fn grace_passed(s: &Sandbox) {
+    let pending = s.path(".local/state/keyage/pending-finalize.json");
+    let text = std::fs::read_to_string(&pending).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    fn past(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(o) => {
+                for (k, x) in o.iter_mut() {
+                    if k == "deadline" {
+                        *x = serde_json::Value::String("2000-01-01T00:00:00Z".into());
+                    } else {
+                        past(x);
+                    }
+                }
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(past),
+            _ => {}
+        }
+    }
+    past(&mut v);
+    std::fs::write(&pending, serde_json::to_string(&v).unwrap()).unwrap();
+}
+
+/// `auto_finalize` on an old key someone already deleted in IAM: the notification says it was
+/// already gone (not that keyage deleted it); the keyring copy and the pending entry go, the
+/// new key stays.
+#[test]
+fn auto_finalize_of_an_old_key_deleted_elsewhere_says_so() {
+    let m = Moto::start();
+    let d = Desktop::start(DesktopOpts::full());
+    let s = Sandbox::new();
+    let k = setup(&m, &s, 80);
+    m.enable_auth();
+    std::fs::create_dir_all(s.path(".config/keyage")).unwrap();
+    let cfg = s.path(".config/keyage/config.toml");
+    std::fs::write(&cfg, "[agent]\nauto_rotate = true\n").unwrap();
+    once(&s, &m, &d);
+    assert_eq!(
+        d.wait_notifications(1, Duration::from_secs(10)).len(),
+        1,
+        "{}",
+        log(&s)
+    );
+    grace_passed(&s);
+    m.delete_key(&k.id);
+    std::fs::write(&cfg, "[agent]\nauto_rotate = true\nauto_finalize = true\n").unwrap();
+    once(&s, &m, &d);
+    let n = d.wait_notifications(2, Duration::from_secs(10));
+    assert_eq!(n.len(), 2, "{n:?}\n{}", log(&s));
+    assert_eq!(
+        n[1].summary,
+        "The old AWS key of profile work was already deleted"
+    );
+    assert!(
+        n[1].body.contains("already been deleted in IAM"),
+        "{}",
+        n[1].body
+    );
+    no_full_key(&n[1].body, &k);
+    let keys = m.admin_keys("dev");
+    assert_eq!(keys.len(), 1);
+    assert_ne!(keys[0].key_id, k.id);
+    assert_eq!(
+        d.secret_tool_lookup(&k.id),
+        None,
+        "the old key's keyring copy is gone"
+    );
+    assert!(!s
+        .read(".local/state/keyage/pending-finalize.json")
+        .contains(&k.id));
+    assert!(!log(&s).contains(&k.secret));
+}
+
 /// Opt-in automation: `auto_rotate` rotates a key entering warn and says so; a passed grace
 /// period is a reminder; `auto_finalize` then deletes the unused old key and says so.
 #[test]
@@ -319,27 +394,7 @@ fn auto_rotate_finalize_reminder_and_auto_finalize() {
     assert_eq!(keys.len(), 2);
     assert!(keys.iter().any(|x| x.key_id == k.id && !x.active));
 
-    // The grace period passes (moved into the past in keyage's own pending list).
-    let pending = s.path(".local/state/keyage/pending-finalize.json");
-    let text = std::fs::read_to_string(&pending).unwrap();
-    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    fn past(v: &mut serde_json::Value) {
-        match v {
-            serde_json::Value::Object(o) => {
-                for (k, x) in o.iter_mut() {
-                    if k == "deadline" {
-                        *x = serde_json::Value::String("2000-01-01T00:00:00Z".into());
-                    } else {
-                        past(x);
-                    }
-                }
-            }
-            serde_json::Value::Array(a) => a.iter_mut().for_each(past),
-            _ => {}
-        }
-    }
-    past(&mut v);
-    std::fs::write(&pending, serde_json::to_string(&v).unwrap()).unwrap();
+    grace_passed(&s);
     m.set_last_used(&k.id, Some(3));
 
     once(&s, &m, &d);

@@ -37,8 +37,13 @@ pub(crate) enum RotationNeed {
     Interrupted { profile: String, key_id: String },
     /// The grace period passed: the old key can be deleted.
     FinalizeDue { profile: String, old_key_id: String },
-    /// `agent.auto_finalize` deleted the old key.
-    Finalized { profile: String, old_key_id: String },
+    /// `agent.auto_finalize` deleted the old key (`already_gone`: IAM no longer listed it, so
+    /// only its store copy was removed).
+    Finalized {
+        profile: String,
+        old_key_id: String,
+        already_gone: bool,
+    },
     /// The key of `profile` was rotated elsewhere (another machine holding it): the files
     /// here hold a key IAM no longer accepts.
     RotatedElsewhere {

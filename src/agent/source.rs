@@ -9,6 +9,7 @@ use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::keys::policy::{self, Finding};
 use crate::profiles::Inventory;
+use crate::rotation::finalize::Verdict;
 
 use super::event::{Event, KeySeen, Level, RotationNeed};
 use super::{Refreshed, Source};
@@ -104,27 +105,31 @@ fn auto_finalize(env: &Env, now: DateTime<Utc>) -> Vec<Event> {
         profile: None,
         force: false,
     };
-    match crate::rotation::session::block_on(session.finalize(req)) {
-        Err(e) => tracing::warn!("auto_finalize: {}", e.message),
-        Ok(done) => {
-            for (p, r) in done {
-                if let Err(e) = r {
-                    tracing::warn!("auto_finalize: finalize of {}: {}", p.old_key_id, e.message);
-                }
+    let done = match crate::rotation::session::block_on(session.finalize(req)) {
+        Ok(done) => done,
+        Err(e) => {
+            tracing::warn!("auto_finalize: {}", e.message);
+            return Vec::new();
+        }
+    };
+    let mut events = Vec::new();
+    for (p, r) in done {
+        match r {
+            Ok(Verdict::Deleted { already_gone, .. }) => {
+                tracing::info!(profile = %p.profile, already_gone, "auto_finalize: old key deleted");
+                events.push(Event::Rotation(RotationNeed::Finalized {
+                    profile: p.profile,
+                    old_key_id: p.old_key_id,
+                    already_gone,
+                }));
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!("auto_finalize: finalize of {}: {}", p.old_key_id, e.message);
             }
         }
     }
-    let left = crate::rotation::pending(env);
-    due.into_iter()
-        .filter(|p| !left.iter().any(|l| l.rotation_id == p.rotation_id))
-        .map(|p| {
-            tracing::info!(profile = %p.profile, "auto_finalize: old key deleted");
-            Event::Rotation(RotationNeed::Finalized {
-                profile: p.profile,
-                old_key_id: p.old_key_id,
-            })
-        })
-        .collect()
+    events
 }
 
 /// `agent.auto_rotate`: the rotation use case with the `Unattended` prompter (the same as

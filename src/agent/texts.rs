@@ -107,10 +107,23 @@ fn rotation_note(r: &RotationNeed) -> Note {
         RotationNeed::Finalized {
             profile,
             old_key_id,
+            already_gone: false,
         } => Note {
             summary: format!("Deleted the old AWS key of profile {profile}"),
             body: format!(
                 "Old key {} stayed unused after the rotation and its grace period passed (agent.auto_finalize). Check: keyage status --profile {profile}",
+                mask_id(old_key_id)
+            ),
+            urgency: Urgency::Low,
+        },
+        RotationNeed::Finalized {
+            profile,
+            old_key_id,
+            already_gone: true,
+        } => Note {
+            summary: format!("The old AWS key of profile {profile} was already deleted"),
+            body: format!(
+                "Old key {} had already been deleted in IAM elsewhere; keyage removed its keyring copy (agent.auto_finalize). Check: keyage status --profile {profile}",
                 mask_id(old_key_id)
             ),
             urgency: Urgency::Low,
